@@ -1,0 +1,36 @@
+# The whole set-up on a fresh clone is two commands: `make up` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-test
+
+.PHONY: up test test-slow lint sim-soak clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## up: start the local 4-validator cluster described in cluster.toml
+up: $(STAMP)
+	$(BIN)/votechain up -c cluster.toml
+
+## test: lint (import contracts, ruff, mypy) then the whole default test suite
+test: $(STAMP) lint
+	$(BIN)/pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy chain consensus votingcontract verifier
+
+## test-slow: the soak runs marked slow (long simulations, big chains)
+test-slow: $(STAMP)
+	$(BIN)/pytest -q -m slow
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,182 @@
+"""Block headers and blocks.
+
+header = [version, chain_id, height, timestamp_ms, prev_hash, tx_root, prev_app_hash,
+          prev_receipts_root, proposer]
+block  = [header, [transaction, ...]]
+
+block_hash = tagged_hash(BLOCK_HEADER, encode(header)). A header at height h carries the
+results of executing block h-1 (its app hash and its receipts root), as CometBFT does:
+the proposer of h has executed h-1, and a verifier that re-executes h-1 compares. The
+view in which a block was agreed is not in the header, so a block prepared in one view is
+re-proposed unchanged in the next; it is in the commit certificate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from chain import encoding
+from chain.errors import DecodeError, InvalidBlock, VotechainError
+from chain.hashing import HASH_SIZE, Domain, tagged_hash
+from chain.keys import PUBLIC_KEY_SIZE
+from chain.merkle import merkle_root
+from chain.tx import MAX_CHAIN_ID_LENGTH, MAX_TX_BYTES, Transaction
+
+HEADER_VERSION = 1
+MAX_BLOCK_TXS = 10_000
+MAX_BLOCK_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BlockHeader:
+    version: int
+    chain_id: str
+    height: int
+    timestamp_ms: int
+    prev_hash: bytes
+    tx_root: bytes
+    prev_app_hash: bytes
+    prev_receipts_root: bytes
+    proposer: bytes
+
+    def to_value(self) -> list[Any]:
+        return [
+            self.version,
+            self.chain_id,
+            self.height,
+            self.timestamp_ms,
+            self.prev_hash,
+            self.tx_root,
+            self.prev_app_hash,
+            self.prev_receipts_root,
+            self.proposer,
+        ]
+
+    def encode(self) -> bytes:
+        return encoding.encode(self.to_value())
+
+    @cached_property
+    def block_hash(self) -> bytes:
+        return tagged_hash(Domain.BLOCK_HEADER, self.encode())
+
+    @classmethod
+    def from_value(cls, value: Any) -> BlockHeader:
+        f = encoding.expect_list(value, 9, "header")
+        header = cls(
+            version=encoding.expect_int(f[0], "header.version"),
+            chain_id=encoding.expect_str(f[1], "header.chain_id", MAX_CHAIN_ID_LENGTH),
+            height=encoding.expect_int(f[2], "header.height", minimum=1),
+            timestamp_ms=encoding.expect_int(f[3], "header.timestamp_ms"),
+            prev_hash=encoding.expect_bytes(f[4], "header.prev_hash", HASH_SIZE),
+            tx_root=encoding.expect_bytes(f[5], "header.tx_root", HASH_SIZE),
+            prev_app_hash=encoding.expect_bytes(f[6], "header.prev_app_hash", HASH_SIZE),
+            prev_receipts_root=encoding.expect_bytes(f[7], "header.prev_receipts_root", HASH_SIZE),
+            proposer=encoding.expect_bytes(f[8], "header.proposer", PUBLIC_KEY_SIZE),
+        )
+        if header.version != HEADER_VERSION:
+            raise DecodeError(f"header.version: unknown version {header.version}")
+        return header
+
+    @classmethod
+    def decode(cls, data: bytes) -> BlockHeader:
+        return cls.from_value(encoding.decode(data))
+
+
+@dataclass(frozen=True)
+class Block:
+    header: BlockHeader
+    transactions: tuple[Transaction, ...]
+
+    @property
+    def height(self) -> int:
+        return self.header.height
+
+    @property
+    def block_hash(self) -> bytes:
+        return self.header.block_hash
+
+    def to_value(self) -> list[Any]:
+        return [self.header.to_value(), [tx.to_value() for tx in self.transactions]]
+
+    def encode(self) -> bytes:
+        return encoding.encode(self.to_value())
+
+    @classmethod
+    def from_value(cls, value: Any) -> Block:
+        fields = encoding.expect_list(value, 2, "block")
+        txs = encoding.expect_array(fields[1], "block.transactions", MAX_BLOCK_TXS)
+        return cls(BlockHeader.from_value(fields[0]), tuple(Transaction.from_value(t) for t in txs))
+
+    @classmethod
+    def decode(cls, data: bytes) -> Block:
+        if len(data) > MAX_BLOCK_BYTES:
+            raise DecodeError(f"block is {len(data)} bytes, the limit is {MAX_BLOCK_BYTES}")
+        return cls.from_value(encoding.decode(data))
+
+    def validate_basic(self) -> None:
+        """Checks that need nothing but the block: tx root, sizes, chain ids, duplicates.
+
+        Signatures are not checked here (they are the expensive part); see verify_signatures.
+        """
+        height = self.header.height
+        if self.header.version != HEADER_VERSION:
+            raise InvalidBlock(f"block {height}: unknown header version {self.header.version}")
+        if len(self.transactions) > MAX_BLOCK_TXS:
+            raise InvalidBlock(
+                f"block {height}: {len(self.transactions)} transactions, limit {MAX_BLOCK_TXS}"
+            )
+        tx_ids = [tx.tx_id for tx in self.transactions]
+        if len(set(tx_ids)) != len(tx_ids):
+            raise InvalidBlock(f"block {height} contains the same transaction twice")
+        expected_root = merkle_root(tx_ids)
+        if expected_root != self.header.tx_root:
+            raise InvalidBlock(
+                f"block {height}: tx_root is {self.header.tx_root.hex()[:16]}, "
+                f"the transactions give {expected_root.hex()[:16]}"
+            )
+        for position, tx in enumerate(self.transactions):
+            if tx.chain_id != self.header.chain_id:
+                raise InvalidBlock(
+                    f"block {height}, transaction {position}: chain id {tx.chain_id!r}, "
+                    f"expected {self.header.chain_id!r}"
+                )
+            if len(tx.encode()) > MAX_TX_BYTES:
+                raise InvalidBlock(f"block {height}, transaction {position} is too large")
+            try:
+                tx.validate_basic()
+            except VotechainError as exc:
+                raise InvalidBlock(f"block {height}, transaction {position}: {exc}") from exc
+
+    def verify_signatures(self) -> None:
+        """Raise InvalidBlock naming the first transaction whose signature is bad."""
+        for position, tx in enumerate(self.transactions):
+            try:
+                tx.verify(self.header.chain_id)
+            except VotechainError as exc:
+                raise InvalidBlock(f"block {self.height}, transaction {position}: {exc}") from exc
+
+
+def make_header(
+    chain_id: str,
+    height: int,
+    timestamp_ms: int,
+    prev_hash: bytes,
+    transactions: tuple[Transaction, ...],
+    prev_app_hash: bytes,
+    prev_receipts_root: bytes,
+    proposer: bytes,
+) -> BlockHeader:
+    """A header whose tx_root is computed from `transactions`."""
+    return BlockHeader(
+        HEADER_VERSION,
+        chain_id,
+        height,
+        timestamp_ms,
+        prev_hash,
+        merkle_root([tx.tx_id for tx in transactions]),
+        prev_app_hash,
+        prev_receipts_root,
+        proposer,
+    )

@@ -1,0 +1,148 @@
+"""The genesis document: who validates, who administers, who attests phone numbers.
+
+genesis = [version, chain_id, genesis_time_ms, validators, admins, attesters]
+validators = [[name, public_key], ...]   (order defines replica ids)
+admins     = [public_key, ...]
+attesters  = [[name, public_key], ...]
+
+genesis_hash = tagged_hash(GENESIS, encode(genesis)); block 1's prev_hash is the genesis
+hash. Operators keep it as genesis.json (hex keys); its hash is what an auditor pins.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from chain import encoding
+from chain.certificate import MAX_VALIDATORS, ValidatorSet
+from chain.errors import DecodeError, InvalidGenesis
+from chain.hashing import Domain, tagged_hash
+from chain.keys import PUBLIC_KEY_SIZE
+from chain.tx import MAX_CHAIN_ID_LENGTH
+
+GENESIS_VERSION = 1
+MAX_NAME_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class NamedKey:
+    name: str
+    public_key: bytes
+
+
+@dataclass(frozen=True)
+class Genesis:
+    chain_id: str
+    genesis_time_ms: int
+    validators: tuple[NamedKey, ...]
+    admins: tuple[bytes, ...]
+    attesters: tuple[NamedKey, ...]
+
+    def __post_init__(self) -> None:
+        if not self.chain_id or len(self.chain_id) > MAX_CHAIN_ID_LENGTH:
+            raise InvalidGenesis(f"chain_id must be 1..{MAX_CHAIN_ID_LENGTH} characters")
+        if not self.validators:
+            raise InvalidGenesis("genesis lists no validators")
+        keys = [v.public_key for v in self.validators]
+        if len(set(keys)) != len(keys):
+            raise InvalidGenesis("genesis lists a validator key twice")
+        if not self.admins:
+            raise InvalidGenesis("genesis lists no admin key")
+
+    @cached_property
+    def validator_set(self) -> ValidatorSet:
+        return ValidatorSet(tuple(v.public_key for v in self.validators))
+
+    def to_value(self) -> list[Any]:
+        return [
+            GENESIS_VERSION,
+            self.chain_id,
+            self.genesis_time_ms,
+            [[v.name, v.public_key] for v in self.validators],
+            list(self.admins),
+            [[a.name, a.public_key] for a in self.attesters],
+        ]
+
+    def encode(self) -> bytes:
+        return encoding.encode(self.to_value())
+
+    @cached_property
+    def genesis_hash(self) -> bytes:
+        return tagged_hash(Domain.GENESIS, self.encode())
+
+    @classmethod
+    def from_value(cls, value: Any) -> Genesis:
+        f = encoding.expect_list(value, 6, "genesis")
+        version = encoding.expect_int(f[0], "genesis.version")
+        if version != GENESIS_VERSION:
+            raise DecodeError(f"genesis.version: unknown version {version}")
+        admins = encoding.expect_array(f[4], "genesis.admins", MAX_VALIDATORS)
+        return cls(
+            chain_id=encoding.expect_str(f[1], "genesis.chain_id", MAX_CHAIN_ID_LENGTH),
+            genesis_time_ms=encoding.expect_int(f[2], "genesis.genesis_time_ms"),
+            validators=_named_keys(f[3], "genesis.validators"),
+            admins=tuple(
+                encoding.expect_bytes(a, "genesis.admin", PUBLIC_KEY_SIZE) for a in admins
+            ),
+            attesters=_named_keys(f[5], "genesis.attesters"),
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> Genesis:
+        return cls.from_value(encoding.decode(data))
+
+    def to_json(self) -> str:
+        document = {
+            "chain_id": self.chain_id,
+            "genesis_time_ms": self.genesis_time_ms,
+            "validators": [
+                {"name": v.name, "public_key": v.public_key.hex()} for v in self.validators
+            ],
+            "admins": [a.hex() for a in self.admins],
+            "attesters": [
+                {"name": a.name, "public_key": a.public_key.hex()} for a in self.attesters
+            ],
+        }
+        return json.dumps(document, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Genesis:
+        try:
+            doc = json.loads(text)
+            return cls(
+                chain_id=str(doc["chain_id"]),
+                genesis_time_ms=int(doc["genesis_time_ms"]),
+                validators=tuple(
+                    NamedKey(str(v["name"]), _hex_key(v["public_key"])) for v in doc["validators"]
+                ),
+                admins=tuple(_hex_key(a) for a in doc["admins"]),
+                attesters=tuple(
+                    NamedKey(str(a["name"]), _hex_key(a["public_key"])) for a in doc["attesters"]
+                ),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidGenesis(f"genesis.json is malformed: {exc}") from exc
+
+
+def _named_keys(value: Any, what: str) -> tuple[NamedKey, ...]:
+    items = encoding.expect_array(value, what, MAX_VALIDATORS)
+    keys = []
+    for item in items:
+        pair = encoding.expect_list(item, 2, what)
+        keys.append(
+            NamedKey(
+                encoding.expect_str(pair[0], f"{what}.name", MAX_NAME_LENGTH),
+                encoding.expect_bytes(pair[1], f"{what}.public_key", PUBLIC_KEY_SIZE),
+            )
+        )
+    return tuple(keys)
+
+
+def _hex_key(text: Any) -> bytes:
+    key = bytes.fromhex(str(text))
+    if len(key) != PUBLIC_KEY_SIZE:
+        raise ValueError(f"public key {text!r} is not {PUBLIC_KEY_SIZE} bytes of hex")
+    return key

@@ -1,0 +1,47 @@
+"""Domain-separated hashing: the one table of hash domains.
+
+Every hash votechain computes is SHA-256 over one domain byte followed by the data, so
+that bytes valid as one kind of object can never be passed off as another (a Merkle
+leaf as an inner node, a prepare as a commit vote, a transaction as a header).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import IntEnum
+
+HASH_SIZE = 32
+
+
+class Domain(IntEnum):
+    """The first byte hashed for each kind of object. Values are part of the protocol."""
+
+    TRANSACTION = 0x01
+    """Sign bytes of a transaction envelope (without its signature)."""
+    TRANSACTION_ID = 0x02
+    """tx_id: the envelope together with its signature."""
+    BLOCK_HEADER = 0x03
+    """block hash: the canonical header."""
+    MERKLE_LEAF = 0x04
+    MERKLE_NODE = 0x05
+    COMMIT_VOTE = 0x06
+    """What a validator signs to commit a block: (chain_id, view, height, block_hash)."""
+    CONSENSUS_MESSAGE = 0x07
+    """Sign bytes of every other consensus message (pre-prepare, prepare, checkpoint, ...)."""
+    WRITE_SET = 0x08
+    """The sorted state writes of one block."""
+    APP_HASH = 0x09
+    """One link of the app hash chain."""
+    GENESIS = 0x0A
+    """The genesis document."""
+    RECEIPT = 0x0B
+    """One transaction receipt (a leaf item of the receipts Merkle tree is its encoding)."""
+    GATE = 0x0C
+    """Statements signed by a poll's gate key or an on-site ticket key."""
+    ENROLLMENT = 0x0D
+    """Reserved for attester statements outside transactions."""
+
+
+def tagged_hash(domain: Domain, data: bytes) -> bytes:
+    """SHA-256 of the domain byte followed by `data`."""
+    return hashlib.sha256(bytes((domain,)) + data).digest()

@@ -1,0 +1,275 @@
+"""ChainStore: the LevelDB block store and state database of one node.
+
+Key spaces (all in one LevelDB, so one write batch covers a whole block):
+
+    meta/genesis            encoded genesis document
+    meta/head               height of the last stored block (8-byte big-endian)
+    block/<h8>              encoded block at height h
+    cert/<h8>               encoded commit certificate of block h
+    receipts/<h8>           encoded array of the receipts of block h, in tx order
+    apphash/<h8>            app hash after executing block h (h = 0: genesis state)
+    hash/<block hash>       <h8>
+    tx/<tx_id>              <h8><position 4-byte big-endian>
+    state/<key>             the voting state machine's state
+    local/<key>             this node's own records (consensus votes, bookkeeping);
+                            not chain data, not hashed, never sent to a verifier
+
+<h8> is the height as 8 bytes big-endian, so blocks iterate in height order.
+
+Invariants, kept by writing every block in one synced write batch:
+- blocks are contiguous from 1 to head; each has its certificate, receipts, app hash,
+  hash index entry and one tx index entry per transaction, and nothing exists above head;
+- block h's prev_hash is block h-1's hash (the genesis hash for h = 1), and its
+  prev_app_hash and prev_receipts_root are the stored results of h-1;
+- state/ is the state after executing block head.
+A kill -9 at any moment leaves either the whole block or none of it: LevelDB applies a
+write batch atomically from its log on reopen.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import plyvel
+
+from chain import encoding
+from chain.block import Block
+from chain.certificate import CommitCertificate
+from chain.errors import StoreError
+from chain.genesis import Genesis
+from chain.merkle import merkle_root
+from chain.state import ZERO_HASH, WriteSet, next_app_hash
+
+META_GENESIS = b"meta/genesis"
+META_HEAD = b"meta/head"
+STATE_PREFIX = b"state/"
+LOCAL_PREFIX = b"local/"
+
+
+class ChainStore:
+    """One node's chain and state on LevelDB. See the module docstring for the layout."""
+
+    def __init__(self, path: Path | str, create: bool = True) -> None:
+        self.path = Path(path)
+        if create:
+            self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = plyvel.DB(str(self.path), create_if_missing=create)
+        except plyvel.Error as exc:
+            raise StoreError(f"cannot open the chain store at {self.path}: {exc}") from exc
+        self._genesis: Genesis | None = None
+        raw_genesis = self._db.get(META_GENESIS)
+        if raw_genesis is not None:
+            self._genesis = Genesis.decode(raw_genesis)
+        raw_head = self._db.get(META_HEAD)
+        self._head = _unpack_height(raw_head) if raw_head is not None else -1
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> ChainStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing -------------------------------------------------------------------
+
+    def initialize(self, genesis: Genesis, genesis_writes: WriteSet) -> bytes:
+        """Store genesis and the state it creates; returns the app hash at height 0.
+
+        Idempotent for the same genesis; refuses a different one.
+        """
+        if self._genesis is not None:
+            if self._genesis.genesis_hash != genesis.genesis_hash:
+                raise StoreError(
+                    f"{self.path} holds chain {self._genesis.chain_id!r} with genesis "
+                    f"{self._genesis.genesis_hash.hex()[:16]}, not "
+                    f"{genesis.genesis_hash.hex()[:16]}"
+                )
+            return self.app_hash(0)
+        app_hash = next_app_hash(ZERO_HASH, genesis_writes)
+        batch = self._db.write_batch(sync=True)
+        batch.put(META_GENESIS, genesis.encode())
+        batch.put(META_HEAD, _pack_height(0))
+        batch.put(_key(b"apphash/", 0), app_hash)
+        batch.put(_key(b"receipts/", 0), encoding.encode([]))
+        _put_writes(batch, genesis_writes)
+        batch.write()
+        self._genesis, self._head = genesis, 0
+        return app_hash
+
+    def append_block(
+        self,
+        block: Block,
+        certificate: CommitCertificate,
+        receipts: Sequence[bytes],
+        writes: WriteSet,
+    ) -> bytes:
+        """Append the next block with its certificate, receipts and state writes.
+
+        One synced write batch: after this returns the block survives a kill -9; if the
+        process dies before, none of it is there. Returns the new app hash.
+        """
+        genesis = self.genesis
+        height = block.height
+        if height != self._head + 1:
+            raise StoreError(f"cannot append block {height}: the head is {self._head}")
+        if block.header.chain_id != genesis.chain_id:
+            raise StoreError(f"block {height} is for chain {block.header.chain_id!r}")
+        if block.header.prev_hash != self.block_hash(height - 1):
+            raise StoreError(f"block {height} does not link to block {height - 1}")
+        if block.header.prev_app_hash != self.app_hash(height - 1):
+            raise StoreError(f"block {height} carries a wrong app hash for block {height - 1}")
+        if block.header.prev_receipts_root != self.receipts_root(height - 1):
+            raise StoreError(f"block {height} carries a wrong receipts root for {height - 1}")
+        if certificate.height != height or certificate.block_hash != block.block_hash:
+            raise StoreError(f"the certificate given is not for block {height}")
+        if len(receipts) != len(block.transactions):
+            raise StoreError(
+                f"block {height} has {len(block.transactions)} transactions "
+                f"but {len(receipts)} receipts"
+            )
+        app_hash = next_app_hash(self.app_hash(height - 1), writes)
+        batch = self._db.write_batch(sync=True)
+        batch.put(_key(b"block/", height), block.encode())
+        batch.put(_key(b"cert/", height), certificate.encode())
+        batch.put(_key(b"receipts/", height), encoding.encode(list(receipts)))
+        batch.put(_key(b"apphash/", height), app_hash)
+        batch.put(b"hash/" + block.block_hash, _pack_height(height))
+        for position, tx in enumerate(block.transactions):
+            batch.put(b"tx/" + tx.tx_id, _pack_height(height) + struct.pack(">I", position))
+        _put_writes(batch, writes)
+        batch.put(META_HEAD, _pack_height(height))
+        batch.write()
+        self._head = height
+        return app_hash
+
+    def put_local(self, key: bytes, value: bytes, sync: bool = True) -> None:
+        self._db.put(LOCAL_PREFIX + key, value, sync=sync)
+
+    def delete_local(self, key: bytes, sync: bool = True) -> None:
+        self._db.delete(LOCAL_PREFIX + key, sync=sync)
+
+    def write_local(self, writes: Sequence[tuple[bytes, bytes | None]], sync: bool = True) -> None:
+        """Several local records in one atomic batch."""
+        batch = self._db.write_batch(sync=sync)
+        for key, value in writes:
+            if value is None:
+                batch.delete(LOCAL_PREFIX + key)
+            else:
+                batch.put(LOCAL_PREFIX + key, value)
+        batch.write()
+
+    # --- reading -------------------------------------------------------------------
+
+    @property
+    def genesis(self) -> Genesis:
+        if self._genesis is None:
+            raise StoreError(f"{self.path} has no genesis yet (run `votechain init`)")
+        return self._genesis
+
+    @property
+    def initialized(self) -> bool:
+        return self._genesis is not None
+
+    @property
+    def head_height(self) -> int:
+        """Height of the last block; 0 when only genesis is stored, -1 when empty."""
+        return self._head
+
+    def block_hash(self, height: int) -> bytes:
+        """Hash of block `height`; height 0 is the genesis hash."""
+        if height == 0:
+            return self.genesis.genesis_hash
+        return self.get_block(height).block_hash
+
+    def get_block(self, height: int) -> Block:
+        return Block.decode(self._require(_key(b"block/", height), f"block {height}"))
+
+    def get_block_bytes(self, height: int) -> bytes | None:
+        data: bytes | None = self._db.get(_key(b"block/", height))
+        return data
+
+    def get_certificate(self, height: int) -> CommitCertificate:
+        raw = self._require(_key(b"cert/", height), f"certificate {height}")
+        return CommitCertificate.decode(raw)
+
+    def get_receipts(self, height: int) -> list[bytes]:
+        raw = self._require(_key(b"receipts/", height), f"receipts {height}")
+        receipts: Any = encoding.decode(raw)
+        return [
+            encoding.expect_bytes(r, "receipt") for r in encoding.expect_array(receipts, "receipts")
+        ]
+
+    def receipts_root(self, height: int) -> bytes:
+        return merkle_root(self.get_receipts(height))
+
+    def app_hash(self, height: int) -> bytes:
+        """App hash after executing block `height` (0: after genesis)."""
+        return self._require(_key(b"apphash/", height), f"app hash {height}")
+
+    def height_of(self, block_hash: bytes) -> int | None:
+        raw = self._db.get(b"hash/" + block_hash)
+        return None if raw is None else _unpack_height(raw)
+
+    def locate_tx(self, tx_id: bytes) -> tuple[int, int] | None:
+        """(height, position) of a committed transaction, or None."""
+        raw = self._db.get(b"tx/" + tx_id)
+        if raw is None:
+            return None
+        return _unpack_height(raw[:8]), struct.unpack(">I", raw[8:])[0]
+
+    def iter_blocks(self, start: int = 1, stop: int | None = None) -> Iterator[Block]:
+        last = self._head if stop is None else min(stop, self._head)
+        for height in range(start, last + 1):
+            yield self.get_block(height)
+
+    def get_local(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._db.get(LOCAL_PREFIX + key)
+        return value
+
+    def local_items(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        start = LOCAL_PREFIX + prefix
+        for key, value in self._db.iterator(prefix=start):
+            yield key[len(LOCAL_PREFIX) :], value
+
+    # StateView over the stored state (after block head)
+
+    def get(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._db.get(STATE_PREFIX + key)
+        return value
+
+    def items(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        for key, value in self._db.iterator(prefix=STATE_PREFIX + prefix):
+            yield key[len(STATE_PREFIX) :], value
+
+    def _require(self, key: bytes, what: str) -> bytes:
+        value: bytes | None = self._db.get(key)
+        if value is None:
+            raise StoreError(f"{what} is not in the store at {self.path} (head {self._head})")
+        return value
+
+
+def _put_writes(batch: Any, writes: WriteSet) -> None:
+    for key, value in writes:
+        if value is None:
+            batch.delete(STATE_PREFIX + key)
+        else:
+            batch.put(STATE_PREFIX + key, value)
+
+
+def _key(prefix: bytes, height: int) -> bytes:
+    return prefix + _pack_height(height)
+
+
+def _pack_height(height: int) -> bytes:
+    return struct.pack(">Q", height)
+
+
+def _unpack_height(raw: bytes) -> int:
+    height: int = struct.unpack(">Q", raw)[0]
+    return height

@@ -1,0 +1,1 @@
+"""consensus: see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""votingcontract: see DESIGN.md."""
