@@ -44,7 +44,6 @@ def decode(data: bytes) -> Any:
             raw=False,
             use_list=True,
             strict_map_key=True,
-            max_buffer_size=max(len(data), 1),
             ext_hook=_refuse_ext,
         )
     except DecodeError:
