@@ -66,8 +66,7 @@ def _refuse_ext(code: int, data: bytes) -> Any:
 
 
 def _check_encodable(value: Any, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise DecodeError(f"nesting deeper than {MAX_DEPTH}")
+    """`depth` is the number of arrays around `value`."""
     if value is None or isinstance(value, bool | bytes | str):
         return
     if isinstance(value, int):
@@ -75,6 +74,8 @@ def _check_encodable(value: Any, depth: int) -> None:
             raise DecodeError(f"integer {value} is outside the 64-bit range")
         return
     if isinstance(value, list | tuple):
+        if depth >= MAX_DEPTH:
+            raise DecodeError(f"arrays nested deeper than {MAX_DEPTH}")
         for item in value:
             _check_encodable(item, depth + 1)
         return
