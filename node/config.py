@@ -1,0 +1,176 @@
+"""cluster.toml: one file describes a cluster; each node picks its own entry by id.
+
+Every field has a default except the node list, so a minimal file names the nodes only.
+Paths are relative to the file's folder. Errors name the field and what was expected.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from chain.errors import VotechainError
+
+
+class ConfigError(VotechainError):
+    """cluster.toml is missing, malformed, or names something that does not exist."""
+
+
+@dataclass(frozen=True)
+class NodeAddress:
+    node_id: str
+    host: str
+    peer_port: int
+    rpc_port: int
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://{self.host}:{self.rpc_port}"
+
+    @property
+    def peer_url(self) -> str:
+        return f"http://{self.host}:{self.peer_port}/peer"
+
+
+@dataclass(frozen=True)
+class ConsensusSettings:
+    tick_ms: int = 50
+    batch_delay_ticks: int = 2
+    max_block_txs: int = 500
+    checkpoint_interval: int = 20
+    watermark_window: int = 40
+    request_timeout_ticks: int = 60
+    max_clock_drift_ms: int = 5000
+
+
+@dataclass(frozen=True)
+class MempoolSettings:
+    max_txs: int = 20_000
+    max_tx_bytes: int = 65_536
+
+
+@dataclass(frozen=True)
+class RpcSettings:
+    max_body_bytes: int = 131_072
+    commit_wait_timeout_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class AttesterSettings:
+    node: str = "n1"
+    code_ttl_s: int = 300
+    max_attempts: int = 5
+    dev_outbox: bool = False
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    chain_id: str
+    data_dir: Path
+    nodes: tuple[NodeAddress, ...]
+    consensus: ConsensusSettings = field(default_factory=ConsensusSettings)
+    mempool: MempoolSettings = field(default_factory=MempoolSettings)
+    rpc: RpcSettings = field(default_factory=RpcSettings)
+    attester: AttesterSettings = field(default_factory=AttesterSettings)
+    source: Path | None = None
+
+    def node(self, node_id: str) -> NodeAddress:
+        for address in self.nodes:
+            if address.node_id == node_id:
+                return address
+        known = ", ".join(n.node_id for n in self.nodes)
+        raise ConfigError(f"no node {node_id!r} in {self.source}; it lists {known}")
+
+    def replica_id(self, node_id: str) -> int:
+        return [n.node_id for n in self.nodes].index(self.node(node_id).node_id)
+
+    def node_dir(self, node_id: str) -> Path:
+        return self.data_dir / node_id
+
+    @property
+    def keys_dir(self) -> Path:
+        """Keys of the cluster's roles (admin, demo org, attester): for local set-ups."""
+        return self.data_dir / "keys"
+
+    @property
+    def genesis_path(self) -> Path:
+        return self.data_dir / "genesis.json"
+
+    def with_data_dir(self, data_dir: Path) -> ClusterConfig:
+        return replace(self, data_dir=data_dir)
+
+
+def load_config(path: Path | str) -> ClusterConfig:
+    path = Path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no cluster file at {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return parse_config(document, path)
+
+
+def parse_config(document: dict[str, Any], path: Path) -> ClusterConfig:
+    chain = _table(document, "chain", path)
+    raw_nodes = document.get("nodes")
+    if not isinstance(raw_nodes, list) or not raw_nodes:
+        raise ConfigError(f"{path}: [[nodes]] must list at least one node")
+    nodes = tuple(_node(entry, path) for entry in raw_nodes)
+    ids = [n.node_id for n in nodes]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{path}: node ids must be unique, got {ids}")
+    config = ClusterConfig(
+        chain_id=str(chain.get("chain_id", "votechain-local-1")),
+        data_dir=(path.parent / str(chain.get("data_dir", "data"))).resolve(),
+        nodes=nodes,
+        consensus=_section(ConsensusSettings, _table(document, "consensus", path), path),
+        mempool=_section(MempoolSettings, _table(document, "mempool", path), path),
+        rpc=_section(RpcSettings, _table(document, "rpc", path), path),
+        attester=_section(AttesterSettings, _table(document, "attester", path), path),
+        source=path,
+    )
+    config.node(config.attester.node)
+    return config
+
+
+def _table(document: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    table = document.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    return table
+
+
+def _node(entry: Any, path: Path) -> NodeAddress:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{path}: each [[nodes]] entry must be a table")
+    try:
+        return NodeAddress(
+            node_id=str(entry["id"]),
+            host=str(entry.get("host", "127.0.0.1")),
+            peer_port=int(entry["peer_port"]),
+            rpc_port=int(entry["rpc_port"]),
+        )
+    except KeyError as exc:
+        raise ConfigError(f"{path}: a [[nodes]] entry lacks {exc.args[0]!r}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: a [[nodes]] entry has a bad port: {exc}") from exc
+
+
+def _section(cls: type[Any], table: dict[str, Any], path: Path) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for name, value in table.items():
+        if name not in known:
+            raise ConfigError(f"{path}: unknown setting {name!r}; known: {', '.join(known)}")
+        default = known[name].default
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"{path}: {name} must be true or false")
+        is_number = isinstance(default, int | float) and not isinstance(default, bool)
+        positive = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+        if is_number and not positive:
+            raise ConfigError(f"{path}: {name} must be a positive number, got {value!r}")
+        values[name] = value
+    return cls(**values)

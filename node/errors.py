@@ -1,0 +1,69 @@
+"""The RPC's own error codes, defined once; the voting state machine's reason codes
+(votingcontract.reasons) are passed through unchanged where a transaction is refused."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from chain.errors import VotechainError
+
+
+class RpcErrorCode(StrEnum):
+    BAD_REQUEST = "bad_request"
+    """The body is not the JSON (or hex, or msgpack) the endpoint expects."""
+    BODY_TOO_LARGE = "body_too_large"
+    WRONG_CHAIN = "wrong_chain"
+    BAD_SIGNATURE = "bad_signature"
+    MALFORMED_TX = "malformed_tx"
+    ALREADY_COMMITTED = "already_committed"
+    REFUSED = "refused"
+    """The state machine would refuse the transaction now; `reason` says why."""
+    BUSY = "busy"
+    """The mempool is full; retry later."""
+    NOT_FOUND = "not_found"
+    TIMEOUT = "timeout"
+    """wait=commit gave up; the transaction may still commit (poll GET /v1/tx/{id})."""
+    NOT_ATTESTER = "not_attester"
+    BAD_PHONE = "bad_phone"
+    BAD_CODE = "bad_code"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    CODE_EXPIRED = "code_expired"
+    NOT_PERMITTED = "not_permitted"
+
+
+HTTP_STATUS = {
+    RpcErrorCode.BAD_REQUEST: 400,
+    RpcErrorCode.BODY_TOO_LARGE: 413,
+    RpcErrorCode.WRONG_CHAIN: 400,
+    RpcErrorCode.BAD_SIGNATURE: 400,
+    RpcErrorCode.MALFORMED_TX: 400,
+    RpcErrorCode.ALREADY_COMMITTED: 409,
+    RpcErrorCode.REFUSED: 422,
+    RpcErrorCode.BUSY: 503,
+    RpcErrorCode.NOT_FOUND: 404,
+    RpcErrorCode.TIMEOUT: 504,
+    RpcErrorCode.NOT_ATTESTER: 404,
+    RpcErrorCode.BAD_PHONE: 400,
+    RpcErrorCode.BAD_CODE: 403,
+    RpcErrorCode.TOO_MANY_ATTEMPTS: 429,
+    RpcErrorCode.CODE_EXPIRED: 410,
+    RpcErrorCode.NOT_PERMITTED: 403,
+}
+
+
+class RpcError(VotechainError):
+    """An error the RPC reports as {"error": code, "message": ..., "reason": ...}."""
+
+    def __init__(self, code: RpcErrorCode, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.reason = code, message, reason
+
+    @property
+    def status(self) -> int:
+        return HTTP_STATUS[self.code]
+
+    def to_dict(self) -> dict[str, str]:
+        body = {"error": self.code.value, "message": self.message}
+        if self.reason is not None:
+            body["reason"] = self.reason
+        return body

@@ -1,0 +1,227 @@
+"""Peer transport: one long-lived WebSocket to each peer, msgpack frames.
+
+Each node dials every peer and sends its consensus messages over that outgoing socket;
+it receives on the sockets its peers dialed in. A dialer first sends a hello frame
+signed with its validator key:
+
+    hello = [ "hello", chain_id, from_replica, to_replica, timestamp_ms, signature ]
+    signature over H(CONSENSUS_MESSAGE, encode(["peer-hello", chain_id, from, to, timestamp_ms]))
+
+The listener accepts only a hello from a validator of this chain, addressed to itself,
+within HELLO_MAX_AGE_MS of its clock. Every later frame is one encoded consensus message;
+the consensus core verifies each message's own signature too, so a connection proves
+only where a frame came from, never that it is true.
+
+Slowness of one peer never blocks the others: each peer has a bounded send queue and the
+oldest frame is dropped (and counted) when it is full; PBFT recovers lost messages by
+retransmission and view change. Reconnects back off from 0.1 s doubling to 5 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+from chain import encoding
+from chain.certificate import ValidatorSet
+from chain.errors import DecodeError
+from chain.hashing import Domain, tagged_hash
+from chain.keys import PrivateKey, verify_signature
+
+log = logging.getLogger("votechain.transport")
+
+HELLO_MAX_AGE_MS = 60_000
+RECONNECT_MIN_S = 0.1
+RECONNECT_MAX_S = 5.0
+
+
+@dataclass
+class TransportCounters:
+    """Plain counters; the node exports them as Prometheus metrics."""
+
+    frames_sent: int = 0
+    frames_received: int = 0
+    frames_dropped_queue_full: int = 0
+    frames_dropped_oversized: int = 0
+    hellos_refused: int = 0
+    connects: int = 0
+    disconnects: int = 0
+    dropped_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def drop(self, reason: str) -> None:
+        self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + 1
+
+
+def hello_sign_bytes(chain_id: str, sender: int, receiver: int, timestamp_ms: int) -> bytes:
+    return tagged_hash(
+        Domain.CONSENSUS_MESSAGE,
+        encoding.encode(["peer-hello", chain_id, sender, receiver, timestamp_ms]),
+    )
+
+
+def make_hello(key: PrivateKey, chain_id: str, sender: int, receiver: int, now_ms: int) -> bytes:
+    signature = key.sign(hello_sign_bytes(chain_id, sender, receiver, now_ms))
+    return encoding.encode(["hello", chain_id, sender, receiver, now_ms, signature])
+
+
+def check_hello(frame: bytes, chain_id: str, validators: ValidatorSet, me: int, now_ms: int) -> int:
+    """Return the sender's replica id, or raise DecodeError saying why it is refused."""
+    fields = encoding.expect_list(encoding.decode(frame), 6, "hello")
+    if fields[0] != "hello":
+        raise DecodeError("the first frame must be a hello")
+    if fields[1] != chain_id:
+        raise DecodeError(f"hello for chain {fields[1]!r}, this is {chain_id!r}")
+    sender = encoding.expect_int(fields[2], "hello.from", maximum=validators.size - 1)
+    receiver = encoding.expect_int(fields[3], "hello.to")
+    timestamp_ms = encoding.expect_int(fields[4], "hello.timestamp_ms")
+    signature = encoding.expect_bytes(fields[5], "hello.signature", 64)
+    if receiver != me:
+        raise DecodeError(f"hello addressed to replica {receiver}, I am {me}")
+    if abs(now_ms - timestamp_ms) > HELLO_MAX_AGE_MS:
+        raise DecodeError("hello timestamp too far from our clock")
+    message = hello_sign_bytes(chain_id, sender, receiver, timestamp_ms)
+    if not verify_signature(validators.public_keys[sender], signature, message):
+        raise DecodeError(f"hello from replica {sender} has a bad signature")
+    return sender
+
+
+class PeerTransport:
+    """Sends to and receives from the other validators of the cluster."""
+
+    def __init__(
+        self,
+        me: int,
+        key: PrivateKey,
+        chain_id: str,
+        validators: ValidatorSet,
+        peer_urls: dict[int, str],
+        on_frame: Callable[[int, bytes], None],
+        max_frame_bytes: int = 16 * 1024 * 1024,
+        queue_size: int = 4096,
+    ) -> None:
+        self.me, self.key, self.chain_id, self.validators = me, key, chain_id, validators
+        self.peer_urls = peer_urls
+        self.on_frame = on_frame
+        self.max_frame_bytes = max_frame_bytes
+        self.counters = TransportCounters()
+        self.connected: dict[int, bool] = {peer: False for peer in peer_urls}
+        self._queues: dict[int, asyncio.Queue[bytes]] = {
+            peer: asyncio.Queue(maxsize=queue_size) for peer in peer_urls
+        }
+        self._tasks: list[asyncio.Task[None]] = []
+        self._session: aiohttp.ClientSession | None = None
+        self._inbound: set[web.WebSocketResponse] = set()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/peer", self._accept)]
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession()
+        for peer in self.peer_urls:
+            self._tasks.append(asyncio.create_task(self._dial_forever(peer)))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for ws in list(self._inbound):
+            await ws.close()
+        if self._session is not None:
+            await self._session.close()
+
+    def send(self, peer: int, frame: bytes) -> None:
+        queue = self._queues.get(peer)
+        if queue is None:
+            return
+        if queue.full():
+            queue.get_nowait()
+            self.counters.frames_dropped_queue_full += 1
+        queue.put_nowait(frame)
+
+    def broadcast(self, frame: bytes) -> None:
+        for peer in self._queues:
+            self.send(peer, frame)
+
+    async def _dial_forever(self, peer: int) -> None:
+        delay = RECONNECT_MIN_S
+        assert self._session is not None
+        while True:
+            try:
+                async with self._session.ws_connect(
+                    self.peer_urls[peer], heartbeat=10, max_msg_size=self.max_frame_bytes
+                ) as ws:
+                    now_ms = int(time.time() * 1000)
+                    await ws.send_bytes(make_hello(self.key, self.chain_id, self.me, peer, now_ms))
+                    self.connected[peer] = True
+                    self.counters.connects += 1
+                    delay = RECONNECT_MIN_S
+                    await self._pump(peer, ws)
+            except asyncio.CancelledError:
+                raise
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                log.debug("peer %s unreachable: %s", peer, exc)
+            if self.connected[peer]:
+                self.counters.disconnects += 1
+            self.connected[peer] = False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX_S)
+
+    async def _pump(self, peer: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+        queue = self._queues[peer]
+        closed = asyncio.create_task(ws.receive())  # completes when the peer closes
+        try:
+            while True:
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
+                if closed in done:
+                    getter.cancel()
+                    return
+                frame = getter.result()
+                try:
+                    await ws.send_bytes(frame)
+                except (ConnectionResetError, aiohttp.ClientError):
+                    if not queue.full():
+                        queue.put_nowait(frame)
+                    return
+                self.counters.frames_sent += 1
+        finally:
+            closed.cancel()
+
+    async def _accept(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=self.max_frame_bytes, heartbeat=10)
+        await ws.prepare(request)
+        self._inbound.add(ws)
+        try:
+            first = await ws.receive(timeout=10)
+            if first.type != aiohttp.WSMsgType.BINARY:
+                self.counters.hellos_refused += 1
+                return ws
+            try:
+                sender = check_hello(
+                    first.data, self.chain_id, self.validators, self.me, int(time.time() * 1000)
+                )
+            except DecodeError as exc:
+                self.counters.hellos_refused += 1
+                log.warning("refused a peer connection from %s: %s", request.remote, exc)
+                return ws
+            async for message in ws:
+                if message.type == aiohttp.WSMsgType.BINARY:
+                    self.counters.frames_received += 1
+                    self.on_frame(sender, message.data)
+                elif message.type == aiohttp.WSMsgType.ERROR:
+                    self.counters.frames_dropped_oversized += 1
+                    break
+                else:
+                    self.counters.drop("non-binary frame")
+        except (TimeoutError, ConnectionResetError):
+            pass
+        finally:
+            self._inbound.discard(ws)
+            await ws.close()
+        return ws

@@ -1,0 +1,65 @@
+"""cluster.toml: defaults, the shipped file, and errors that name the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from node.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "cluster.toml"
+    path.write_text(text)
+    return path
+
+
+MINIMAL = """
+[[nodes]]
+id = "a"
+peer_port = 7001
+rpc_port = 8001
+"""
+
+
+def test_shipped_cluster_file_describes_four_local_validators() -> None:
+    config = load_config(ROOT / "cluster.toml")
+    assert [n.node_id for n in config.nodes] == ["n1", "n2", "n3", "n4"]
+    assert all(n.host == "127.0.0.1" for n in config.nodes)
+    assert config.data_dir == ROOT / "data"
+    assert config.attester.node == "n1"
+    assert config.replica_id("n3") == 2
+
+
+def test_a_file_naming_only_nodes_gets_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL.replace('"a"', '"n1"')))
+    assert config.consensus.checkpoint_interval > 0
+    assert config.attester.dev_outbox is False
+    assert config.data_dir == tmp_path / "data"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[nodes]]\nid='a'\n", "lacks 'peer_port'"),
+        (MINIMAL + "[consensus]\nbatch_delay = 3\n", "unknown setting 'batch_delay'"),
+        (MINIMAL + "[consensus]\ntick_ms = -5\n", "tick_ms must be a positive number"),
+        (MINIMAL + "[attester]\nnode = 'zz'\n", "no node 'zz'"),
+        ("not = [toml", "not valid TOML"),
+        ("[chain]\n", "at least one node"),
+        (MINIMAL + MINIMAL, "unique"),
+    ],
+)
+def test_bad_files_are_refused_with_the_field_named(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, text))
+
+
+def test_missing_file_says_where_it_looked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no cluster file"):
+        load_config(tmp_path / "absent.toml")
