@@ -1,0 +1,390 @@
+"""The create_poll body: a poll's questions, options, schedule and access settings.
+
+    create_poll = [kind, org_id, title, purpose, reference_url, opens_at_ms, closes_at_ms,
+                   visibility, revote, [question, ...], access]
+    question    = [text, [option, ...], min_selections, max_selections, budget_cap | nil]
+    option      = [text, cost]
+    access      = [roll | nil, password | nil, qr_gate_key | nil, tickets | nil,
+                   geofence | nil]
+    roll        = [[phone_id, ...], [voter_key, ...]]
+    password    = [gate_key, salt]
+    tickets     = [ticket_key, ...]
+    geofence    = [lat_micro, lon_micro, radius_m]
+
+Field limits are in limits.py; cross-field rules (min <= max <= options, costs only on
+budget questions, schedule) are state machine rules in polls.py, not decoding rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chain import encoding
+from chain.errors import DecodeError
+from chain.keys import PUBLIC_KEY_SIZE
+from votingcontract import dicts, limits
+from votingcontract.body_base import (
+    BodyBase,
+    expect_choice,
+    expect_hash_list,
+    expect_key,
+    expect_key_list,
+)
+
+POLL_KINDS = ("policy", "citizen")
+VISIBILITIES = ("live", "after_close")
+MAX_LAT_MICRO = 90_000_000
+MAX_LON_MICRO = 180_000_000
+
+
+@dataclass(frozen=True)
+class Option:
+    text: str
+    cost: int = 0
+    """Project cost on a participatory-budget question; 0 on every other question."""
+
+    def to_value(self) -> list[Any]:
+        return [self.text, self.cost]
+
+    @classmethod
+    def from_value(cls, value: Any, what: str) -> Option:
+        f = encoding.expect_list(value, 2, what)
+        return cls(
+            encoding.expect_str(f[0], f"{what}.text", limits.MAX_OPTION_LENGTH),
+            encoding.expect_int(f[1], f"{what}.cost", 0, limits.MAX_COST),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "cost": self.cost}
+
+    @classmethod
+    def parse_dict(cls, d: Any, what: str) -> Option:
+        if isinstance(d, str):
+            return cls(d)
+        text = dicts.as_str(dicts.field(d, "text", what), f"{what}.text")
+        return cls(text, dicts.as_int(dicts.optional(d, "cost", what, 0), f"{what}.cost"))
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    options: tuple[Option, ...]
+    min_selections: int = 1
+    max_selections: int = 1
+    budget_cap: int | None = None
+    """Set on a participatory-budget question: the chosen options' costs must fit under it."""
+
+    @property
+    def is_budget(self) -> bool:
+        return self.budget_cap is not None
+
+    def to_value(self) -> list[Any]:
+        return [
+            self.text,
+            [o.to_value() for o in self.options],
+            self.min_selections,
+            self.max_selections,
+            self.budget_cap,
+        ]
+
+    @classmethod
+    def from_value(cls, value: Any, what: str) -> Question:
+        f = encoding.expect_list(value, 5, what)
+        options = encoding.expect_array(f[1], f"{what}.options", limits.MAX_OPTIONS)
+        if len(options) < limits.MIN_OPTIONS:
+            raise DecodeError(
+                f"{what}.options: at least {limits.MIN_OPTIONS} options, got {len(options)}"
+            )
+        cap = f[4]
+        return cls(
+            text=encoding.expect_str(f[0], f"{what}.text", limits.MAX_QUESTION_LENGTH),
+            options=tuple(
+                Option.from_value(o, f"{what}.options[{i}]") for i, o in enumerate(options)
+            ),
+            min_selections=encoding.expect_int(f[2], f"{what}.min_selections", 0, 255),
+            max_selections=encoding.expect_int(f[3], f"{what}.max_selections", 0, 255),
+            budget_cap=None
+            if cap is None
+            else encoding.expect_int(cap, f"{what}.budget_cap", 1, limits.MAX_COST),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "text": self.text,
+            "options": [o.to_dict() for o in self.options],
+            "min_selections": self.min_selections,
+            "max_selections": self.max_selections,
+        }
+        if self.budget_cap is not None:
+            d["budget_cap"] = self.budget_cap
+        return d
+
+    @classmethod
+    def parse_dict(cls, d: Any, what: str) -> Question:
+        options = dicts.as_list(dicts.field(d, "options", what), f"{what}.options")
+        cap = dicts.optional(d, "budget_cap", what)
+        return cls(
+            text=dicts.as_str(dicts.field(d, "text", what), f"{what}.text"),
+            options=tuple(
+                Option.parse_dict(o, f"{what}.options[{i}]") for i, o in enumerate(options)
+            ),
+            min_selections=dicts.as_int(
+                dicts.optional(d, "min_selections", what, 1), f"{what}.min_selections"
+            ),
+            max_selections=dicts.as_int(
+                dicts.optional(d, "max_selections", what, 1), f"{what}.max_selections"
+            ),
+            budget_cap=None if cap is None else dicts.as_int(cap, f"{what}.budget_cap"),
+        )
+
+
+@dataclass(frozen=True)
+class Geofence:
+    """A circle: centre in integer micro-degrees (WGS84), radius in whole metres."""
+
+    lat_micro: int
+    lon_micro: int
+    radius_m: int
+
+    def to_value(self) -> list[Any]:
+        return [self.lat_micro, self.lon_micro, self.radius_m]
+
+    @classmethod
+    def from_value(cls, value: Any, what: str) -> Geofence:
+        f = encoding.expect_list(value, 3, what)
+        return cls(
+            encoding.expect_int(f[0], f"{what}.lat_micro", -MAX_LAT_MICRO, MAX_LAT_MICRO),
+            encoding.expect_int(f[1], f"{what}.lon_micro", -MAX_LON_MICRO, MAX_LON_MICRO),
+            encoding.expect_int(f[2], f"{what}.radius_m", 1, limits.MAX_RADIUS_M),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lat_micro": self.lat_micro, "lon_micro": self.lon_micro, "radius_m": self.radius_m}
+
+    @classmethod
+    def parse_dict(cls, d: Any, what: str) -> Geofence:
+        return cls(
+            dicts.as_int(dicts.field(d, "lat_micro", what), f"{what}.lat_micro"),
+            dicts.as_int(dicts.field(d, "lon_micro", what), f"{what}.lon_micro"),
+            dicts.as_int(dicts.field(d, "radius_m", what), f"{what}.radius_m"),
+        )
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may vote. All None: a public poll. Every method that is set must be passed.
+
+    roll: (phone_ids, voter_keys) initially on the roll; an empty roll is still a roll.
+    password: (gate public key, scrypt salt). tickets: initially registered ticket keys.
+    """
+
+    roll: tuple[tuple[bytes, ...], tuple[bytes, ...]] | None = None
+    password: tuple[bytes, bytes] | None = None
+    qr_gate_key: bytes | None = None
+    tickets: tuple[bytes, ...] | None = None
+    geofence: Geofence | None = None
+
+    @property
+    def is_public(self) -> bool:
+        return self == Access()
+
+    def methods(self) -> list[str]:
+        """Names of the access methods in use, for display."""
+        named = [
+            ("roll", self.roll),
+            ("password", self.password),
+            ("qr", self.qr_gate_key),
+            ("tickets", self.tickets),
+            ("geofence", self.geofence),
+        ]
+        return [name for name, setting in named if setting is not None] or ["public"]
+
+    def to_value(self) -> list[Any]:
+        return [
+            None if self.roll is None else [list(self.roll[0]), list(self.roll[1])],
+            None if self.password is None else list(self.password),
+            self.qr_gate_key,
+            None if self.tickets is None else list(self.tickets),
+            None if self.geofence is None else self.geofence.to_value(),
+        ]
+
+    @classmethod
+    def from_value(cls, value: Any, what: str) -> Access:
+        f = encoding.expect_list(value, 5, what)
+        roll = None
+        if f[0] is not None:
+            r = encoding.expect_list(f[0], 2, f"{what}.roll")
+            roll = (
+                expect_hash_list(r[0], f"{what}.roll.phone_ids", limits.MAX_LIST_KEYS),
+                expect_key_list(r[1], f"{what}.roll.voter_keys", limits.MAX_LIST_KEYS),
+            )
+        password = None
+        if f[1] is not None:
+            p = encoding.expect_list(f[1], 2, f"{what}.password")
+            password = (
+                expect_key(p[0], f"{what}.password.gate_key"),
+                encoding.expect_bytes(p[1], f"{what}.password.salt", limits.SALT_SIZE),
+            )
+        return cls(
+            roll=roll,
+            password=password,
+            qr_gate_key=None if f[2] is None else expect_key(f[2], f"{what}.qr_gate_key"),
+            tickets=None
+            if f[3] is None
+            else expect_key_list(f[3], f"{what}.tickets", limits.MAX_LIST_KEYS),
+            geofence=None if f[4] is None else Geofence.from_value(f[4], f"{what}.geofence"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"methods": self.methods()}
+        if self.roll is not None:
+            d["roll_phone_ids"] = [p.hex() for p in self.roll[0]]
+            d["roll_voter_keys"] = [k.hex() for k in self.roll[1]]
+        if self.password is not None:
+            d["password_gate_key"] = self.password[0].hex()
+            d["password_salt"] = self.password[1].hex()
+        if self.qr_gate_key is not None:
+            d["qr_gate_key"] = self.qr_gate_key.hex()
+        if self.tickets is not None:
+            d["ticket_keys"] = [t.hex() for t in self.tickets]
+        if self.geofence is not None:
+            d["geofence"] = self.geofence.to_dict()
+        return d
+
+    @classmethod
+    def parse_dict(cls, d: Any, what: str) -> Access:
+        """Keys: roll (bool) / roll_phone_ids / roll_voter_keys, password_gate_key +
+        password_salt, qr_gate_key, tickets (bool) / ticket_keys, geofence {...}."""
+        opt = dicts.optional
+        phones = opt(d, "roll_phone_ids", what)
+        keys = opt(d, "roll_voter_keys", what)
+        roll = None
+        if opt(d, "roll", what, False) or phones is not None or keys is not None:
+            roll = (
+                dicts.hex_list(phones or [], f"{what}.roll_phone_ids", 32),
+                dicts.hex_list(keys or [], f"{what}.roll_voter_keys", PUBLIC_KEY_SIZE),
+            )
+        password = None
+        if opt(d, "password_gate_key", what) is not None:
+            password = (
+                dicts.as_hex(d["password_gate_key"], f"{what}.password_gate_key", 32),
+                dicts.as_hex(
+                    dicts.field(d, "password_salt", what),
+                    f"{what}.password_salt",
+                    limits.SALT_SIZE,
+                ),
+            )
+        qr = opt(d, "qr_gate_key", what)
+        tickets = opt(d, "ticket_keys", what)
+        if tickets is None and opt(d, "tickets", what, False):
+            tickets = []
+        fence = opt(d, "geofence", what)
+        return cls(
+            roll=roll,
+            password=password,
+            qr_gate_key=None if qr is None else dicts.as_hex(qr, f"{what}.qr_gate_key", 32),
+            tickets=None if tickets is None else dicts.hex_list(tickets, f"{what}.ticket_keys", 32),
+            geofence=None if fence is None else Geofence.parse_dict(fence, f"{what}.geofence"),
+        )
+
+
+@dataclass(frozen=True)
+class CreatePoll(BodyBase):
+    """Body of create_poll. The poll id is the create_poll transaction's tx_id."""
+
+    KIND = "create_poll"
+
+    kind: str
+    """"policy" (signed by a key of org_id) or "citizen" (signed by an enrolled voter)."""
+    org_id: str
+    """The running organisation for a policy poll; "" for a citizen poll."""
+    title: str
+    purpose: str
+    reference_url: str
+    opens_at_ms: int
+    closes_at_ms: int
+    visibility: str
+    """"live": results readable while open; "after_close": only once closed."""
+    revote: bool
+    """True: a voter may vote again and only their last ballot counts."""
+    questions: tuple[Question, ...]
+    access: Access
+
+    def to_value(self) -> list[Any]:
+        return [
+            self.kind,
+            self.org_id,
+            self.title,
+            self.purpose,
+            self.reference_url,
+            self.opens_at_ms,
+            self.closes_at_ms,
+            self.visibility,
+            self.revote,
+            [q.to_value() for q in self.questions],
+            self.access.to_value(),
+        ]
+
+    @classmethod
+    def from_value(cls, value: Any) -> CreatePoll:
+        f = encoding.expect_list(value, 11, "create_poll")
+        questions = encoding.expect_array(f[9], "create_poll.questions", limits.MAX_QUESTIONS)
+        if not questions:
+            raise DecodeError("create_poll.questions: at least one question")
+        return cls(
+            kind=expect_choice(f[0], "create_poll.kind", POLL_KINDS),
+            org_id=encoding.expect_str(f[1], "create_poll.org_id", limits.MAX_ORG_ID_LENGTH),
+            title=encoding.expect_str(f[2], "create_poll.title", limits.MAX_TITLE_LENGTH),
+            purpose=encoding.expect_str(f[3], "create_poll.purpose", limits.MAX_PURPOSE_LENGTH),
+            reference_url=encoding.expect_str(
+                f[4], "create_poll.reference_url", limits.MAX_URL_LENGTH
+            ),
+            opens_at_ms=encoding.expect_int(f[5], "create_poll.opens_at_ms", 0, limits.MAX_TIME_MS),
+            closes_at_ms=encoding.expect_int(
+                f[6], "create_poll.closes_at_ms", 0, limits.MAX_TIME_MS
+            ),
+            visibility=expect_choice(f[7], "create_poll.visibility", VISIBILITIES),
+            revote=encoding.expect_bool(f[8], "create_poll.revote"),
+            questions=tuple(
+                Question.from_value(q, f"create_poll.questions[{i}]")
+                for i, q in enumerate(questions)
+            ),
+            access=Access.from_value(f[10], "create_poll.access"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "org_id": self.org_id,
+            "title": self.title,
+            "purpose": self.purpose,
+            "reference_url": self.reference_url,
+            "opens_at_ms": self.opens_at_ms,
+            "closes_at_ms": self.closes_at_ms,
+            "visibility": self.visibility,
+            "revote": self.revote,
+            "questions": [q.to_dict() for q in self.questions],
+            "access": self.access.to_dict(),
+        }
+
+    @classmethod
+    def parse_dict(cls, d: Any) -> CreatePoll:
+        w = "create_poll"
+        f, opt = dicts.field, dicts.optional
+        questions = dicts.as_list(f(d, "questions", w), f"{w}.questions")
+        return cls(
+            kind=dicts.as_str(f(d, "kind", w), f"{w}.kind"),
+            org_id=dicts.as_str(opt(d, "org_id", w, ""), f"{w}.org_id"),
+            title=dicts.as_str(f(d, "title", w), f"{w}.title"),
+            purpose=dicts.as_str(opt(d, "purpose", w, ""), f"{w}.purpose"),
+            reference_url=dicts.as_str(opt(d, "reference_url", w, ""), f"{w}.reference_url"),
+            opens_at_ms=dicts.as_int(f(d, "opens_at_ms", w), f"{w}.opens_at_ms"),
+            closes_at_ms=dicts.as_int(f(d, "closes_at_ms", w), f"{w}.closes_at_ms"),
+            visibility=dicts.as_str(opt(d, "visibility", w, "live"), f"{w}.visibility"),
+            revote=dicts.as_bool(opt(d, "revote", w, False), f"{w}.revote"),
+            questions=tuple(
+                Question.parse_dict(q, f"{w}.questions[{i}]") for i, q in enumerate(questions)
+            ),
+            access=Access.parse_dict(opt(d, "access", w, {}), f"{w}.access"),
+        )

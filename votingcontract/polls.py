@@ -1,0 +1,245 @@
+"""Polls: create_poll, close_poll, extend_poll, extend_roll, issue_tickets.
+
+A poll's id is the tx_id of its create_poll transaction. Its manager is any active key
+of its organisation (policy poll) or the active key of the creator's phone (citizen
+poll, so a voter who re-enrolls keeps managing their polls). Rules run in the order
+docs/PROTOCOL.md section 11 lists them.
+"""
+
+from __future__ import annotations
+
+from chain import encoding
+from chain.state import OverlayState, StateView
+from chain.tx import Transaction
+from votingcontract import limits, state_keys
+from votingcontract.bodies import ClosePoll, ExtendPoll, ExtendRoll, IssueTickets
+from votingcontract.context import BlockContext
+from votingcontract.poll_spec import CreatePoll, Question
+from votingcontract.reasons import ReasonCode, Refused
+from votingcontract.records import (
+    TRUE,
+    PollRecord,
+    add_to_count,
+    is_set,
+    read_poll,
+    read_voter_key,
+    stored_spec,
+)
+from votingcontract.roles import check_org_signer, check_voter_signer, validate_org_exists
+
+UNUSED_TICKET = encoding.encode(None)
+
+
+def process_create_poll(
+    state: OverlayState, context: BlockContext, tx: Transaction, body: CreatePoll
+) -> bytes:
+    """Create the poll; returns its id."""
+    creator_phone_id = check_creator(state, body, tx.signer)
+    validate_poll_content(body)
+    validate_schedule(body, context.timestamp_ms)
+    if creator_phone_id is not None:
+        validate_citizen_poll_cap(state, creator_phone_id, context.timestamp_ms)
+    poll_id = tx.tx_id
+    if is_set(state, state_keys.poll(poll_id)):
+        raise Refused(ReasonCode.DUPLICATE)
+    record = PollRecord(
+        poll_id=poll_id,
+        spec=stored_spec(body),
+        creator_key=tx.signer,
+        creator_phone_id=creator_phone_id,
+        created_height=context.height,
+        closes_at_ms=body.closes_at_ms,
+        closed_early_at_ms=None,
+    )
+    state.set(state_keys.poll(poll_id), record.encode())
+    if body.access.roll is not None:
+        process_roll_additions(state, poll_id, *body.access.roll)
+    if body.access.tickets is not None:
+        process_ticket_additions(state, poll_id, body.access.tickets)
+    if creator_phone_id is None:
+        add_to_count(state, state_keys.stat("polls_policy"), 1)
+    else:
+        process_citizen_poll_index(state, creator_phone_id, poll_id, context.timestamp_ms)
+        add_to_count(state, state_keys.stat("polls_citizen"), 1)
+    return poll_id
+
+
+def process_close_poll(
+    state: OverlayState, context: BlockContext, tx: Transaction, body: ClosePoll
+) -> None:
+    poll = check_managed_poll(state, body.poll_id, tx.signer)
+    if poll.status(context.timestamp_ms) == "closed":
+        raise Refused(ReasonCode.CLOSED)
+    closed = PollRecord(
+        poll.poll_id,
+        poll.spec,
+        poll.creator_key,
+        poll.creator_phone_id,
+        poll.created_height,
+        poll.closes_at_ms,
+        closed_early_at_ms=context.timestamp_ms,
+    )
+    state.set(state_keys.poll(poll.poll_id), closed.encode())
+
+
+def process_extend_poll(
+    state: OverlayState, context: BlockContext, tx: Transaction, body: ExtendPoll
+) -> None:
+    poll = check_managed_poll(state, body.poll_id, tx.signer)
+    if poll.status(context.timestamp_ms) == "closed":
+        raise Refused(ReasonCode.CLOSED)
+    if body.closes_at_ms <= poll.closes_at_ms:
+        raise Refused(ReasonCode.BAD_SCHEDULE)
+    extended = PollRecord(
+        poll.poll_id,
+        poll.spec,
+        poll.creator_key,
+        poll.creator_phone_id,
+        poll.created_height,
+        body.closes_at_ms,
+        poll.closed_early_at_ms,
+    )
+    state.set(state_keys.poll(poll.poll_id), extended.encode())
+
+
+def process_extend_roll(
+    state: OverlayState, context: BlockContext, tx: Transaction, body: ExtendRoll
+) -> None:
+    poll = check_managed_poll(state, body.poll_id, tx.signer)
+    if poll.spec.access.roll is None:
+        raise Refused(ReasonCode.NOT_APPLICABLE)
+    status = poll.status(context.timestamp_ms)
+    if status == "closed":
+        raise Refused(ReasonCode.CLOSED)
+    if status == "open":
+        raise Refused(ReasonCode.ALREADY_OPEN)
+    process_roll_additions(state, poll.poll_id, body.phone_ids, body.voter_keys)
+
+
+def process_issue_tickets(
+    state: OverlayState, context: BlockContext, tx: Transaction, body: IssueTickets
+) -> None:
+    poll = check_managed_poll(state, body.poll_id, tx.signer)
+    if poll.spec.access.tickets is None:
+        raise Refused(ReasonCode.NOT_APPLICABLE)
+    if poll.status(context.timestamp_ms) == "closed":
+        raise Refused(ReasonCode.CLOSED)
+    process_ticket_additions(state, poll.poll_id, body.ticket_keys)
+
+
+# Rules, in the order process_create_poll applies them.
+
+
+def check_creator(state: StateView, body: CreatePoll, signer: bytes) -> bytes | None:
+    """Who may create this poll. Returns the creator's phone_id for a citizen poll.
+
+    policy: unknown_org, then not_authorized / key_revoked for the signing key.
+    citizen: not_enrolled / key_revoked for the signing key.
+    """
+    if body.kind == "policy":
+        validate_org_exists(state, body.org_id)
+        check_org_signer(state, body.org_id, signer)
+        return None
+    return check_voter_signer(state, signer)
+
+
+def validate_poll_content(body: CreatePoll) -> None:
+    """invalid_poll unless title, org_id and every question are consistent."""
+    if not body.title.strip():
+        raise Refused(ReasonCode.INVALID_POLL)
+    if body.kind == "citizen" and body.org_id != "":
+        raise Refused(ReasonCode.INVALID_POLL)
+    for question in body.questions:
+        validate_question(question)
+
+
+def validate_question(question: Question) -> None:
+    """0 <= min <= max, 1 <= max <= options; costs > 0 exactly on budget questions."""
+    count = len(question.options)
+    if not (
+        0 <= question.min_selections <= question.max_selections
+        and 1 <= question.max_selections <= count
+    ):
+        raise Refused(ReasonCode.INVALID_POLL)
+    for option in question.options:
+        if question.is_budget and option.cost < 1:
+            raise Refused(ReasonCode.INVALID_POLL)
+        if not question.is_budget and option.cost != 0:
+            raise Refused(ReasonCode.INVALID_POLL)
+
+
+def validate_schedule(body: CreatePoll, now_ms: int) -> None:
+    """bad_schedule unless opens_at < closes_at and closes_at is still ahead."""
+    if not body.opens_at_ms < body.closes_at_ms or body.closes_at_ms <= now_ms:
+        raise Refused(ReasonCode.BAD_SCHEDULE)
+
+
+def validate_citizen_poll_cap(state: StateView, phone_id: bytes, now_ms: int) -> None:
+    """too_many_open_polls if the phone already has the maximum not-yet-closed polls."""
+    if len(calculate_live_citizen_polls(state, phone_id, now_ms)) >= limits.MAX_OPEN_CITIZEN_POLLS:
+        raise Refused(ReasonCode.TOO_MANY_OPEN_POLLS)
+
+
+def calculate_live_citizen_polls(state: StateView, phone_id: bytes, now_ms: int) -> list[bytes]:
+    """Ids of the phone's citizen polls that are upcoming or open at `now_ms`."""
+    live = []
+    prefix = state_keys.citizen_open_prefix(phone_id)
+    for key, _ in state.items(prefix):
+        poll = read_poll(state, key[len(prefix) :])
+        if poll is not None and poll.status(now_ms) != "closed":
+            live.append(poll.poll_id)
+    return live
+
+
+def check_managed_poll(state: StateView, poll_id: bytes, signer: bytes) -> PollRecord:
+    """The poll, if it exists (unknown_poll) and `signer` manages it.
+
+    policy poll: the signer must be an active key of its organisation;
+    citizen poll: the signer must be the active key of the creator's phone
+    (not_authorized; key_revoked for a replaced key of that phone).
+    """
+    poll = read_poll(state, poll_id)
+    if poll is None:
+        raise Refused(ReasonCode.UNKNOWN_POLL)
+    if poll.creator_phone_id is None:
+        check_org_signer(state, poll.spec.org_id, signer)
+        return poll
+    record = read_voter_key(state, signer)
+    if record is None or record.phone_id != poll.creator_phone_id:
+        raise Refused(ReasonCode.NOT_AUTHORIZED)
+    if not record.active:
+        raise Refused(ReasonCode.KEY_REVOKED)
+    return poll
+
+
+# State changes.
+
+
+def process_roll_additions(
+    state: OverlayState, poll_id: bytes, phone_ids: tuple[bytes, ...], voter_keys: tuple[bytes, ...]
+) -> None:
+    for phone_id in phone_ids:
+        state.set(state_keys.roll_phone(poll_id, phone_id), TRUE)
+    for key in voter_keys:
+        state.set(state_keys.roll_key(poll_id, key), TRUE)
+
+
+def process_ticket_additions(
+    state: OverlayState, poll_id: bytes, ticket_keys: tuple[bytes, ...]
+) -> None:
+    """Register tickets; a ticket registered before keeps its state (used stays used)."""
+    for key in ticket_keys:
+        if not is_set(state, state_keys.ticket(poll_id, key)):
+            state.set(state_keys.ticket(poll_id, key), UNUSED_TICKET)
+
+
+def process_citizen_poll_index(
+    state: OverlayState, phone_id: bytes, poll_id: bytes, now_ms: int
+) -> None:
+    """Drop the phone's index entries of closed polls, then add the new poll."""
+    live = set(calculate_live_citizen_polls(state, phone_id, now_ms))
+    prefix = state_keys.citizen_open_prefix(phone_id)
+    for key, _ in list(state.items(prefix)):
+        if key[len(prefix) :] not in live:
+            state.delete(key)
+    state.set(state_keys.citizen_open(phone_id, poll_id), TRUE)

@@ -1,0 +1,104 @@
+"""Reason codes: the one list of why the voting state machine refuses a transaction.
+
+A receipt's `code` is "accepted" or one of these values. The values are part of the
+protocol (they are hashed into the receipts root), so they never change once released;
+the descriptions are for people and may be reworded. RPC, CLI and web UI all print
+`describe(code)`, so a citizen reads the same sentence everywhere.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from chain.errors import VotechainError
+
+ACCEPTED = "accepted"
+"""The receipt code of a transaction that was executed and changed state."""
+
+
+class ReasonCode(StrEnum):
+    """Why a transaction was refused. A refused transaction writes nothing."""
+
+    MALFORMED_BODY = "malformed_body"
+    UNKNOWN_KIND = "unknown_kind"
+    NOT_AUTHORIZED = "not_authorized"
+    KEY_REVOKED = "key_revoked"
+    UNKNOWN_ORG = "unknown_org"
+    ORG_EXISTS = "org_exists"
+    KEY_IN_USE = "key_in_use"
+    ALREADY_ENROLLED = "already_enrolled"
+    NOT_ENROLLED = "not_enrolled"
+    TOO_MANY_OPEN_POLLS = "too_many_open_polls"
+    INVALID_POLL = "invalid_poll"
+    BAD_SCHEDULE = "bad_schedule"
+    UNKNOWN_POLL = "unknown_poll"
+    NOT_APPLICABLE = "not_applicable"
+    ALREADY_OPEN = "already_open"
+    NOT_OPEN = "not_open"
+    CLOSED = "closed"
+    NOT_ELIGIBLE = "not_eligible"
+    BAD_GATE_PROOF = "bad_gate_proof"
+    BAD_TICKET = "bad_ticket"
+    TICKET_USED = "ticket_used"
+    OUTSIDE_AREA = "outside_area"
+    BAD_SELECTION_COUNT = "bad_selection_count"
+    UNKNOWN_OPTION = "unknown_option"
+    OVER_BUDGET = "over_budget"
+    DUPLICATE = "duplicate"
+
+    @property
+    def description(self) -> str:
+        """One line for people: what went wrong, in the voter's or operator's terms."""
+        return DESCRIPTIONS[self]
+
+
+DESCRIPTIONS: dict[ReasonCode, str] = {
+    ReasonCode.MALFORMED_BODY: "the transaction body does not decode as this kind's structure",
+    ReasonCode.UNKNOWN_KIND: "the voting state machine has no transaction of this kind",
+    ReasonCode.NOT_AUTHORIZED: "the signing key does not hold the role this transaction needs",
+    ReasonCode.KEY_REVOKED: "the signing key was revoked or replaced by a newer enrollment",
+    ReasonCode.UNKNOWN_ORG: "no organisation is registered under this id",
+    ReasonCode.ORG_EXISTS: "an organisation is already registered under this id",
+    ReasonCode.KEY_IN_USE: "this key already belongs to another organisation or phone",
+    ReasonCode.ALREADY_ENROLLED: "this key is already the active key of this phone",
+    ReasonCode.NOT_ENROLLED: "the signing key is not enrolled as a voter",
+    ReasonCode.TOO_MANY_OPEN_POLLS: "this citizen already runs the most open polls allowed",
+    ReasonCode.INVALID_POLL: "the poll's questions, options or access settings are inconsistent",
+    ReasonCode.BAD_SCHEDULE: "the opening and closing times are inconsistent or already past",
+    ReasonCode.UNKNOWN_POLL: "no poll exists with this id",
+    ReasonCode.NOT_APPLICABLE: "nothing to change: no such access method or active key",
+    ReasonCode.ALREADY_OPEN: "the poll has opened; its voter roll can no longer change",
+    ReasonCode.NOT_OPEN: "the poll has not opened yet",
+    ReasonCode.CLOSED: "the poll is closed",
+    ReasonCode.NOT_ELIGIBLE: "the voter is not on this poll's voter roll",
+    ReasonCode.BAD_GATE_PROOF: "the password or QR code proof is missing or wrong",
+    ReasonCode.BAD_TICKET: "the on-site ticket is missing, unknown or wrongly signed",
+    ReasonCode.TICKET_USED: "this on-site ticket has already been used by another voter",
+    ReasonCode.OUTSIDE_AREA: "the claimed location is missing or outside the poll's area",
+    ReasonCode.BAD_SELECTION_COUNT: "too few or too many options chosen for a question",
+    ReasonCode.UNKNOWN_OPTION: "a chosen option does not exist in the question",
+    ReasonCode.OVER_BUDGET: "the chosen projects cost more than the budget cap",
+    ReasonCode.DUPLICATE: "this phone has already voted in this poll, which allows no revote",
+}
+
+
+def describe(code: str) -> str:
+    """The human sentence for a receipt code ("accepted" or a ReasonCode value)."""
+    if code == ACCEPTED:
+        return "the transaction was accepted"
+    try:
+        return ReasonCode(code).description
+    except ValueError:
+        return f"unknown code {code!r}"
+
+
+class Refused(VotechainError):
+    """Raised inside the state machine by a `validate_*`/`check_*` rule that fails.
+
+    apply_transaction turns it into a receipt carrying `reason`; it never leaves the
+    package.
+    """
+
+    def __init__(self, reason: ReasonCode) -> None:
+        super().__init__(f"{reason.value}: {reason.description}")
+        self.reason = reason

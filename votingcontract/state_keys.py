@@ -1,0 +1,136 @@
+"""Every key space of the voting state machine's state, and the builders of its keys.
+
+Keys are ASCII prefixes followed by fixed-size binary parts, so one prefix scan lists
+one thing in a defined order. Values are canonical encodings (chain.encoding) of the
+records in records.py, or of a single integer/bool/nil as noted. The node stores these
+keys under its own `state/` prefix; they are relative to that.
+
+    admin/<key32>                      true                      genesis admin keys
+    attester/<key32>                   name                      genesis identity attesters
+    org/<org_id>                       OrgRecord                 registered organisations
+    orgkey/<key32>                     OrgKeyRecord              key -> org, active flag
+    phone/<phone_id32>                 PhoneRecord               phone -> active key
+    voterkey/<key32>                   VoterKeyRecord            key -> phone, active flag
+    poll/<poll_id32>                   PollRecord                poll definition and status
+    rollphone/<poll_id32><phone_id32>  true                      phone ids on a poll's roll
+    rollkey/<poll_id32><key32>         true                      voter keys on a poll's roll
+    ticket/<poll_id32><ticket_key32>   nil | voter_id32          registered ticket, used by
+    ballot/<poll_id32><voter_id32>     BallotRecord              the counted ballot of a voter
+    tally/<poll_id32><q:u16><o:u16>    count                     votes for option o of q;
+                                                                 absent means 0
+    participants/<poll_id32>           count                     voters with a counted ballot
+    participation/<voter_id32><poll_id32>  ParticipationRecord   a voter's history entry
+    citizenopen/<phone_id32><poll_id32>    true                  citizen polls of a phone not
+                                                                 yet seen ended (the cap)
+    stat/<name>                        count                     operating report counters:
+                                                                 orgs, voters, polls_policy,
+                                                                 polls_citizen, ballots,
+                                                                 participations
+
+voter_id is the voter's phone_id, or for a voter without enrollment in a ticket poll,
+the ticket key (so the ticket stands in for the phone). u16 is 2-byte big-endian.
+"""
+
+from __future__ import annotations
+
+ADMIN = b"admin/"
+ATTESTER = b"attester/"
+ORG = b"org/"
+ORG_KEY = b"orgkey/"
+PHONE = b"phone/"
+VOTER_KEY = b"voterkey/"
+POLL = b"poll/"
+ROLL_PHONE = b"rollphone/"
+ROLL_KEY = b"rollkey/"
+TICKET = b"ticket/"
+BALLOT = b"ballot/"
+TALLY = b"tally/"
+PARTICIPANTS = b"participants/"
+PARTICIPATION = b"participation/"
+CITIZEN_OPEN = b"citizenopen/"
+STAT = b"stat/"
+
+STAT_NAMES = ("orgs", "voters", "polls_policy", "polls_citizen", "ballots", "participations")
+
+
+def admin(key: bytes) -> bytes:
+    return ADMIN + key
+
+
+def attester(key: bytes) -> bytes:
+    return ATTESTER + key
+
+
+def org(org_id: str) -> bytes:
+    return ORG + org_id.encode("utf-8")
+
+
+def org_key(key: bytes) -> bytes:
+    return ORG_KEY + key
+
+
+def phone(phone_id: bytes) -> bytes:
+    return PHONE + phone_id
+
+
+def voter_key(key: bytes) -> bytes:
+    return VOTER_KEY + key
+
+
+def poll(poll_id: bytes) -> bytes:
+    return POLL + poll_id
+
+
+def roll_phone(poll_id: bytes, phone_id: bytes) -> bytes:
+    return ROLL_PHONE + poll_id + phone_id
+
+
+def roll_key(poll_id: bytes, key: bytes) -> bytes:
+    return ROLL_KEY + poll_id + key
+
+
+def ticket(poll_id: bytes, ticket_key: bytes) -> bytes:
+    return TICKET + poll_id + ticket_key
+
+
+def ballot(poll_id: bytes, voter_id: bytes) -> bytes:
+    return BALLOT + poll_id + voter_id
+
+
+def tally_prefix(poll_id: bytes) -> bytes:
+    return TALLY + poll_id
+
+
+def tally(poll_id: bytes, question: int, option: int) -> bytes:
+    return TALLY + poll_id + question.to_bytes(2, "big") + option.to_bytes(2, "big")
+
+
+def parse_tally(key: bytes) -> tuple[int, int]:
+    """(question, option) from a tally key."""
+    return int.from_bytes(key[-4:-2], "big"), int.from_bytes(key[-2:], "big")
+
+
+def participants(poll_id: bytes) -> bytes:
+    return PARTICIPANTS + poll_id
+
+
+def participation_prefix(voter_id: bytes) -> bytes:
+    return PARTICIPATION + voter_id
+
+
+def participation(voter_id: bytes, poll_id: bytes) -> bytes:
+    return PARTICIPATION + voter_id + poll_id
+
+
+def citizen_open_prefix(phone_id: bytes) -> bytes:
+    return CITIZEN_OPEN + phone_id
+
+
+def citizen_open(phone_id: bytes, poll_id: bytes) -> bytes:
+    return CITIZEN_OPEN + phone_id + poll_id
+
+
+def stat(name: str) -> bytes:
+    if name not in STAT_NAMES:
+        raise KeyError(f"unknown stat counter {name!r}")
+    return STAT + name.encode("ascii")
