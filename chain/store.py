@@ -194,6 +194,10 @@ class ChainStore:
         data: bytes | None = self._db.get(_key(b"block/", height))
         return data
 
+    def get_certificate_bytes(self, height: int) -> bytes | None:
+        data: bytes | None = self._db.get(_key(b"cert/", height))
+        return data
+
     def get_certificate(self, height: int) -> CommitCertificate:
         raw = self._require(_key(b"cert/", height), f"certificate {height}")
         return CommitCertificate.decode(raw)

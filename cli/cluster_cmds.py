@@ -1,0 +1,133 @@
+"""Commands for operators: keygen, init, up, node, status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from chain.keys import PrivateKey
+from cli import common, demo
+from cli.client import RpcClient, RpcFailure
+from cli.output import print_json, print_table, short
+from cli.runner import run_cluster
+from node.setup import init_cluster
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("keygen", help="create an Ed25519 key file (PEM, mode 0600)")
+    p.add_argument("file", type=Path)
+    common.add_json(p)
+    p.set_defaults(handler=keygen)
+
+    p = sub.add_parser("init", help="create keys and genesis for the cluster (idempotent)")
+    common.add_config(p)
+    p.set_defaults(handler=init)
+
+    p = sub.add_parser("up", help="run every node of the cluster file locally")
+    common.add_config(p)
+    p.add_argument("--no-demo", action="store_true", help="do not seed demo polls")
+    p.set_defaults(handler=up)
+
+    p = sub.add_parser("node", help="run one node of the cluster file")
+    common.add_config(p)
+    p.add_argument("--id", required=True, help="the node id in the cluster file, e.g. n1")
+    p.add_argument("--log-level", default="INFO")
+    p.set_defaults(handler=node)
+
+    p = sub.add_parser("status", help="height, view, primary, head and app hash of every node")
+    common.add_config(p)
+    common.add_json(p)
+    p.set_defaults(handler=status)
+
+
+def keygen(args: argparse.Namespace) -> int:
+    key = PrivateKey.generate()
+    key.save(args.file)
+    if args.json:
+        print_json({"file": str(args.file), "public_key": key.public_key.hex()})
+    else:
+        print(f"wrote {args.file}; public key {key.public_key.hex()}")
+    return 0
+
+
+def init(args: argparse.Namespace) -> int:
+    config = common.config_of(args)
+    result = init_cluster(config)
+    for path in result.created:
+        print(f"created {path}")
+    if not result.created:
+        print(f"already initialised: {config.genesis_path}")
+    print(f"chain {result.genesis.chain_id}, genesis hash {result.genesis.genesis_hash.hex()}")
+    return 0
+
+
+def up(args: argparse.Namespace) -> int:
+    config = common.config_of(args)
+    init_cluster(config)
+
+    def ready() -> None:
+        if not args.no_demo:
+            demo.seed_if_fresh(config)
+        print(f"votechain {config.chain_id}: {len(config.nodes)} nodes running")
+        for address in config.nodes:
+            print(
+                f"  {address.node_id}: RPC and web {address.rpc_url}/  (peers {address.peer_url})"
+            )
+        print(f"attester (phone verification): {config.node(config.attester.node).rpc_url}")
+        print("stop with Ctrl-C")
+
+    return run_cluster(config, Path(args.config), ready)
+
+
+def node(args: argparse.Namespace) -> int:
+    from node.service import run_node
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    config = common.config_of(args)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_node(config, args.id, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    config = common.config_of(args)
+    statuses = []
+    for address in config.nodes:
+        try:
+            statuses.append(RpcClient(address.rpc_url, timeout_s=3).get("/v1/status"))
+        except RpcFailure as exc:
+            statuses.append({"node": address.node_id, "error": str(exc)})
+    if args.json:
+        print_json(statuses)
+        return 0 if all("error" not in s for s in statuses) else 1
+    rows = []
+    for s in statuses:
+        if "error" in s:
+            rows.append([s["node"], "down", "", "", "", "", ""])
+            continue
+        peers = sum(1 for up in s["peers"].values() if up)
+        rows.append(
+            [
+                s["node"],
+                s["height"],
+                s["view"],
+                config.nodes[s["primary"]].node_id,
+                short(s["head_hash"]),
+                short(s["app_hash"]),
+                f"{peers}/{len(s['peers'])}",
+            ]
+        )
+    print_table(["node", "height", "view", "primary", "head", "app hash", "peers"], rows)
+    return 0 if all("error" not in s for s in statuses) else 1

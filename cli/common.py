@@ -1,0 +1,57 @@
+"""Options and look-ups shared by the CLI's commands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cli.client import RpcClient, RpcFailure
+from node.config import ClusterConfig, load_config
+
+DEFAULT_CONFIG = "cluster.toml"
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c", "--config", default=DEFAULT_CONFIG, help="cluster file (default: cluster.toml)"
+    )
+
+
+def add_rpc(parser: argparse.ArgumentParser) -> None:
+    add_config(parser)
+    parser.add_argument(
+        "--rpc", help="a node's RPC URL (default: the first node of the cluster file that answers)"
+    )
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+
+
+def config_of(args: argparse.Namespace) -> ClusterConfig:
+    return load_config(Path(args.config))
+
+
+def client_of(args: argparse.Namespace) -> RpcClient:
+    """The --rpc node, or the first node of the cluster file that answers."""
+    if getattr(args, "rpc", None):
+        return RpcClient(args.rpc)
+    config = config_of(args)
+    errors = []
+    for address in config.nodes:
+        client = RpcClient(address.rpc_url, timeout_s=30)
+        try:
+            RpcClient(address.rpc_url, timeout_s=2).get("/v1/status")
+            return client
+        except RpcFailure as exc:
+            errors.append(f"{address.node_id}: {exc}")
+    raise RpcFailure(
+        "no node of the cluster answers (is it running? `make up`): " + "; ".join(errors)
+    )
+
+
+def attester_client(args: argparse.Namespace) -> RpcClient:
+    if getattr(args, "rpc", None):
+        return RpcClient(args.rpc)
+    config = config_of(args)
+    return RpcClient(config.node(config.attester.node).rpc_url)

@@ -1,0 +1,205 @@
+"""Commands for organisations and poll creators: org register; poll create, list, show,
+results, close."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import votingcontract
+from chain.keys import PrivateKey
+from cli import common
+from cli.output import bar, print_json, print_table
+from cli.poll_file import load_poll_file
+from cli.txs import chain_id_of, describe_receipt, sign, submit
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    org = sub.add_parser("org", help="organisations (admin only)").add_subparsers(
+        dest="org_command", required=True, metavar="ACTION"
+    )
+    p = org.add_parser("register", help="register an organisation that may run policy polls")
+    common.add_rpc(p)
+    common.add_json(p)
+    p.add_argument("--id", required=True, dest="org_id", help="short id, e.g. seoul-city")
+    p.add_argument("--name", required=True)
+    p.add_argument(
+        "--category",
+        default="city_department",
+        choices=[
+            "city_department",
+            "district_office",
+            "education_office",
+            "public_body",
+            "civic_group",
+        ],
+    )
+    p.add_argument(
+        "--org-key",
+        action="append",
+        required=True,
+        type=Path,
+        help="the org's key file (repeatable)",
+    )
+    p.add_argument("--admin-key", required=True, type=Path)
+    p.set_defaults(handler=org_register)
+
+    poll = sub.add_parser("poll", help="create and read polls").add_subparsers(
+        dest="poll_command", required=True, metavar="ACTION"
+    )
+    p = poll.add_parser("create", help="create a poll from a TOML file")
+    p.add_argument("file", type=Path)
+    p.add_argument(
+        "--key", required=True, type=Path, help="org key (policy) or voter key (citizen)"
+    )
+    common.add_rpc(p)
+    common.add_json(p)
+    p.set_defaults(handler=poll_create)
+
+    p = poll.add_parser("list", help="list polls")
+    p.add_argument("--status", choices=["open", "closed", "upcoming"])
+    common.add_rpc(p)
+    common.add_json(p)
+    p.set_defaults(handler=poll_list)
+
+    for name, handler, text in (
+        ("show", poll_show, "a poll's questions and access"),
+        ("results", poll_results, "counts and percentages per option"),
+    ):
+        p = poll.add_parser(name, help=text)
+        p.add_argument("poll_id")
+        common.add_rpc(p)
+        common.add_json(p)
+        p.set_defaults(handler=handler)
+
+    p = poll.add_parser("close", help="close a poll early (its creator only)")
+    p.add_argument("poll_id")
+    p.add_argument("--key", required=True, type=Path)
+    common.add_rpc(p)
+    common.add_json(p)
+    p.set_defaults(handler=poll_close)
+
+
+def org_register(args: argparse.Namespace) -> int:
+    client = common.client_of(args)
+    admin = PrivateKey.load(args.admin_key)
+    keys = [PrivateKey.load(path).public_key.hex() for path in args.org_key]
+    body = votingcontract.RegisterOrg.from_dict(
+        {"org_id": args.org_id, "name": args.name, "category": args.category, "keys": keys}
+    )
+    result = submit(client, sign(admin, chain_id_of(client), body))
+    return _report(args, result)
+
+
+def poll_create(args: argparse.Namespace) -> int:
+    client = common.client_of(args)
+    key = PrivateKey.load(args.key)
+    prepared = load_poll_file(args.file)
+    tx = sign(key, chain_id_of(client), prepared.body)
+    result = submit(client, tx)
+    accepted = bool(result.get("receipt", {}).get("accepted"))
+    if accepted and prepared.ticket_keys:
+        tickets_path = args.file.with_suffix(".tickets.txt")
+        tickets_path.write_text("".join(k.seed().hex() + "\n" for k in prepared.ticket_keys))
+        tickets_path.chmod(0o600)
+        result["tickets_file"] = str(tickets_path)
+    if accepted and prepared.qr_seed is not None:
+        result["qr_seed"] = prepared.qr_seed.hex()
+    if args.json:
+        print_json(result)
+    else:
+        print(describe_receipt(result))
+        if accepted:
+            print(f"poll id: {result['tx']['tx_id']}")
+        if "tickets_file" in result:
+            print(f"{len(prepared.ticket_keys)} ticket seeds written to {result['tickets_file']}")
+        if "qr_seed" in result:
+            print(f"QR seed (anyone holding it passes the gate): {result['qr_seed']}")
+    return 0 if accepted else 1
+
+
+def poll_list(args: argparse.Namespace) -> int:
+    client = common.client_of(args)
+    query = f"?status={args.status}" if args.status else ""
+    polls = client.get(f"/v1/polls{query}")["polls"]
+    if args.json:
+        print_json(polls)
+        return 0
+    rows = [
+        [p["poll_id"], p.get("status"), p["kind"], p["org_id"] or "citizen", p["title"]]
+        for p in polls
+    ]
+    print_table(["poll id", "status", "kind", "by", "title"], rows)
+    return 0
+
+
+def poll_show(args: argparse.Namespace) -> int:
+    poll = common.client_of(args).get(f"/v1/polls/{args.poll_id}")
+    if args.json:
+        print_json(poll)
+        return 0
+    methods = ", ".join(poll["access"]["methods"])
+    print(f"{poll['title']}  [{poll.get('status')}, {poll['kind']}, access: {methods}]")
+    if poll["purpose"]:
+        print(poll["purpose"])
+    for q_index, question in enumerate(poll["questions"]):
+        limits = f"choose {question['min_selections']} to {question['max_selections']}"
+        if question.get("budget_cap") is not None:
+            limits += f", budget {question['budget_cap']}"
+        print(f"\nQ{q_index + 1}. {question['text']} ({limits})")
+        for o_index, option in enumerate(question["options"]):
+            cost = f"  (cost {option['cost']})" if option.get("cost") else ""
+            print(f"  {o_index + 1}. {option['text']}{cost}")
+    return 0
+
+
+def poll_results(args: argparse.Namespace) -> int:
+    client = common.client_of(args)
+    poll = client.get(f"/v1/polls/{args.poll_id}")
+    results = client.get(f"/v1/polls/{args.poll_id}/results")
+    if args.json:
+        print_json(results)
+        return 0
+    print(f"{poll['title']}  [{results['status']}]  participants: {results['participants']}")
+    if not results["visible"]:
+        print("results are shown after the poll closes")
+        return 0
+    for q_index, question in enumerate(results["questions"]):
+        print(f"\nQ{q_index + 1}. {poll['questions'][q_index]['text']}")
+        rows = _result_rows(poll["questions"][q_index], question)
+        print_table(["option", "votes", "share", ""], rows)
+        if question.get("funded") is not None and poll["questions"][q_index].get("budget_cap"):
+            names = [poll["questions"][q_index]["options"][i]["text"] for i in question["funded"]]
+            print(f"funded: {', '.join(names) or 'none'}")
+    return 0
+
+
+def poll_close(args: argparse.Namespace) -> int:
+    client = common.client_of(args)
+    body = votingcontract.ClosePoll.from_dict({"poll_id": args.poll_id})
+    result = submit(client, sign(PrivateKey.load(args.key), chain_id_of(client), body))
+    return _report(args, result)
+
+
+def _result_rows(question: dict[str, Any], result: dict[str, Any]) -> list[list[Any]]:
+    rows = []
+    for index, option in enumerate(result["options"]):
+        basis_points = option["percent_bp"]
+        rows.append(
+            [
+                question["options"][index]["text"],
+                option["count"],
+                option["percent"] + "%",
+                bar(basis_points),
+            ]
+        )
+    return rows
+
+
+def _report(args: argparse.Namespace, result: dict[str, Any]) -> int:
+    if args.json:
+        print_json(result)
+    else:
+        print(describe_receipt(result))
+    return 0 if result.get("receipt", {}).get("accepted") else 1

@@ -1,0 +1,186 @@
+"""Commands for citizens: enroll, vote, history, tx."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import votingcontract
+from chain.keys import PrivateKey
+from cli import common
+from cli.output import print_json, print_table, short
+from cli.txs import chain_id_of, describe_receipt, sign, submit
+from node.attester import read_outbox_code
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "enroll",
+        help="verify a phone number by one-time code and enroll your key",
+        description="Without --code: asks the attester to send a code, then reads it from the "
+        "development outbox (local clusters) or asks you for it. With --code: finishes an "
+        "enrollment whose code you already received.",
+    )
+    p.add_argument("--phone", required=True, help="E.164 number, e.g. +821012345678")
+    p.add_argument("--key", required=True, type=Path, help="your key file (votechain keygen)")
+    p.add_argument("--code", help="the one-time code you received")
+    common.add_rpc(p)
+    common.add_json(p)
+    p.set_defaults(handler=enroll)
+
+    p = sub.add_parser("vote", help="cast a ballot")
+    p.add_argument("poll_id")
+    p.add_argument(
+        "--answer",
+        action="append",
+        default=[],
+        metavar="Q:OPT[,OPT]",
+        help="question and option numbers as `poll show` prints them, e.g. 1:2 or 2:1,3",
+    )
+    p.add_argument("--key", required=True, type=Path)
+    p.add_argument("--password", help="the poll's password")
+    p.add_argument("--qr-seed", help="the seed from the poll's QR code (hex)")
+    p.add_argument("--ticket", help="your on-site ticket seed (hex)")
+    p.add_argument("--lat", type=float, help="your latitude, for polls limited to an area")
+    p.add_argument("--lon", type=float, help="your longitude")
+    common.add_rpc(p)
+    common.add_json(p)
+    p.set_defaults(handler=vote)
+
+    p = sub.add_parser("history", help="your participation records, with proofs")
+    p.add_argument("--key", required=True, type=Path)
+    common.add_rpc(p)
+    common.add_json(p)
+    p.set_defaults(handler=history)
+
+    p = sub.add_parser("tx", help="a committed transaction: receipt, block, proofs")
+    p.add_argument("tx_id")
+    common.add_rpc(p)
+    common.add_json(p)
+    p.set_defaults(handler=tx)
+
+
+def enroll(args: argparse.Namespace) -> int:
+    key = PrivateKey.load(args.key)
+    client = common.attester_client(args)
+    code = args.code
+    if code is None:
+        client.post("/v1/enroll/start", {"phone": args.phone})
+        code = _code_from_outbox(args) or _ask_code(args.phone)
+    result = client.post(
+        "/v1/enroll/finish",
+        {"phone": args.phone, "code": code, "voter_key": key.public_key.hex()},
+    )
+    if args.json:
+        print_json(result)
+    else:
+        print(describe_receipt(result))
+    return 0 if result.get("receipt", {}).get("accepted") else 1
+
+
+def vote(args: argparse.Namespace) -> int:
+    client = common.client_of(args)
+    key = PrivateKey.load(args.key)
+    chain_id = chain_id_of(client)
+    poll = client.get(f"/v1/polls/{args.poll_id}")
+    body: dict[str, Any] = {
+        "poll_id": args.poll_id,
+        "selections": parse_answers(args.answer, len(poll["questions"])),
+    }
+    poll_id = bytes.fromhex(args.poll_id)
+    access = poll["access"]
+    if args.password is not None:
+        salt = bytes.fromhex(access.get("password_salt", ""))
+        gate = votingcontract.password_gate_key(args.password, salt)
+        body["password_proof"] = votingcontract.gate_signature(
+            gate, chain_id, poll_id, key.public_key
+        ).hex()
+    if args.qr_seed is not None:
+        gate = votingcontract.qr_gate_key(bytes.fromhex(args.qr_seed))
+        body["qr_proof"] = votingcontract.gate_signature(
+            gate, chain_id, poll_id, key.public_key
+        ).hex()
+    if args.ticket is not None:
+        ticket = PrivateKey.from_seed(bytes.fromhex(args.ticket))
+        body["ticket_key"] = ticket.public_key.hex()
+        body["ticket_signature"] = votingcontract.ticket_signature(
+            ticket, chain_id, poll_id, key.public_key
+        ).hex()
+    if args.lat is not None and args.lon is not None:
+        body["location"] = {"lat_micro": round(args.lat * 1e6), "lon_micro": round(args.lon * 1e6)}
+    ballot = votingcontract.CastBallot.from_dict(body)
+    result = submit(client, sign(key, chain_id, ballot))
+    if args.json:
+        print_json(result)
+    else:
+        print(describe_receipt(result))
+    return 0 if result.get("receipt", {}).get("accepted") else 1
+
+
+def history(args: argparse.Namespace) -> int:
+    client = common.client_of(args)
+    key = PrivateKey.load(args.key)
+    phone_id = client.get(f"/v1/voters/{key.public_key.hex()}")["phone_id"]
+    document = client.get(f"/v1/history/{phone_id}")
+    if args.json:
+        print_json(document)
+        return 0
+    rows = [
+        [short(r["poll_id"]), r["height"], short(r["tx_id"]), short(r.get("block_hash", ""))]
+        for r in document["records"]
+    ]
+    print_table(["poll", "height", "tx", "block"], rows)
+    return 0
+
+
+def tx(args: argparse.Namespace) -> int:
+    document = common.client_of(args).get(f"/v1/tx/{args.tx_id}")
+    if args.json:
+        print_json(document)
+        return 0
+    receipt = document["receipt"]
+    print(f"tx {document['tx']['tx_id']} ({document['tx']['kind']})")
+    print(
+        f"block {document['height']} {document['header']['hash']}, position {document['position']}"
+    )
+    print(f"receipt: {receipt['code']} - {receipt['description']}")
+    print(f"certified by {len(document['certificate']['signers'])} validators")
+    print(f"Merkle proof: {len(document['tx_proof']['siblings'])} hashes")
+    return 0
+
+
+def parse_answers(answers: list[str], question_count: int) -> list[list[int]]:
+    """["1:2", "2:1,3"] -> [[1], [0, 2]] (0-based, ascending); unanswered -> []."""
+    selections: list[list[int]] = [[] for _ in range(question_count)]
+    for answer in answers:
+        question_text, _, options_text = answer.partition(":")
+        try:
+            question = int(question_text) - 1
+            options = sorted({int(o) - 1 for o in options_text.split(",") if o.strip()})
+        except ValueError as exc:
+            raise ValueError(f"--answer {answer!r} is not Q:OPT[,OPT]") from exc
+        if not 0 <= question < question_count:
+            raise ValueError(f"--answer {answer!r}: the poll has questions 1..{question_count}")
+        selections[question] = options
+    return selections
+
+
+def _code_from_outbox(args: argparse.Namespace) -> str | None:
+    try:
+        config = common.config_of(args)
+        e164 = votingcontract.normalise_e164(args.phone)
+    except (ValueError, OSError, votingcontract.VotechainError):
+        return None
+    outbox = config.node_dir(config.attester.node) / "outbox"
+    code = read_outbox_code(outbox, e164)
+    if code is not None:
+        print(f"(development outbox {outbox}: code {code})", file=sys.stderr)
+    return code
+
+
+def _ask_code(phone: str) -> str:
+    if not sys.stdin.isatty():
+        raise ValueError("no code given: rerun with --code CODE once the SMS arrives")
+    return input(f"code sent to {phone}: ").strip()

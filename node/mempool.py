@@ -1,0 +1,84 @@
+"""Mempool: admission control for transactions waiting to be ordered.
+
+The consensus core batches and orders what it is given; the mempool decides what it is
+given. Admission, in order: size, decode, chain id, signature, not already committed,
+not already pending (then it is the same submission and is not an error), room left
+(else `busy`), and a dry run against the current state so a ballot that would surely be
+refused (already voted, poll closed, ...) is refused at once with the state machine's
+reason code instead of being written to the chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from chain.errors import DecodeError, InvalidTransaction
+from chain.tx import MAX_TX_BYTES, Transaction
+from node.errors import RpcError, RpcErrorCode
+
+
+@dataclass
+class Mempool:
+    chain_id: str
+    max_txs: int
+    is_committed: Callable[[bytes], bool]
+    dry_run: Callable[[Transaction], str | None]
+    """Returns the reason code the state machine would refuse the tx with, or None."""
+
+    def __post_init__(self) -> None:
+        self._pending: dict[bytes, Transaction] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def __contains__(self, tx_id: bytes) -> bool:
+        return tx_id in self._pending
+
+    def admit_bytes(self, data: bytes) -> tuple[Transaction, bool]:
+        """Decode and admit; returns (tx, newly_admitted)."""
+        if len(data) > MAX_TX_BYTES:
+            raise RpcError(
+                RpcErrorCode.BODY_TOO_LARGE,
+                f"transaction is {len(data)} bytes; the limit is {MAX_TX_BYTES}",
+            )
+        try:
+            tx = Transaction.decode(data)
+        except DecodeError as exc:
+            raise RpcError(RpcErrorCode.MALFORMED_TX, str(exc)) from exc
+        return tx, self.admit(tx)
+
+    def admit(self, tx: Transaction) -> bool:
+        if tx.chain_id != self.chain_id:
+            raise RpcError(
+                RpcErrorCode.WRONG_CHAIN,
+                f"transaction is for chain {tx.chain_id!r}, this node runs {self.chain_id!r}",
+            )
+        try:
+            tx.verify(self.chain_id)
+        except InvalidTransaction as exc:
+            raise RpcError(RpcErrorCode.BAD_SIGNATURE, str(exc)) from exc
+        if self.is_committed(tx.tx_id):
+            raise RpcError(
+                RpcErrorCode.ALREADY_COMMITTED, f"transaction {tx.tx_id.hex()} is already committed"
+            )
+        if tx.tx_id in self._pending:
+            return False
+        if len(self._pending) >= self.max_txs:
+            raise RpcError(
+                RpcErrorCode.BUSY, f"the mempool holds {self.max_txs} transactions; retry shortly"
+            )
+        reason = self.dry_run(tx)
+        if reason is not None:
+            raise RpcError(
+                RpcErrorCode.REFUSED, f"the voting state machine refuses it: {reason}", reason
+            )
+        self._pending[tx.tx_id] = tx
+        return True
+
+    def remove(self, tx_ids: Iterable[bytes]) -> None:
+        for tx_id in tx_ids:
+            self._pending.pop(tx_id, None)
+
+    def pending(self) -> list[Transaction]:
+        return list(self._pending.values())

@@ -1,0 +1,133 @@
+"""The OpenAPI 3.1 description of the client RPC, served at /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_HEX32 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+
+
+def _get(summary: str, params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": params or [],
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {}}},
+                "400": {
+                    "description": "bad request",
+                    "content": {"application/json": {"schema": _ERROR}},
+                },
+                "404": {
+                    "description": "not found",
+                    "content": {"application/json": {"schema": _ERROR}},
+                },
+            },
+        }
+    }
+
+
+def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _query_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+def _post(
+    summary: str, schema: dict[str, Any], params: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": params or [],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {}}},
+                "202": {
+                    "description": "accepted, not yet committed",
+                    "content": {"application/json": {}},
+                },
+                "4XX": {
+                    "description": "refused",
+                    "content": {"application/json": {"schema": _ERROR}},
+                },
+                "503": {"description": "busy", "content": {"application/json": {"schema": _ERROR}}},
+            },
+        }
+    }
+
+
+def _object(**properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+def openapi_document() -> dict[str, Any]:
+    height = _path_param("height", {"type": "integer", "minimum": 1})
+    poll_id = _path_param("poll_id", _HEX32)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "votechain node RPC", "version": "1"},
+        "paths": {
+            "/v1/status": _get(
+                "Node status: height, view, primary, head and app hash, peers, mempool"
+            ),
+            "/v1/genesis": _get("The genesis document and its hash"),
+            "/v1/tx": _post(
+                "Submit a signed transaction (hex of its canonical encoding)",
+                _object(tx={"type": "string", "pattern": "^[0-9a-f]+$"}),
+                [_query_param("wait", {"type": "string", "enum": ["commit"]})],
+            ),
+            "/v1/tx/{tx_id}": _get(
+                "A committed transaction with receipt, header, certificate and proofs",
+                [_path_param("tx_id", _HEX32)],
+            ),
+            "/v1/blocks": _get(
+                "Block summaries",
+                [
+                    _query_param("from", {"type": "integer", "minimum": 1}),
+                    _query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                ],
+            ),
+            "/v1/blocks/{height}": _get("A block with its certificate and receipts", [height]),
+            "/v1/raw/blocks/{height}": _get(
+                "msgpack [block, certificate, receipts] (application/msgpack)", [height]
+            ),
+            "/v1/polls": _get(
+                "Polls",
+                [
+                    _query_param(
+                        "status", {"type": "string", "enum": ["open", "closed", "upcoming"]}
+                    ),
+                    _query_param("creator", _HEX32),
+                    _query_param("org", {"type": "string"}),
+                ],
+            ),
+            "/v1/polls/{poll_id}": _get("One poll", [poll_id]),
+            "/v1/polls/{poll_id}/results": _get("Counts and percentages per option", [poll_id]),
+            "/v1/history/{phone_id}": _get(
+                "Participation records of a phone id, with proofs",
+                [_path_param("phone_id", _HEX32)],
+            ),
+            "/v1/voters/{voter_key}": _get(
+                "The phone id a voter key is enrolled under", [_path_param("voter_key", _HEX32)]
+            ),
+            "/v1/stats": _get("Operating report: polls by kind, ballots, voters"),
+            "/v1/reasons": _get("Every receipt reason code with its description"),
+            "/v1/enroll/start": _post(
+                "Attester node: send a one-time code to a phone", _object(phone={"type": "string"})
+            ),
+            "/v1/enroll/finish": _post(
+                "Attester node: check the code and enroll the voter key",
+                _object(phone={"type": "string"}, code={"type": "string"}, voter_key=_HEX32),
+            ),
+            "/metrics": _get("Prometheus metrics (text format)"),
+        },
+        "components": {
+            "schemas": {
+                "Error": _object(error={"type": "string"}, message={"type": "string"}),
+            }
+        },
+    }

@@ -1,0 +1,300 @@
+"""Client RPC: JSON over HTTP (aiohttp).
+
+Every error is JSON: {"error": code, "message": text, "reason": state machine code?}
+with the HTTP status of node.errors. Bodies are capped (rpc.max_body_bytes); nothing is
+written unless the whole request was valid. The routes are described for machines in
+node/openapi.py (served at /openapi.json) and for people in docs/OPERATIONS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from aiohttp import web
+
+import votingcontract
+from chain import encoding
+from chain.block import Block
+from chain.certificate import CommitCertificate
+from chain.store import ChainStore
+from node import views
+from node.errors import RpcError, RpcErrorCode
+from node.openapi import openapi_document
+
+log = logging.getLogger("votechain.rpc")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class NodeService(Protocol):
+    """What the RPC needs of a running node (node.service.Node)."""
+
+    store: ChainStore
+    chain_id: str
+
+    async def submit(self, data: bytes, wait_commit: bool) -> dict[str, Any]: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def metrics_text(self) -> tuple[bytes, str]: ...
+
+    def now_ms(self) -> int: ...
+
+    async def enroll_start(self, phone: str) -> dict[str, Any]: ...
+
+    async def enroll_finish(self, phone: str, code: str, voter_key_hex: str) -> dict[str, Any]: ...
+
+
+def make_rpc_app(node: NodeService, max_body_bytes: int) -> web.Application:
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[_errors_as_json])
+    rpc = _Routes(node)
+    app.add_routes(
+        [
+            web.get("/v1/status", rpc.status),
+            web.get("/v1/genesis", rpc.genesis),
+            web.post("/v1/tx", rpc.submit),
+            web.get("/v1/tx/{tx_id}", rpc.get_tx),
+            web.get("/v1/blocks", rpc.list_blocks),
+            web.get("/v1/blocks/{height}", rpc.get_block),
+            web.get("/v1/raw/blocks/{height}", rpc.get_raw_block),
+            web.get("/v1/polls", rpc.list_polls),
+            web.get("/v1/polls/{poll_id}", rpc.get_poll),
+            web.get("/v1/polls/{poll_id}/results", rpc.get_results),
+            web.get("/v1/history/{phone_id}", rpc.history),
+            web.get("/v1/voters/{voter_key}", rpc.voter),
+            web.get("/v1/stats", rpc.stats),
+            web.get("/v1/reasons", rpc.reasons),
+            web.post("/v1/enroll/start", rpc.enroll_start),
+            web.post("/v1/enroll/finish", rpc.enroll_finish),
+            web.get("/metrics", rpc.metrics),
+            web.get("/openapi.json", rpc.openapi),
+        ]
+    )
+    return app
+
+
+@web.middleware
+async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except RpcError as exc:
+        return web.json_response(exc.to_dict(), status=exc.status)
+    except web.HTTPRequestEntityTooLarge:
+        error = RpcError(RpcErrorCode.BODY_TOO_LARGE, "request body is over the node's limit")
+        return web.json_response(error.to_dict(), status=error.status)
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            code = RpcErrorCode.NOT_FOUND if exc.status == 404 else RpcErrorCode.BAD_REQUEST
+            body = {"error": code.value, "message": exc.reason}
+            return web.json_response(body, status=exc.status)
+        raise
+
+
+class _Routes:
+    def __init__(self, node: NodeService) -> None:
+        self.node = node
+
+    @property
+    def store(self) -> ChainStore:
+        return self.node.store
+
+    async def status(self, request: web.Request) -> web.Response:
+        return web.json_response(self.node.status())
+
+    async def genesis(self, request: web.Request) -> web.Response:
+        genesis = self.store.genesis
+        document = json.loads(genesis.to_json())
+        document["genesis_hash"] = genesis.genesis_hash.hex()
+        return web.json_response(document)
+
+    async def submit(self, request: web.Request) -> web.Response:
+        """POST /v1/tx: body {"tx": hex} (JSON) or the raw encoded tx (application/msgpack)."""
+        body = await request.read()
+        if request.content_type == "application/msgpack":
+            data = body
+        else:
+            document = _json_object(body)
+            data = _hex_field(document, "tx")
+        wait_commit = request.query.get("wait", "") == "commit"
+        result = await self.node.submit(data, wait_commit)
+        return web.json_response(result, status=200 if result.get("height") else 202)
+
+    async def get_tx(self, request: web.Request) -> web.Response:
+        tx_id = _hex_param(request, "tx_id", 32)
+        location = self.store.locate_tx(tx_id)
+        if location is None:
+            raise RpcError(RpcErrorCode.NOT_FOUND, f"no committed transaction {tx_id.hex()}")
+        return web.json_response(views.committed_tx(self.store, *location))
+
+    async def list_blocks(self, request: web.Request) -> web.Response:
+        head = self.store.head_height
+        start = _int_query(request, "from", max(1, head - 19), 1)
+        limit = min(_int_query(request, "limit", 20, 1), 100)
+        blocks = [
+            views.block_summary(self.store, h)
+            for h in range(start, min(head, start + limit - 1) + 1)
+        ]
+        return web.json_response({"head": head, "blocks": blocks})
+
+    async def get_block(self, request: web.Request) -> web.Response:
+        height = self._height(request)
+        return web.json_response(views.block_detail(self.store, height))
+
+    async def get_raw_block(self, request: web.Request) -> web.Response:
+        """msgpack [block, certificate, [receipt, ...]] for verifiers and state transfer."""
+        height = self._height(request)
+        raw = encoding.encode(
+            [
+                self.store.get_block(height).to_value(),
+                self.store.get_certificate(height).to_value(),
+                self.store.get_receipts(height),
+            ]
+        )
+        return web.Response(body=raw, content_type="application/msgpack")
+
+    async def list_polls(self, request: web.Request) -> web.Response:
+        status = request.query.get("status")
+        if status not in (None, "open", "closed", "upcoming"):
+            raise RpcError(RpcErrorCode.BAD_REQUEST, "status must be open, closed or upcoming")
+        creator = _optional_hex(request.query.get("creator"), "creator", 32)
+        org = request.query.get("org")
+        polls = votingcontract.list_polls(
+            self.store, now_ms=self.node.now_ms(), status=status, creator=creator, org=org
+        )
+        return web.json_response({"polls": [p.to_dict() for p in polls]})
+
+    async def get_poll(self, request: web.Request) -> web.Response:
+        poll = votingcontract.get_poll(self.store, _hex_param(request, "poll_id", 32))
+        if poll is None:
+            raise RpcError(RpcErrorCode.NOT_FOUND, f"no poll {request.match_info['poll_id']}")
+        return web.json_response(poll.to_dict())
+
+    async def get_results(self, request: web.Request) -> web.Response:
+        poll_id = _hex_param(request, "poll_id", 32)
+        if votingcontract.get_poll(self.store, poll_id) is None:
+            raise RpcError(RpcErrorCode.NOT_FOUND, f"no poll {poll_id.hex()}")
+        results = votingcontract.results(self.store, poll_id, now_ms=self.node.now_ms())
+        if results is None:
+            raise RpcError(
+                RpcErrorCode.NOT_PERMITTED, "this poll shows its results only after it closes"
+            )
+        return web.json_response(results.to_dict())
+
+    async def history(self, request: web.Request) -> web.Response:
+        phone_id = _hex_param(request, "phone_id", 32)
+        records = votingcontract.participation_history(self.store, phone_id)
+        return web.json_response(
+            {"phone_id": phone_id.hex(), "records": views.history_with_proofs(self.store, records)}
+        )
+
+    async def voter(self, request: web.Request) -> web.Response:
+        voter_key = _hex_param(request, "voter_key", 32)
+        phone_id = votingcontract.phone_id_of_key(self.store, voter_key)
+        if phone_id is None:
+            raise RpcError(RpcErrorCode.NOT_FOUND, "this key is not an enrolled voter's key")
+        return web.json_response({"voter_key": voter_key.hex(), "phone_id": phone_id.hex()})
+
+    async def stats(self, request: web.Request) -> web.Response:
+        return web.json_response(votingcontract.stats(self.store).to_dict())
+
+    async def reasons(self, request: web.Request) -> web.Response:
+        return web.json_response(views.reason_table())
+
+    async def enroll_start(self, request: web.Request) -> web.Response:
+        document = _json_object(await request.read())
+        return web.json_response(await self.node.enroll_start(_str_field(document, "phone")))
+
+    async def enroll_finish(self, request: web.Request) -> web.Response:
+        document = _json_object(await request.read())
+        result = await self.node.enroll_finish(
+            _str_field(document, "phone"),
+            _str_field(document, "code"),
+            _str_field(document, "voter_key"),
+        )
+        return web.json_response(result)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        body, content_type = self.node.metrics_text()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(openapi_document())
+
+    def _height(self, request: web.Request) -> int:
+        try:
+            height = int(request.match_info["height"])
+        except ValueError as exc:
+            raise RpcError(RpcErrorCode.BAD_REQUEST, "height must be an integer") from exc
+        if not 1 <= height <= self.store.head_height:
+            raise RpcError(
+                RpcErrorCode.NOT_FOUND, f"no block {height}; the head is {self.store.head_height}"
+            )
+        return height
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, f"body is not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise RpcError(RpcErrorCode.BAD_REQUEST, "body must be a JSON object")
+    return document
+
+
+def _str_field(document: dict[str, Any], name: str) -> str:
+    value = document.get(name)
+    if not isinstance(value, str) or not value:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} must be a non-empty string")
+    return value
+
+
+def _hex_field(document: dict[str, Any], name: str) -> bytes:
+    try:
+        return bytes.fromhex(_str_field(document, name))
+    except ValueError as exc:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} is not hex") from exc
+
+
+def _hex_param(request: web.Request, name: str, length: int) -> bytes:
+    value = _optional_hex(request.match_info.get(name), name, length)
+    if value is None:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, f"{name} is required")
+    return value
+
+
+def _optional_hex(text: str | None, name: str, length: int) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        value = bytes.fromhex(text)
+    except ValueError as exc:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, f"{name} must be hex") from exc
+    if len(value) != length:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, f"{name} must be {length} bytes of hex")
+    return value
+
+
+def _int_query(request: web.Request, name: str, default: int, minimum: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, f"{name} must be an integer") from exc
+    if value < minimum:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, f"{name} must be at least {minimum}")
+    return value
+
+
+def decode_raw_block(data: bytes) -> tuple[Block, CommitCertificate, list[bytes]]:
+    """Inverse of GET /v1/raw/blocks/{h}; raises DecodeError on anything else."""
+    fields = encoding.expect_list(encoding.decode(data), 3, "raw block")
+    receipts = [
+        encoding.expect_bytes(r, "receipt") for r in encoding.expect_array(fields[2], "receipts")
+    ]
+    return Block.from_value(fields[0]), CommitCertificate.from_value(fields[1]), receipts

@@ -1,0 +1,370 @@
+"""Node: the I/O shell that wires the pure cores to sockets, timers and disk.
+
+One asyncio loop per node process. Everything that changes the replica goes through
+`_step(event)`, which runs `Replica.step` and then executes its effects in order, keeping
+the duties consensus/effects.py lists: persist (synced) before any later send, deliver in
+height order and before the next step, fetch blocks for state transfer in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+import votingcontract
+from chain.block import Block
+from chain.certificate import CommitCertificate
+from chain.errors import DecodeError, VotechainError
+from chain.keys import PrivateKey
+from chain.store import ChainStore
+from consensus import (
+    BlocksFetched,
+    Broadcast,
+    Deliver,
+    FetchBlocks,
+    MessageReceived,
+    Persist,
+    Replica,
+    ReplicaConfig,
+    RequestReceived,
+    Send,
+    Tick,
+    decode_message,
+)
+from node import views
+from node.app import ChainApplication
+from node.attester import Attester, DevOutboxSender
+from node.config import ClusterConfig, ConfigError
+from node.errors import RpcError, RpcErrorCode
+from node.mempool import Mempool
+from node.metrics import NodeMetrics
+from node.rpc import decode_raw_block, make_rpc_app
+from node.setup import load_genesis, load_pepper
+from node.transport import PeerTransport
+
+log = logging.getLogger("votechain.node")
+
+CONSENSUS_RECORD_PREFIX = b"consensus/"
+FETCH_BATCH = 50
+
+
+class Node:
+    def __init__(self, config: ClusterConfig, node_id: str) -> None:
+        self.config, self.node_id = config, node_id
+        self.address = config.node(node_id)
+        self.replica_id = config.replica_id(node_id)
+        genesis = load_genesis(config)
+        self.chain_id = genesis.chain_id
+        self.key = PrivateKey.load(config.node_dir(node_id) / "validator.pem")
+        if genesis.validators[self.replica_id].public_key != self.key.public_key:
+            raise ConfigError(
+                f"{node_id}'s validator.pem is not the key genesis lists for replica "
+                f"{self.replica_id}; is the data directory from another chain?"
+            )
+        self.store = ChainStore(config.node_dir(node_id) / "chain")
+        self.store.initialize(genesis, votingcontract.genesis_writes(genesis))
+        self.app = ChainApplication(self.store, self.key.public_key)
+        self.metrics = NodeMetrics(node_id)
+        self.mempool = Mempool(
+            self.chain_id,
+            config.mempool.max_txs,
+            self.app.is_committed,
+            lambda tx: self.app.dry_run(tx, self.now_ms()),
+        )
+        self.replica = Replica(
+            self._replica_config(),
+            self.key,
+            self.app,
+            [value for _, value in self.store.local_items(CONSENSUS_RECORD_PREFIX)],
+            self.store.head_height,
+            self.store.block_hash(self.store.head_height),
+        )
+        peers = {
+            config.replica_id(n.node_id): n.peer_url for n in config.nodes if n.node_id != node_id
+        }
+        self.transport = PeerTransport(
+            self.replica_id,
+            self.key,
+            self.chain_id,
+            genesis.validator_set,
+            peers,
+            self._on_frame,
+        )
+        self.attester = self._make_attester(config)
+        self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
+        self._fetching = False
+        self._runner: web.AppRunner | None = None
+        self._peer_runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._session: aiohttp.ClientSession | None = None
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        rpc_app = make_rpc_app(self, self.config.rpc.max_body_bytes)
+        self._runner = web.AppRunner(rpc_app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.address.host, self.address.rpc_port).start()
+        peer_app = web.Application()
+        peer_app.add_routes(self.transport.routes())
+        self._peer_runner = web.AppRunner(peer_app, access_log=None)
+        await self._peer_runner.setup()
+        await web.TCPSite(self._peer_runner, self.address.host, self.address.peer_port).start()
+        await self.transport.start()
+        self._tasks.append(asyncio.create_task(self._tick_forever()))
+        log.info(
+            "node %s (replica %d) serving RPC on %s, peers on %s, height %d",
+            self.node_id,
+            self.replica_id,
+            self.address.rpc_url,
+            self.address.peer_url,
+            self.store.head_height,
+        )
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.transport.close()
+        for runner in (self._runner, self._peer_runner):
+            if runner is not None:
+                await runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+        self.store.close()
+
+    async def _tick_forever(self) -> None:
+        interval_s = self.config.consensus.tick_ms / 1000
+        while True:
+            await asyncio.sleep(interval_s)
+            self._step(Tick(self.now_ms()))
+            self._update_gauges()
+
+    # --- the step/effect loop ------------------------------------------------------------
+
+    def _step(self, event: Any) -> None:
+        try:
+            effects = self.replica.step(event)
+        except VotechainError as exc:
+            log.warning("replica refused %s: %s", type(event).__name__, exc)
+            return
+        self._execute(effects)
+
+    def _execute(self, effects: Sequence[Any]) -> None:
+        pending_records: list[tuple[bytes, bytes | None]] = []
+        for effect in effects:
+            if isinstance(effect, Persist):
+                pending_records.append(
+                    (CONSENSUS_RECORD_PREFIX + effect.record.key, effect.record.value)
+                )
+                continue
+            if pending_records:
+                self.store.write_local(pending_records, sync=True)
+                pending_records = []
+            match effect:
+                case Send(to=to, message=message):
+                    self.transport.send(to, message.encode())
+                case Broadcast(message=message):
+                    self.transport.broadcast(message.encode())
+                case Deliver(block=block, certificate=certificate):
+                    self._deliver(block, certificate)
+                case FetchBlocks():
+                    self._start_fetch(effect)
+                case _:
+                    log.debug("ignoring effect %s", effect)
+        if pending_records:
+            self.store.write_local(pending_records, sync=True)
+
+    def _on_frame(self, sender: int, frame: bytes) -> None:
+        try:
+            message = decode_message(frame)
+        except (DecodeError, VotechainError) as exc:
+            self.metrics.frames_dropped.labels(reason="malformed").inc()
+            log.debug("dropped a malformed frame from replica %d: %s", sender, exc)
+            return
+        self._step(MessageReceived(sender, message))
+
+    def _deliver(self, block: Block, certificate: CommitCertificate) -> None:
+        receipts = self.app.commit(block, certificate)
+        tx_ids = [tx.tx_id for tx in block.transactions]
+        self.mempool.remove(tx_ids)
+        self.metrics.blocks_committed.inc()
+        for receipt in receipts:
+            self.metrics.txs_committed.labels(code=str(receipt.code)).inc()
+        for tx_id in tx_ids:
+            for waiter in self._waiters.pop(tx_id, []):
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    # --- state transfer ------------------------------------------------------------------
+
+    def _start_fetch(self, effect: FetchBlocks) -> None:
+        if self._fetching:
+            return
+        self._fetching = True
+        self._tasks.append(asyncio.create_task(self._fetch(effect)))
+
+    async def _fetch(self, effect: FetchBlocks) -> None:
+        try:
+            start = self.store.head_height + 1
+            peers = [n for n in self.config.nodes if n.node_id != self.node_id]
+            for address in peers:
+                fetched = await self._fetch_from(address.rpc_url, start)
+                if fetched:
+                    self.metrics.state_transfers.inc(len(fetched))
+                    self._step(BlocksFetched(fetched))
+                    return
+        finally:
+            self._fetching = False
+
+    async def _fetch_from(self, rpc_url: str, start: int) -> list[tuple[Block, CommitCertificate]]:
+        assert self._session is not None
+        fetched: list[tuple[Block, CommitCertificate]] = []
+        height = start
+        while len(fetched) < FETCH_BATCH:
+            try:
+                async with self._session.get(f"{rpc_url}/v1/raw/blocks/{height}") as response:
+                    if response.status != 200:
+                        break
+                    block, certificate, _ = decode_raw_block(await response.read())
+            except (aiohttp.ClientError, OSError, TimeoutError, DecodeError) as exc:
+                log.debug("state transfer from %s stopped at %d: %s", rpc_url, height, exc)
+                break
+            fetched.append((block, certificate))
+            height += 1
+        return fetched
+
+    # --- what the RPC calls -----------------------------------------------------------
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000)
+
+    async def submit(self, data: bytes, wait_commit: bool) -> dict[str, Any]:
+        tx, newly_admitted = self.mempool.admit_bytes(data)
+        waiter: asyncio.Future[None] | None = None
+        if wait_commit:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.setdefault(tx.tx_id, []).append(waiter)
+        if newly_admitted:
+            self._step(RequestReceived(tx))
+        if waiter is not None:
+            try:
+                await asyncio.wait_for(waiter, self.config.rpc.commit_wait_timeout_s)
+            except TimeoutError as exc:
+                raise RpcError(
+                    RpcErrorCode.TIMEOUT,
+                    f"transaction {tx.tx_id.hex()} did not commit within "
+                    f"{self.config.rpc.commit_wait_timeout_s} s; it may still commit",
+                ) from exc
+            location = self.store.locate_tx(tx.tx_id)
+            if location is not None:
+                return {"status": "committed", **views.committed_tx(self.store, *location)}
+        return {"status": "pending", "tx_id": tx.tx_id.hex(), "height": None}
+
+    def status(self) -> dict[str, Any]:
+        head = self.store.head_height
+        replica = self.replica.status()
+        return {
+            "node": self.node_id,
+            "replica_id": self.replica_id,
+            "chain_id": self.chain_id,
+            "genesis_hash": self.store.genesis.genesis_hash.hex(),
+            "height": head,
+            "head_hash": self.store.block_hash(head).hex(),
+            "app_hash": self.store.app_hash(head).hex(),
+            "view": replica["view"],
+            "primary": replica["primary"],
+            "mempool": len(self.mempool),
+            "peers": {
+                self.config.nodes[peer].node_id: connected
+                for peer, connected in self.transport.connected.items()
+            },
+            "attester": self.attester is not None,
+            "consensus": replica,
+        }
+
+    def metrics_text(self) -> tuple[bytes, str]:
+        self._update_gauges()
+        return self.metrics.render()
+
+    async def enroll_start(self, phone: str) -> dict[str, Any]:
+        attester = self._require_attester()
+        phone_id = attester.start(phone)
+        return {"phone_id": phone_id.hex(), "sent": True, "expires_in_s": attester.code_ttl_s}
+
+    async def enroll_finish(self, phone: str, code: str, voter_key_hex: str) -> dict[str, Any]:
+        attester = self._require_attester()
+        try:
+            voter_key = bytes.fromhex(voter_key_hex)
+        except ValueError as exc:
+            raise RpcError(RpcErrorCode.BAD_REQUEST, "voter_key must be hex") from exc
+        if len(voter_key) != 32:
+            raise RpcError(RpcErrorCode.BAD_REQUEST, "voter_key must be 32 bytes of hex")
+        tx = attester.finish(phone, code, voter_key, nonce=secrets.randbits(63))
+        return await self.submit(tx.encode(), wait_commit=True)
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _require_attester(self) -> Attester:
+        if self.attester is None:
+            raise RpcError(
+                RpcErrorCode.NOT_ATTESTER,
+                f"node {self.node_id} is not the attester; use node {self.config.attester.node}",
+            )
+        return self.attester
+
+    def _make_attester(self, config: ClusterConfig) -> Attester | None:
+        if config.attester.node != self.node_id:
+            return None
+        key = PrivateKey.load(config.keys_dir / "attester.pem")
+        if not config.attester.dev_outbox:
+            raise ConfigError(
+                "the attester needs a code sender; only the development outbox is built in "
+                "(attester.dev_outbox = true)"
+            )
+        sender = DevOutboxSender(config.node_dir(self.node_id) / "outbox")
+        return Attester(
+            key,
+            load_pepper(config),
+            self.chain_id,
+            sender,
+            time.monotonic,
+            config.attester.code_ttl_s,
+            config.attester.max_attempts,
+        )
+
+    def _replica_config(self) -> ReplicaConfig:
+        c = self.config.consensus
+        return ReplicaConfig(
+            chain_id=self.chain_id,
+            validators=self.store.genesis.validator_set,
+            replica_id=self.replica_id,
+            checkpoint_interval=c.checkpoint_interval,
+            watermark_window=c.watermark_window,
+            max_block_txs=c.max_block_txs,
+            batch_delay_ticks=c.batch_delay_ticks,
+            request_timeout_ticks=c.request_timeout_ticks,
+            max_clock_drift_ms=c.max_clock_drift_ms,
+        )
+
+    def _update_gauges(self) -> None:
+        self.metrics.height.set(self.store.head_height)
+        self.metrics.mempool_size.set(len(self.mempool))
+        self.metrics.peers_connected.set(sum(self.transport.connected.values()))
+
+
+async def run_node(config: ClusterConfig, node_id: str, stop: asyncio.Event) -> None:
+    node = Node(config, node_id)
+    await node.start()
+    try:
+        await stop.wait()
+    finally:
+        await node.stop()
