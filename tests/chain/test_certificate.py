@@ -8,6 +8,7 @@ outsiders, or with signatures over anything but (chain id, view, height, block h
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from chain import encoding
 from chain.certificate import CommitCertificate, CommitSignature, ValidatorSet
 from chain.errors import DecodeError, InvalidCertificate
+from chain.keys import PrivateKey
 from tests.chain.chain_fixtures import CHAIN_ID, seeded_key, validator_keys
 
 KEYS = validator_keys(4)
@@ -24,10 +26,14 @@ OUTSIDER = seeded_key("outsider")
 HEIGHT, VIEW, BLOCK_HASH = 12, 3, bytes(range(32))
 
 
-def certificate(keys=KEYS, **fields) -> CommitCertificate:  # type: ignore[no-untyped-def]
-    args = {"chain_id": CHAIN_ID, "view": VIEW, "height": HEIGHT, "block_hash": BLOCK_HASH}
-    args.update(fields)
-    return CommitCertificate.sign(keys, **args)
+def certificate(
+    keys: Sequence[PrivateKey] = KEYS,
+    chain_id: str = CHAIN_ID,
+    view: int = VIEW,
+    height: int = HEIGHT,
+    block_hash: bytes = BLOCK_HASH,
+) -> CommitCertificate:
+    return CommitCertificate.sign(keys, chain_id, view, height, block_hash)
 
 
 def test_a_certificate_from_all_validators_verifies_and_round_trips() -> None:
@@ -86,7 +92,7 @@ def test_outsiders_cannot_make_up_a_missing_quorum() -> None:
 )
 def test_signatures_over_anything_else_are_refused(signed_over: dict[str, object]) -> None:
     """Signatures made for another (chain, view, height, block) cannot be relabelled."""
-    signed = certificate(**signed_over)
+    signed = certificate(**signed_over)  # type: ignore[arg-type]
     relabelled = CommitCertificate.from_signatures(
         CHAIN_ID, VIEW, HEIGHT, BLOCK_HASH, signed.signatures
     )

@@ -60,7 +60,8 @@ class Replay:
         self.genesis, self.seed = genesis, seed
         self.bundles: list[BlockBundle] = []
         self.tips = [ChainTip.from_genesis(genesis)]
-        self.state = MemoryState(dict(genesis_writes()))
+        self.state = MemoryState()
+        self.state.apply(genesis_writes())
         self.state_height = 0
 
     def bundle(self, height: int) -> BlockBundle:
