@@ -51,6 +51,24 @@ class Genesis:
             raise InvalidGenesis("genesis lists a validator key twice")
         if not self.admins:
             raise InvalidGenesis("genesis lists no admin key")
+        self._check_decodable()
+
+    def _check_decodable(self) -> None:
+        """Refuse here what `decode` would refuse, so a stored genesis always reopens."""
+        if not 0 <= self.genesis_time_ms < 2**64:
+            raise InvalidGenesis(f"genesis_time_ms {self.genesis_time_ms} is not a u64")
+        lists = {"validators": self.validators, "admins": self.admins, "attesters": self.attesters}
+        for what, items in lists.items():
+            if len(items) > MAX_VALIDATORS:
+                raise InvalidGenesis(f"genesis lists {len(items)} {what}, at most {MAX_VALIDATORS}")
+        for named in (*self.validators, *self.attesters):
+            if len(named.name) > MAX_NAME_LENGTH:
+                raise InvalidGenesis(
+                    f"name {named.name[:16]!r}... is longer than {MAX_NAME_LENGTH} characters"
+                )
+        keys = [k.public_key for k in (*self.validators, *self.attesters)] + list(self.admins)
+        if any(len(key) != PUBLIC_KEY_SIZE for key in keys):
+            raise InvalidGenesis(f"every public key must be {PUBLIC_KEY_SIZE} bytes")
 
     @cached_property
     def validator_set(self) -> ValidatorSet:
