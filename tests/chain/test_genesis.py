@@ -1,0 +1,90 @@
+"""The genesis document (PROTOCOL.md section 8): what an operator writes and an auditor pins."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chain import encoding
+from chain.errors import DecodeError, InvalidGenesis
+from chain.genesis import MAX_NAME_LENGTH, Genesis
+from chain.store import ChainStore
+from tests.chain.chain_fixtures import genesis_writes, make_genesis
+
+GENESIS = make_genesis(4)
+
+
+def test_genesis_round_trips_through_json_and_the_canonical_encoding() -> None:
+    assert Genesis.from_json(GENESIS.to_json()) == GENESIS
+    assert Genesis.decode(GENESIS.encode()) == GENESIS
+    assert Genesis.from_json(GENESIS.to_json()).genesis_hash == GENESIS.genesis_hash
+
+
+def test_the_genesis_hash_covers_every_field() -> None:
+    doc = json.loads(GENESIS.to_json())
+    variants = [
+        {**doc, "chain_id": "other"},
+        {**doc, "genesis_time_ms": doc["genesis_time_ms"] + 1},
+        {**doc, "validators": doc["validators"][:3]},
+        {**doc, "validators": list(reversed(doc["validators"]))},
+        {**doc, "attesters": []},
+        {**doc, "admins": [doc["validators"][0]["public_key"]]},
+    ]
+    hashes = {Genesis.from_json(json.dumps(v)).genesis_hash for v in variants}
+    assert len(hashes) == len(variants) and GENESIS.genesis_hash not in hashes
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(validators=[]), "no validators"),
+        (lambda d: d.update(admins=[]), "no admin"),
+        (lambda d: d.update(validators=d["validators"][:1] * 2), "validator key twice"),
+        (lambda d: d.update(chain_id=""), "chain_id"),
+        (lambda d: d["validators"][0].update(public_key="abcd"), "malformed"),
+        (lambda d: d.pop("admins"), "malformed"),
+    ],
+)
+def test_from_json_refuses_an_inconsistent_document(change, message: str) -> None:  # type: ignore[no-untyped-def]
+    doc = json.loads(GENESIS.to_json())
+    change(doc)
+    with pytest.raises(InvalidGenesis, match=message):
+        Genesis.from_json(json.dumps(doc))
+
+
+@pytest.mark.parametrize("text", ["", "[]", "null", "{", '{"chain_id": 1}'])
+def test_from_json_refuses_text_that_is_not_a_genesis_document(text: str) -> None:
+    with pytest.raises(InvalidGenesis):
+        Genesis.from_json(text)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["validators"][0].update(name="v" * (MAX_NAME_LENGTH + 1)),
+        lambda d: d.update(genesis_time_ms=-1),
+        lambda d: d.update(attesters=[{"name": "a", "public_key": "00" * 32}] * 257),
+    ],
+    ids=["long-name", "negative-time", "257-attesters"],
+)
+def test_a_genesis_accepted_from_json_can_be_decoded_again(change, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What `votechain init` accepts must reopen: either refuse it here or decode it later."""
+    doc = json.loads(GENESIS.to_json())
+    change(doc)
+    try:
+        genesis = Genesis.from_json(json.dumps(doc))
+    except InvalidGenesis:
+        return
+    assert Genesis.decode(genesis.encode()) == genesis
+    with ChainStore(tmp_path / "data") as store:
+        store.initialize(genesis, genesis_writes())
+    with ChainStore(tmp_path / "data") as reopened:
+        assert reopened.genesis == genesis
+
+
+def test_decode_refuses_an_unknown_version() -> None:
+    value = GENESIS.to_value()
+    value[0] = 2
+    with pytest.raises(DecodeError, match="unknown version 2"):
+        Genesis.decode(encoding.encode(value))
