@@ -51,6 +51,14 @@ def test_signatures_are_kept_in_ascending_validator_order() -> None:
     assert cert == certificate(KEYS)
 
 
+def test_verification_does_not_depend_on_signature_order() -> None:
+    """PROTOCOL.md section 7: nodes sort, but a verifier must not depend on order."""
+    cert = certificate()
+    unsorted = dataclasses.replace(cert, signatures=tuple(reversed(cert.signatures)))
+    unsorted.verify(VALIDATORS, CHAIN_ID, HEIGHT, BLOCK_HASH)
+    CommitCertificate.decode(unsorted.encode()).verify(VALIDATORS, CHAIN_ID, HEIGHT, BLOCK_HASH)
+
+
 def test_exactly_a_quorum_is_enough() -> None:
     certificate(KEYS[1:]).verify(VALIDATORS, CHAIN_ID, HEIGHT, BLOCK_HASH)
 
