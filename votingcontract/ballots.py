@@ -113,7 +113,8 @@ def check_ticket(
     """The voter_id the ballot counts under: the phone_id, or the ticket key without one.
 
     In a ticket poll: bad_ticket unless the ballot presents a registered ticket whose
-    key signed the voter; ticket_used if another voter_id already used that ticket.
+    key signed the voter; ticket_used if the ticket was used before, unless by this same
+    voter in a revote poll.
     """
     if poll.spec.access.tickets is None:
         if phone_id is None:
@@ -129,7 +130,7 @@ def check_ticket(
         raise Refused(ReasonCode.BAD_TICKET)
     voter_id = ticket.key if phone_id is None else phone_id
     used_by = encoding.decode(stored)
-    if used_by is not None and used_by != voter_id:
+    if used_by is not None and not (poll.spec.revote and used_by == voter_id):
         raise Refused(ReasonCode.TICKET_USED)
     return voter_id
 

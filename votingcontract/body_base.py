@@ -54,7 +54,7 @@ class BodyBase:
         try:
             return cls.decode(body.encode())
         except DecodeError as exc:
-            raise ValueError(f"{cls.KIND}: {exc}") from exc
+            raise ValueError(str(exc)) from exc
 
 
 def expect_key(value: Any, what: str) -> bytes:
@@ -78,7 +78,7 @@ def expect_hash_list(value: Any, what: str, max_items: int) -> tuple[bytes, ...]
 
 
 def expect_choice(value: Any, what: str, allowed: tuple[str, ...]) -> str:
-    text = encoding.expect_str(value, what, max(len(a) for a in allowed))
+    text = encoding.expect_str(value, what, 64)
     if text not in allowed:
         raise DecodeError(f"{what}: {text!r} is not one of {', '.join(allowed)}")
     return text

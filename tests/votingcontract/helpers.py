@@ -69,7 +69,9 @@ def make_genesis(chain_id: str = CHAIN_ID) -> Genesis:
     return Genesis(
         chain_id=chain_id,
         genesis_time_ms=GENESIS_TIME_MS,
-        validators=tuple(NamedKey(f"n{i}", seeded_key(f"validator-{i}").public_key) for i in range(4)),
+        validators=tuple(
+            NamedKey(f"n{i}", seeded_key(f"validator-{i}").public_key) for i in range(4)
+        ),
         admins=(seeded_key("admin").public_key,),
         attesters=(NamedKey("phone-verification", seeded_key("attester").public_key),),
     )

@@ -224,3 +224,15 @@ def test_checks_run_in_protocol_order(h: Harness) -> None:
     assert h.submit(alice, body).code == R.NOT_OPEN
     h.advance(HOUR_MS)
     assert h.submit(alice, body).code == R.NOT_ELIGIBLE
+
+
+def test_a_ticket_may_be_presented_again_only_to_revote(h: Harness) -> None:
+    ticket = seeded_key("ticket-r")
+    once = _poll(h, access=Access(tickets=(ticket.public_key,)))
+    again = _poll(h, access=Access(tickets=(ticket.public_key,)), revote=True)
+    alice = h.enroll("alice")
+    for poll_id, second in [(once, R.TICKET_USED), (again, "accepted")]:
+        sig = ticket_signature(ticket, h.chain_id, poll_id, alice.public_key)
+        body = CastBallot(poll_id, ((0,),), ticket=Ticket(ticket.public_key, sig))
+        assert h.submit(alice, body).code == "accepted"
+        assert h.submit(alice, body).code == second

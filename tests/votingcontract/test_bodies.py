@@ -174,7 +174,11 @@ options = ["Yes", "No", "Only on weekends", "Undecided"]
 text = "Fund which projects?"
 budget_cap = 1000
 max_selections = 3
-options = [{text = "Lane", cost = 600}, {text = "Parking", cost = 300}, {text = "Lights", cost = 200}]
+options = [
+    {text = "Lane", cost = 600},
+    {text = "Parking", cost = 300},
+    {text = "Lights", cost = 200},
+]
 
 [access]
 roll = true
