@@ -254,3 +254,11 @@ def test_refused_create_poll_writes_nothing(h: Harness) -> None:
     assert h.submit(org, policy_poll("nowhere", h.now_ms)).code == R.UNKNOWN_ORG
     assert dict(h.state.items(b"")) == before
     assert isinstance(h.state, MemoryState)
+
+
+def test_a_replayed_create_poll_does_not_overwrite_the_poll(h: Harness) -> None:
+    """Replay of a tx_id is a chain rule; the state machine still never overwrites a poll."""
+    org = h.register_org("seoul-city")
+    tx = h.sign(org, policy_poll("seoul-city", h.now_ms))
+    assert h.execute([tx])[0].code == "accepted"
+    assert h.execute([tx])[0].code == R.DUPLICATE
