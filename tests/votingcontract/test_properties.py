@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chain import encoding
 from chain.keys import PrivateKey
 from chain.tx import Transaction
-from votingcontract import CastBallot, ClosePoll, EnrollVoter, queries
+from votingcontract import BODY_TYPES, CastBallot, ClosePoll, EnrollVoter, queries
 from votingcontract.bodies import decode_body
+from votingcontract.receipts import CODES
 from votingcontract.records import read_poll
 from votingcontract.results import calculate_counts
 
@@ -258,3 +260,31 @@ def test_moving_independent_polls_ballots_between_blocks_keeps_results(
         pick = rng.choice([p for p in (0, 1) if per_poll[p]])  # type: ignore[attr-defined]
         merged.append(per_poll[pick].pop(0))
     assert run(in_order, 1) == run(merged, rng.randint(1, 6))  # type: ignore[attr-defined]
+
+
+values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.binary(max_size=40)
+    | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=6),
+    max_leaves=30,
+)
+
+
+@PROPERTY_SETTINGS
+@given(st.sampled_from(sorted(BODY_TYPES)), values, st.binary(max_size=64))
+def test_arbitrary_bodies_get_a_receipt_and_never_raise(
+    kind: str, value: encoding.Value, raw: bytes
+) -> None:
+    h = Harness.create()
+    org = h.register_org("prop-city")
+    voter = h.enroll("fuzz")
+    poll_id = h.create_poll(org, policy_poll("prop-city", h.now_ms))
+    shaped = encoding.encode([poll_id, value]) if kind == "cast_ballot" else b""
+    bodies = [encoding.encode(value), raw, shaped]
+    txs = [h.sign_raw(signer, kind, body) for body in bodies for signer in (voter, org, h.admin)]
+    receipts = h.execute(txs)
+    assert len(receipts) == len(txs)
+    assert all(r.code in CODES for r in receipts)
