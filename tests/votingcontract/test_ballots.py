@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from votingcontract import (
@@ -41,10 +43,12 @@ def h() -> Harness:
     return Harness.create()
 
 
-def _poll(h: Harness, **kwargs: object) -> bytes:
-    org = h.register_org("seoul-city") if not h.state.get(b"org/seoul-city") else None
-    key = org or seeded_key("org-seoul-city-0")
-    return h.create_poll(key, policy_poll("seoul-city", h.now_ms, **kwargs))  # type: ignore[arg-type]
+def _poll(h: Harness, **kwargs: Any) -> bytes:
+    """A poll of the "seoul-city" organisation, registered on first use."""
+    if queries.get_org(h.state, "seoul-city") is None:
+        h.register_org("seoul-city")
+    org_key = seeded_key("org-seoul-city-0")
+    return h.create_poll(org_key, policy_poll("seoul-city", h.now_ms, **kwargs))
 
 
 def test_unknown_poll(h: Harness) -> None:

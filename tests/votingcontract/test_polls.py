@@ -18,6 +18,7 @@ from votingcontract import (
     IssueTickets,
     Option,
     Question,
+    RevokeOrgKey,
     queries,
 )
 from votingcontract.limits import MAX_OPEN_CITIZEN_POLLS
@@ -170,8 +171,6 @@ def test_revoked_org_key_cannot_manage(h: Harness) -> None:
     spare = seeded_key("spare")
     h.submit(h.admin, AddOrgKey("seoul-city", spare.public_key))
     poll_id = h.create_poll(org, policy_poll("seoul-city", h.now_ms))
-    from votingcontract import RevokeOrgKey
-
     h.submit(h.admin, RevokeOrgKey("seoul-city", org.public_key))
     assert h.submit(org, ClosePoll(poll_id)).code == R.KEY_REVOKED
     assert h.submit(spare, ClosePoll(poll_id)).code == "accepted"
