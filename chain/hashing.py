@@ -40,6 +40,8 @@ class Domain(IntEnum):
     """Statements signed by a poll's gate key or an on-site ticket key."""
     ENROLLMENT = 0x0D
     """Reserved for attester statements outside transactions."""
+    MERKLE_ROOT = 0x0E
+    """A Merkle tree's root: its leaf count and top node, so a proof's position is bound."""
 
 
 def tagged_hash(domain: Domain, data: bytes) -> bytes:

@@ -1,19 +1,16 @@
-"""Ed25519 keys: generate, save (PEM, mode 0600), load, sign, verify.
+"""Ed25519 keys: generate, derive from a seed, sign, verify. Pure: no file I/O here
+(chain/keyfile.py saves and loads key files), so the pure cores may import it.
 
 Public keys travel as 32 raw bytes everywhere in the protocol; signatures are 64 bytes.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
-from chain.errors import KeyFileError
 
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
@@ -59,36 +56,6 @@ class PrivateKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-
-    def save(self, path: Path | str, overwrite: bool = False) -> None:
-        """Write the key as PKCS#8 PEM with mode 0600; never overwrites unless asked."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
-        try:
-            fd = os.open(path, flags, 0o600)
-        except FileExistsError as exc:
-            raise KeyFileError(f"{path} already exists; refusing to overwrite a key") from exc
-        with os.fdopen(fd, "wb") as out:
-            out.write(self.to_pem())
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(path, 0o600)
-
-    @classmethod
-    def load(cls, path: Path | str) -> PrivateKey:
-        path = Path(path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from exc
-        try:
-            key = serialization.load_pem_private_key(data, password=None)
-        except (ValueError, TypeError) as exc:
-            raise KeyFileError(f"{path} is not an unencrypted PEM private key") from exc
-        if not isinstance(key, Ed25519PrivateKey):
-            raise KeyFileError(f"{path} holds a {type(key).__name__}, not an Ed25519 key")
-        return cls(key)
 
 
 def verify_signature(public_key: bytes, signature: bytes, message: bytes) -> bool:

@@ -2,9 +2,12 @@
 
 leaf hash  = tagged_hash(MERKLE_LEAF, item)
 node hash  = tagged_hash(MERKLE_NODE, left || right)
+root       = tagged_hash(MERKLE_ROOT, leaf_count as 8 bytes big-endian || top node)
 Levels are built pairwise from the left. The odd rule: when a level has an odd number of
 nodes, the last one is promoted unchanged to the next level (it is not duplicated, so no
-two different lists of leaves share a root). The root of an empty list is 32 zero bytes.
+two different lists of leaves share a root). The root commits to the leaf count, so a
+proof cannot place a leaf at another index by claiming another tree size. The root of an
+empty list is 32 zero bytes.
 
 A proof for leaf `index` of a tree of `leaf_count` leaves is the list of sibling hashes
 from the leaf level up, skipping the levels where the node was promoted without a sibling.
@@ -54,6 +57,11 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return tagged_hash(Domain.MERKLE_NODE, left + right)
 
 
+def seal_root(leaf_count: int, top: bytes) -> bytes:
+    """The root of a tree of `leaf_count` leaves whose top node is `top`."""
+    return tagged_hash(Domain.MERKLE_ROOT, leaf_count.to_bytes(8, "big") + top)
+
+
 def merkle_root(items: Sequence[bytes]) -> bytes:
     """Root of the tree whose leaves are `items`, in order."""
     if not items:
@@ -61,7 +69,7 @@ def merkle_root(items: Sequence[bytes]) -> bytes:
     level = [leaf_hash(item) for item in items]
     while len(level) > 1:
         level = _next_level(level)
-    return level[0]
+    return seal_root(len(items), level[0])
 
 
 def merkle_proof(items: Sequence[bytes], index: int) -> MerkleProof:
@@ -96,7 +104,7 @@ def verify_merkle_proof(root: bytes, item: bytes, proof: MerkleProof) -> bool:
             current = node_hash(current, other) if position % 2 == 0 else node_hash(other, current)
         position //= 2
         width = (width + 1) // 2
-    return not remaining and current == root
+    return not remaining and seal_root(proof.leaf_count, current) == root
 
 
 def _next_level(level: list[bytes]) -> list[bytes]:

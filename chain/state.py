@@ -12,6 +12,8 @@ app_hash(-1)           = 32 zero bytes; "height 0" is the state genesis creates.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol
 
@@ -35,23 +37,34 @@ class StateView(Protocol):
 
 
 class MemoryState:
-    """State held in a dict: for replay, simulations and tests."""
+    """State held in a dict, with its keys kept sorted so a prefix scan costs
+    O(log n + matches): for replay of long chains, simulations and tests."""
 
     def __init__(self, initial: Mapping[bytes, bytes] | None = None) -> None:
         self._data: dict[bytes, bytes] = dict(initial or {})
+        self._keys: list[bytes] = sorted(self._data)
 
     def get(self, key: bytes) -> bytes | None:
         return self._data.get(key)
 
     def items(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        for key in sorted(k for k in self._data if k.startswith(prefix)):
+        start = bisect.bisect_left(self._keys, prefix)
+        matches = []
+        for key in itertools.islice(self._keys, start, None):
+            if not key.startswith(prefix):
+                break
+            matches.append(key)
+        for key in matches:
             yield key, self._data[key]
 
     def apply(self, writes: Iterable[tuple[bytes, bytes | None]]) -> None:
         for key, value in writes:
             if value is None:
-                self._data.pop(key, None)
+                if self._data.pop(key, None) is not None:
+                    del self._keys[bisect.bisect_left(self._keys, key)]
             else:
+                if key not in self._data:
+                    bisect.insort(self._keys, key)
                 self._data[key] = value
 
     def __len__(self) -> int:

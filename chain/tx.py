@@ -6,8 +6,9 @@ canonical encoding of a kind-specific structure that votingcontract defines; the
 layer treats it as opaque bytes. tx_id = tagged_hash(TRANSACTION_ID, encode(envelope +
 signature)): Ed25519 signatures from `cryptography` are not malleable, so a tx_id names
 exactly one signed transaction. The nonce lets a signer send two otherwise equal
-transactions (a revote with the same choice); replay of the same tx_id is refused by the
-node and by the state machine's tx index, not here.
+transactions (a revote with the same choice). A tx_id may appear only once in a chain
+(PROTOCOL.md section 10, rule 7): the node refuses a replay at admission and in proposals,
+and the verifier checks it; neither this module nor the state machine keeps that index.
 """
 
 from __future__ import annotations

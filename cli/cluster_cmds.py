@@ -8,6 +8,7 @@ import logging
 import signal
 from pathlib import Path
 
+from chain.keyfile import save_key
 from chain.keys import PrivateKey
 from cli import common, demo
 from cli.client import RpcClient, RpcFailure
@@ -45,7 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def keygen(args: argparse.Namespace) -> int:
     key = PrivateKey.generate()
-    key.save(args.file)
+    save_key(key, args.file)
     if args.json:
         print_json({"file": str(args.file), "public_key": key.public_key.hex()})
     else:

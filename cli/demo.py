@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import votingcontract
-from chain.keys import PrivateKey
+from chain.keyfile import load_key
 from cli.client import RpcClient
 from cli.txs import sign, submit
 from node.config import ClusterConfig
@@ -77,8 +77,8 @@ def seed_if_fresh(config: ClusterConfig) -> list[str]:
     if status["height"] > 0:
         return []
     chain_id = status["chain_id"]
-    admin = PrivateKey.load(config.keys_dir / "admin.pem")
-    org_key = PrivateKey.load(config.keys_dir / "demo-org.pem")
+    admin = load_key(config.keys_dir / "admin.pem")
+    org_key = load_key(config.keys_dir / "demo-org.pem")
     register = votingcontract.RegisterOrg.from_dict(
         {
             "org_id": DEMO_ORG_ID,

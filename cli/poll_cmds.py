@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import votingcontract
-from chain.keys import PrivateKey
+from chain.keyfile import load_key
 from cli import common
 from cli.output import bar, print_json, print_table
 from cli.poll_file import load_poll_file
@@ -83,8 +83,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def org_register(args: argparse.Namespace) -> int:
     client = common.client_of(args)
-    admin = PrivateKey.load(args.admin_key)
-    keys = [PrivateKey.load(path).public_key.hex() for path in args.org_key]
+    admin = load_key(args.admin_key)
+    keys = [load_key(path).public_key.hex() for path in args.org_key]
     body = votingcontract.RegisterOrg.from_dict(
         {"org_id": args.org_id, "name": args.name, "category": args.category, "keys": keys}
     )
@@ -94,7 +94,7 @@ def org_register(args: argparse.Namespace) -> int:
 
 def poll_create(args: argparse.Namespace) -> int:
     client = common.client_of(args)
-    key = PrivateKey.load(args.key)
+    key = load_key(args.key)
     prepared = load_poll_file(args.file)
     tx = sign(key, chain_id_of(client), prepared.body)
     result = submit(client, tx)
@@ -178,7 +178,7 @@ def poll_results(args: argparse.Namespace) -> int:
 def poll_close(args: argparse.Namespace) -> int:
     client = common.client_of(args)
     body = votingcontract.ClosePoll.from_dict({"poll_id": args.poll_id})
-    result = submit(client, sign(PrivateKey.load(args.key), chain_id_of(client), body))
+    result = submit(client, sign(load_key(args.key), chain_id_of(client), body))
     return _report(args, result)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import votingcontract
+from chain.keyfile import load_key
 from chain.keys import PrivateKey
 from cli import common
 from cli.output import print_json, print_table, short
@@ -63,7 +64,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def enroll(args: argparse.Namespace) -> int:
-    key = PrivateKey.load(args.key)
+    key = load_key(args.key)
     client = common.attester_client(args)
     code = args.code
     if code is None:
@@ -82,7 +83,7 @@ def enroll(args: argparse.Namespace) -> int:
 
 def vote(args: argparse.Namespace) -> int:
     client = common.client_of(args)
-    key = PrivateKey.load(args.key)
+    key = load_key(args.key)
     chain_id = chain_id_of(client)
     poll = client.get(f"/v1/polls/{args.poll_id}")
     body: dict[str, Any] = {
@@ -121,7 +122,7 @@ def vote(args: argparse.Namespace) -> int:
 
 def history(args: argparse.Namespace) -> int:
     client = common.client_of(args)
-    key = PrivateKey.load(args.key)
+    key = load_key(args.key)
     phone_id = client.get(f"/v1/voters/{key.public_key.hex()}")["phone_id"]
     document = client.get(f"/v1/history/{phone_id}")
     if args.json:

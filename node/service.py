@@ -22,7 +22,7 @@ import votingcontract
 from chain.block import Block
 from chain.certificate import CommitCertificate
 from chain.errors import DecodeError, VotechainError
-from chain.keys import PrivateKey
+from chain.keyfile import load_key
 from chain.store import ChainStore
 from consensus import (
     BlocksFetched,
@@ -62,7 +62,7 @@ class Node:
         self.replica_id = config.replica_id(node_id)
         genesis = load_genesis(config)
         self.chain_id = genesis.chain_id
-        self.key = PrivateKey.load(config.node_dir(node_id) / "validator.pem")
+        self.key = load_key(config.node_dir(node_id) / "validator.pem")
         if genesis.validators[self.replica_id].public_key != self.key.public_key:
             raise ConfigError(
                 f"{node_id}'s validator.pem is not the key genesis lists for replica "
@@ -324,7 +324,7 @@ class Node:
     def _make_attester(self, config: ClusterConfig) -> Attester | None:
         if config.attester.node != self.node_id:
             return None
-        key = PrivateKey.load(config.keys_dir / "attester.pem")
+        key = load_key(config.keys_dir / "attester.pem")
         if not config.attester.dev_outbox:
             raise ConfigError(
                 "the attester needs a code sender; only the development outbox is built in "

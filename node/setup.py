@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chain.genesis import Genesis, NamedKey
+from chain.keyfile import load_key, save_key
 from chain.keys import PrivateKey
 from node.config import ClusterConfig, ConfigError
 
@@ -85,9 +86,9 @@ def load_pepper(config: ClusterConfig) -> bytes:
 
 def _load_or_create(path: Path, created: list[Path]) -> PrivateKey:
     if path.exists():
-        return PrivateKey.load(path)
+        return load_key(path)
     key = PrivateKey.generate()
-    key.save(path)
+    save_key(key, path)
     created.append(path)
     return key
 

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from chain.errors import KeyFileError
+from chain.keyfile import load_key, save_key
 from chain.keys import PUBLIC_KEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify_signature
 
 SEED = bytes(range(32))
@@ -31,7 +32,7 @@ def test_save_writes_pkcs8_pem_readable_by_the_owner_only(
     tmp_path: Path, permissive_umask: None
 ) -> None:
     path = tmp_path / "keys" / "validator.pem"
-    PrivateKey.from_seed(SEED).save(path)
+    save_key(PrivateKey.from_seed(SEED), path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_bytes()
     assert text.startswith(b"-----BEGIN PRIVATE KEY-----\n")
@@ -41,13 +42,13 @@ def test_save_writes_pkcs8_pem_readable_by_the_owner_only(
 def test_save_refuses_to_overwrite_an_existing_key(tmp_path: Path) -> None:
     path = tmp_path / "validator.pem"
     first = PrivateKey.from_seed(SEED)
-    first.save(path)
+    save_key(first, path)
     before = path.read_bytes()
     with pytest.raises(KeyFileError, match="already exists") as info:
-        PrivateKey.generate().save(path)
+        save_key(PrivateKey.generate(), path)
     assert str(path) in str(info.value)
     assert path.read_bytes() == before
-    assert PrivateKey.load(path).public_key == first.public_key
+    assert load_key(path).public_key == first.public_key
 
 
 def test_save_overwrites_only_when_asked(tmp_path: Path, permissive_umask: None) -> None:
@@ -55,16 +56,16 @@ def test_save_overwrites_only_when_asked(tmp_path: Path, permissive_umask: None)
     path.write_bytes(b"old")
     path.chmod(0o644)
     replacement = PrivateKey.from_seed(SEED)
-    replacement.save(path, overwrite=True)
-    assert PrivateKey.load(path).public_key == replacement.public_key
+    save_key(replacement, path, overwrite=True)
+    assert load_key(path).public_key == replacement.public_key
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_a_saved_key_loads_back_and_signs_the_same(tmp_path: Path) -> None:
     key = PrivateKey.generate()
     path = tmp_path / "k.pem"
-    key.save(path)
-    loaded = PrivateKey.load(path)
+    save_key(key, path)
+    loaded = load_key(path)
     assert loaded.public_key == key.public_key
     assert loaded.seed() == key.seed()
     message = b"commit block 7"
@@ -81,14 +82,14 @@ def test_loading_a_file_that_is_not_a_key_names_the_file(tmp_path: Path, content
     path = tmp_path / "genesis.json"
     path.write_bytes(content)
     with pytest.raises(KeyFileError) as info:
-        PrivateKey.load(path)
+        load_key(path)
     assert str(path) in str(info.value)
 
 
 def test_loading_a_missing_file_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "missing.pem"
     with pytest.raises(KeyFileError, match="cannot read") as info:
-        PrivateKey.load(path)
+        load_key(path)
     assert str(path) in str(info.value)
 
 
@@ -103,7 +104,7 @@ def test_loading_a_key_of_another_algorithm_is_refused(tmp_path: Path) -> None:
         )
     )
     with pytest.raises(KeyFileError, match="not an Ed25519 key") as info:
-        PrivateKey.load(path)
+        load_key(path)
     assert str(path) in str(info.value)
 
 
@@ -118,7 +119,7 @@ def test_loading_an_encrypted_key_is_refused(tmp_path: Path) -> None:
         )
     )
     with pytest.raises(KeyFileError, match="unencrypted") as info:
-        PrivateKey.load(path)
+        load_key(path)
     assert str(path) in str(info.value)
 
 

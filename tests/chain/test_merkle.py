@@ -19,6 +19,7 @@ from chain.merkle import (
     merkle_proof,
     merkle_root,
     node_hash,
+    seal_root,
     verify_merkle_proof,
 )
 
@@ -80,29 +81,29 @@ def test_proofs_verify_for_every_leaf_and_fail_when_anything_is_tampered(
         assert not verify_merkle_proof(root, item, MerkleProof(index, index, siblings))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the root does not commit to leaf_count, so a proof's index is only as good as "
-    "the leaf_count the verifier trusts: leaf 2 of [a, b, c] also verifies as leaf 1 of 2 "
-    "(receipts carry their own tx_id and position, which is what makes them safe)",
-)
 def test_a_proof_cannot_place_a_leaf_at_another_index() -> None:
+    """The root commits to the leaf count: without it, leaf 2 of [a, b, c] also verified
+    as leaf 1 of 2, and leaf 0 of three leaves with leaf_count 4."""
     items = [b"a", b"b", b"c"]
     siblings = merkle_proof(items, 2).siblings
     assert not verify_merkle_proof(merkle_root(items), b"c", MerkleProof(1, 2, siblings))
+    first = merkle_proof(items, 0)
+    assert not verify_merkle_proof(merkle_root(items), b"a", MerkleProof(0, 4, first.siblings))
 
 
 def test_the_odd_node_is_promoted_not_duplicated() -> None:
     a, b, c = (leaf_hash(x) for x in (b"a", b"b", b"c"))
-    assert merkle_root([b"a", b"b", b"c"]) == node_hash(node_hash(a, b), c)
+    assert merkle_root([b"a", b"b", b"c"]) == seal_root(3, node_hash(node_hash(a, b), c))
     assert merkle_root([b"a", b"b", b"c"]) != merkle_root([b"a", b"b", b"c", b"c"])
-    assert merkle_root([b"a", b"b", b"c", b"c"]) == node_hash(node_hash(a, b), node_hash(c, c))
+    assert merkle_root([b"a", b"b", b"c", b"c"]) == seal_root(
+        4, node_hash(node_hash(a, b), node_hash(c, c))
+    )
 
 
 def test_five_leaves_promote_the_last_leaf_twice() -> None:
     leaves = [leaf_hash(x) for x in items_of(5)]
     left = node_hash(node_hash(leaves[0], leaves[1]), node_hash(leaves[2], leaves[3]))
-    assert merkle_root(items_of(5)) == node_hash(left, leaves[4])
+    assert merkle_root(items_of(5)) == seal_root(5, node_hash(left, leaves[4]))
     proof = merkle_proof(items_of(5), 4)
     assert proof.siblings == (left,), "no sibling at the levels where leaf 4 is promoted"
 
@@ -115,9 +116,9 @@ def test_duplicating_trailing_leaves_never_keeps_the_root() -> None:
 
 def test_roots_of_the_empty_and_single_leaf_trees() -> None:
     assert merkle_root([]) == EMPTY_ROOT == bytes(32)
-    assert merkle_root([b"only"]) == leaf_hash(b"only")
+    assert merkle_root([b"only"]) == seal_root(1, leaf_hash(b"only"))
     assert merkle_proof([b"only"], 0) == MerkleProof(0, 1, ())
-    assert verify_merkle_proof(leaf_hash(b"only"), b"only", MerkleProof(0, 1, ()))
+    assert verify_merkle_proof(merkle_root([b"only"]), b"only", MerkleProof(0, 1, ()))
 
 
 def test_leaves_and_inner_nodes_cannot_be_confused() -> None:
