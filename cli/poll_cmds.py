@@ -166,12 +166,14 @@ def poll_results(args: argparse.Namespace) -> int:
         print("results are shown after the poll closes")
         return 0
     for q_index, question in enumerate(results["questions"]):
-        print(f"\nQ{q_index + 1}. {poll['questions'][q_index]['text']}")
-        rows = _result_rows(poll["questions"][q_index], question)
-        print_table(["option", "votes", "share", ""], rows)
-        if question.get("funded") is not None and poll["questions"][q_index].get("budget_cap"):
-            names = [poll["questions"][q_index]["options"][i]["text"] for i in question["funded"]]
-            print(f"funded: {', '.join(names) or 'none'}")
+        print(f"\nQ{q_index + 1}. {question['text']}")
+        print_table(["option", "votes", "share", ""], _result_rows(question))
+        if question["budget_cap"] is not None:
+            names = [question["options"][i]["text"] for i in question["funded"]]
+            print(
+                f"funded within the budget of {question['budget_cap']}: "
+                f"{', '.join(names) or 'none'} (total cost {question['funded_cost']})"
+            )
     return 0
 
 
@@ -182,19 +184,11 @@ def poll_close(args: argparse.Namespace) -> int:
     return _report(args, result)
 
 
-def _result_rows(question: dict[str, Any], result: dict[str, Any]) -> list[list[Any]]:
-    rows = []
-    for index, option in enumerate(result["options"]):
-        basis_points = option["percent_bp"]
-        rows.append(
-            [
-                question["options"][index]["text"],
-                option["count"],
-                option["percent"] + "%",
-                bar(basis_points),
-            ]
-        )
-    return rows
+def _result_rows(question: dict[str, Any]) -> list[list[Any]]:
+    return [
+        [option["text"], option["count"], option["percent"] + "%", bar(option["share_bps"])]
+        for option in question["options"]
+    ]
 
 
 def _report(args: argparse.Namespace, result: dict[str, Any]) -> int:

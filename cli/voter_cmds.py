@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import votingcontract
+from chain.errors import VotechainError
 from chain.keyfile import load_key
 from chain.keys import PrivateKey
 from cli import common
@@ -172,7 +173,7 @@ def _code_from_outbox(args: argparse.Namespace) -> str | None:
     try:
         config = common.config_of(args)
         e164 = votingcontract.normalise_e164(args.phone)
-    except (ValueError, OSError, votingcontract.VotechainError):
+    except (ValueError, OSError, VotechainError):
         return None
     outbox = config.node_dir(config.attester.node) / "outbox"
     code = read_outbox_code(outbox, e164)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from chain.errors import DecodeError, InvalidTransaction
 from chain.tx import MAX_TX_BYTES, Transaction
 from node.errors import RpcError, RpcErrorCode
+from votingcontract import describe
 
 
 @dataclass
@@ -71,7 +72,9 @@ class Mempool:
         reason = self.dry_run(tx)
         if reason is not None:
             raise RpcError(
-                RpcErrorCode.REFUSED, f"the voting state machine refuses it: {reason}", reason
+                RpcErrorCode.REFUSED,
+                f"the voting state machine would refuse it ({reason}): {describe(reason)}",
+                reason,
             )
         self._pending[tx.tx_id] = tx
         return True

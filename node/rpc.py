@@ -162,25 +162,22 @@ class _Routes:
         creator = _optional_hex(request.query.get("creator"), "creator", 32)
         org = request.query.get("org")
         polls = votingcontract.list_polls(
-            self.store, now_ms=self.node.now_ms(), status=status, creator=creator, org=org
+            self.store, now_ms=self.node.now_ms(), status=status, creator=creator, org_id=org
         )
-        return web.json_response({"polls": [p.to_dict() for p in polls]})
+        now_ms = self.node.now_ms()
+        return web.json_response({"polls": [p.to_dict(now_ms) for p in polls]})
 
     async def get_poll(self, request: web.Request) -> web.Response:
         poll = votingcontract.get_poll(self.store, _hex_param(request, "poll_id", 32))
         if poll is None:
             raise RpcError(RpcErrorCode.NOT_FOUND, f"no poll {request.match_info['poll_id']}")
-        return web.json_response(poll.to_dict())
+        return web.json_response(poll.to_dict(self.node.now_ms()))
 
     async def get_results(self, request: web.Request) -> web.Response:
         poll_id = _hex_param(request, "poll_id", 32)
-        if votingcontract.get_poll(self.store, poll_id) is None:
-            raise RpcError(RpcErrorCode.NOT_FOUND, f"no poll {poll_id.hex()}")
         results = votingcontract.results(self.store, poll_id, now_ms=self.node.now_ms())
         if results is None:
-            raise RpcError(
-                RpcErrorCode.NOT_PERMITTED, "this poll shows its results only after it closes"
-            )
+            raise RpcError(RpcErrorCode.NOT_FOUND, f"no poll {poll_id.hex()}")
         return web.json_response(results.to_dict())
 
     async def history(self, request: web.Request) -> web.Response:

@@ -28,15 +28,20 @@ from consensus import (
     BlocksFetched,
     Broadcast,
     Deliver,
+    Effect,
+    Event,
     FetchBlocks,
     MessageReceived,
     Persist,
     Replica,
     ReplicaConfig,
+    ReplicaId,
     RequestReceived,
     Send,
     Tick,
     decode_message,
+    decode_record,
+    encode_message,
 )
 from node import views
 from node.app import ChainApplication
@@ -82,7 +87,7 @@ class Node:
             self._replica_config(),
             self.key,
             self.app,
-            [value for _, value in self.store.local_items(CONSENSUS_RECORD_PREFIX)],
+            [decode_record(k, v) for k, v in self.store.local_items(CONSENSUS_RECORD_PREFIX)],
             self.store.head_height,
             self.store.block_hash(self.store.head_height),
         )
@@ -150,7 +155,7 @@ class Node:
 
     # --- the step/effect loop ------------------------------------------------------------
 
-    def _step(self, event: Any) -> None:
+    def _step(self, event: Event) -> None:
         try:
             effects = self.replica.step(event)
         except VotechainError as exc:
@@ -158,7 +163,7 @@ class Node:
             return
         self._execute(effects)
 
-    def _execute(self, effects: Sequence[Any]) -> None:
+    def _execute(self, effects: Sequence[Effect]) -> None:
         pending_records: list[tuple[bytes, bytes | None]] = []
         for effect in effects:
             if isinstance(effect, Persist):
@@ -171,9 +176,9 @@ class Node:
                 pending_records = []
             match effect:
                 case Send(to=to, message=message):
-                    self.transport.send(to, message.encode())
+                    self.transport.send(to, encode_message(message))
                 case Broadcast(message=message):
-                    self.transport.broadcast(message.encode())
+                    self.transport.broadcast(encode_message(message))
                 case Deliver(block=block, certificate=certificate):
                     self._deliver(block, certificate)
                 case FetchBlocks():
@@ -190,7 +195,7 @@ class Node:
             self.metrics.frames_dropped.labels(reason="malformed").inc()
             log.debug("dropped a malformed frame from replica %d: %s", sender, exc)
             return
-        self._step(MessageReceived(sender, message))
+        self._step(MessageReceived(ReplicaId(sender), message))
 
     def _deliver(self, block: Block, certificate: CommitCertificate) -> None:
         receipts = self.app.commit(block, certificate)
@@ -220,7 +225,7 @@ class Node:
                 fetched = await self._fetch_from(address.rpc_url, start)
                 if fetched:
                     self.metrics.state_transfers.inc(len(fetched))
-                    self._step(BlocksFetched(fetched))
+                    self._step(BlocksFetched(tuple(fetched)))
                     return
         finally:
             self._fetching = False
@@ -271,7 +276,8 @@ class Node:
 
     def status(self) -> dict[str, Any]:
         head = self.store.head_height
-        replica = self.replica.status()
+        replica = self.replica
+        stats = replica.stats
         return {
             "node": self.node_id,
             "replica_id": self.replica_id,
@@ -280,15 +286,25 @@ class Node:
             "height": head,
             "head_hash": self.store.block_hash(head).hex(),
             "app_hash": self.store.app_hash(head).hex(),
-            "view": replica["view"],
-            "primary": replica["primary"],
+            "view": replica.view,
+            "primary": replica.config.primary_of(replica.view),
+            "view_changing": replica.view_changing,
             "mempool": len(self.mempool),
             "peers": {
                 self.config.nodes[peer].node_id: connected
                 for peer, connected in self.transport.connected.items()
             },
             "attester": self.attester is not None,
-            "consensus": replica,
+            "consensus": {
+                "low_watermark": replica.low_watermark,
+                "log_size": replica.log_size,
+                "pending_requests": replica.pending_count,
+                "delivered": stats.delivered,
+                "view_changes": stats.view_changes,
+                "fetches": stats.fetches,
+                "bad_signatures": stats.bad_signatures,
+                "dropped": dict(stats.dropped),
+            },
         }
 
     def metrics_text(self) -> tuple[bytes, str]:
@@ -346,7 +362,7 @@ class Node:
         return ReplicaConfig(
             chain_id=self.chain_id,
             validators=self.store.genesis.validator_set,
-            replica_id=self.replica_id,
+            replica_id=ReplicaId(self.replica_id),
             checkpoint_interval=c.checkpoint_interval,
             watermark_window=c.watermark_window,
             max_block_txs=c.max_block_txs,
@@ -357,6 +373,7 @@ class Node:
 
     def _update_gauges(self) -> None:
         self.metrics.height.set(self.store.head_height)
+        self.metrics.view.set(self.replica.view)
         self.metrics.mempool_size.set(len(self.mempool))
         self.metrics.peers_connected.set(sum(self.transport.connected.values()))
 

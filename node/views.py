@@ -6,6 +6,7 @@ from typing import Any
 
 import votingcontract
 from chain.block import Block
+from chain.errors import VotechainError
 from chain.merkle import MerkleProof, merkle_proof
 from chain.store import ChainStore
 from chain.tx import Transaction
@@ -22,7 +23,7 @@ def proof_dict(proof: MerkleProof) -> dict[str, Any]:
 def tx_dict(tx: Transaction) -> dict[str, Any]:
     try:
         body: Any = votingcontract.decode_body(tx.kind, tx.body).to_dict()
-    except (ValueError, KeyError, votingcontract.VotechainError):
+    except (ValueError, KeyError, VotechainError):
         body = {"undecodable": tx.body.hex()}
     return {
         "tx_id": tx.tx_id.hex(),
@@ -137,4 +138,5 @@ def history_with_proofs(store: ChainStore, records: list[Any]) -> list[dict[str,
 
 
 def reason_table() -> dict[str, str]:
-    return {code: votingcontract.describe(code) for code in votingcontract.all_codes()}
+    codes = [votingcontract.ACCEPTED, *(code.value for code in votingcontract.ReasonCode)]
+    return {code: votingcontract.describe(code) for code in codes}
