@@ -87,7 +87,10 @@ class Node:
             self._replica_config(),
             self.key,
             self.app,
-            [decode_record(k, v) for k, v in self.store.local_items(CONSENSUS_RECORD_PREFIX)],
+            [
+                decode_record(key[len(CONSENSUS_RECORD_PREFIX) :], value)
+                for key, value in self.store.local_items(CONSENSUS_RECORD_PREFIX)
+            ],
             self.store.head_height,
             self.store.block_hash(self.store.head_height),
         )

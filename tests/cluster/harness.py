@@ -1,0 +1,160 @@
+"""Real clusters of OS processes on loopback, for end-to-end and fault tests.
+
+Every cluster gets its own temporary folder, a cluster.toml with free ports, and its own
+data directory; nodes are `python -m cli.main node` processes, exactly what
+`votechain up` starts. Tests kill them with real signals.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import votingcontract
+from chain.keyfile import load_key
+from chain.keys import PrivateKey
+from chain.tx import Transaction
+from cli.client import RpcClient, RpcFailure
+from cli.runner import start_node, wait_until_serving
+from node.config import ClusterConfig, load_config
+from node.setup import init_cluster, load_pepper
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cluster_toml(node_count: int = 4, consensus: str = "") -> str:
+    nodes = "".join(
+        f'\n[[nodes]]\nid = "n{i + 1}"\nhost = "127.0.0.1"\n'
+        f"peer_port = {free_port()}\nrpc_port = {free_port()}\n"
+        for i in range(node_count)
+    )
+    return (
+        '[chain]\nchain_id = "votechain-test"\ndata_dir = "data"\n\n'
+        "[consensus]\ntick_ms = 50\nbatch_delay_ticks = 1\ncheckpoint_interval = 5\n"
+        f"watermark_window = 10\nrequest_timeout_ticks = 40\n{consensus}\n"
+        '[attester]\nnode = "n1"\ndev_outbox = true\n' + nodes
+    )
+
+
+class LocalCluster:
+    def __init__(self, folder: Path, node_count: int = 4, consensus: str = "") -> None:
+        self.folder = folder
+        self.config_path = folder / "cluster.toml"
+        self.config_path.write_text(cluster_toml(node_count, consensus))
+        self.config: ClusterConfig = load_config(self.config_path)
+        self.genesis = init_cluster(self.config).genesis
+        self.chain_id = self.genesis.chain_id
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def node_ids(self) -> list[str]:
+        return [n.node_id for n in self.config.nodes]
+
+    def start(self, *node_ids: str) -> None:
+        for node_id in node_ids or self.node_ids:
+            self.processes[node_id] = start_node(self.config, self.config_path, node_id)
+        wait_until_serving(self._subset(node_ids or tuple(self.node_ids)))
+
+    def kill(self, node_id: str, signum: int = signal.SIGKILL) -> None:
+        process = self.processes.pop(node_id)
+        process.send_signal(signum)
+        process.wait(timeout=30)
+
+    def stop(self) -> None:
+        for node_id in list(self.processes):
+            self.kill(node_id, signal.SIGTERM)
+
+    def client(self, node_id: str = "n1", timeout_s: float = 30.0) -> RpcClient:
+        return RpcClient(self.config.node(node_id).rpc_url, timeout_s=timeout_s)
+
+    def status(self, node_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.client(node_id, timeout_s=5).get("/v1/status")
+        return result
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run `votechain ARGS -c cluster.toml` as a citizen would, in the cluster folder."""
+        command = [sys.executable, "-m", "cli.main", *args]
+        if args and args[0] not in ("keygen",):
+            command += ["-c", str(self.config_path)]
+        result = subprocess.run(
+            command,
+            cwd=self.folder,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"votechain {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def key(self, name: str) -> PrivateKey:
+        return load_key(self.config.keys_dir / f"{name}.pem")
+
+    def sign(self, key: PrivateKey, body: Any) -> Transaction:
+        return Transaction.create(
+            key, self.chain_id, body.KIND, body.encode(), secrets.randbits(63)
+        )
+
+    def submit(self, tx: Transaction, node_id: str = "n1", wait: bool = True) -> dict[str, Any]:
+        path = "/v1/tx?wait=commit" if wait else "/v1/tx"
+        result: dict[str, Any] = self.client(node_id).post(path, {"tx": tx.encode().hex()})
+        return result
+
+    def enroll_directly(self, phone: str, voter: PrivateKey) -> dict[str, Any]:
+        """Enroll as the attester would after a correct code (fast set-up for load)."""
+        pepper = load_pepper(self.config)
+        phone_id = votingcontract.phone_id(pepper, votingcontract.normalise_e164(phone))
+        body = votingcontract.EnrollVoter(phone_id=phone_id, voter_key=voter.public_key)
+        return self.submit(self.sign(self.key("attester"), body))
+
+    def wait_converged(
+        self, node_ids: list[str] | None = None, timeout_s: float = 60.0
+    ) -> list[dict[str, Any]]:
+        """Wait until the nodes report one height, head hash and app hash."""
+        deadline = time.monotonic() + timeout_s
+        last: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            try:
+                last = [self.status(n) for n in node_ids or self.node_ids]
+            except RpcFailure:
+                time.sleep(0.2)
+                continue
+            keys = {(s["height"], s["head_hash"], s["app_hash"]) for s in last}
+            if len(keys) == 1:
+                return last
+            time.sleep(0.2)
+        summary = [(s["node"], s["height"], s["head_hash"][:12], s["view"]) for s in last]
+        raise AssertionError(f"nodes did not converge within {timeout_s} s: {summary}")
+
+    def _subset(self, node_ids: tuple[str, ...]) -> ClusterConfig:
+        from dataclasses import replace
+
+        return replace(
+            self.config, nodes=tuple(n for n in self.config.nodes if n.node_id in node_ids)
+        )
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
