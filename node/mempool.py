@@ -27,8 +27,13 @@ class Mempool:
     dry_run: Callable[[Transaction], str | None]
     """Returns the reason code the state machine would refuse the tx with, or None."""
 
+    max_age_s: float = 600.0
+    """A transaction not committed this long after admission is forgotten (its client
+    has long timed out; the consensus core may have dropped it under load)."""
+
     def __post_init__(self) -> None:
         self._pending: dict[bytes, Transaction] = {}
+        self._admitted_at: dict[bytes, float] = {}
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -36,7 +41,7 @@ class Mempool:
     def __contains__(self, tx_id: bytes) -> bool:
         return tx_id in self._pending
 
-    def admit_bytes(self, data: bytes) -> tuple[Transaction, bool]:
+    def admit_bytes(self, data: bytes, now_s: float = 0.0) -> tuple[Transaction, bool]:
         """Decode and admit; returns (tx, newly_admitted)."""
         if len(data) > MAX_TX_BYTES:
             raise RpcError(
@@ -47,9 +52,9 @@ class Mempool:
             tx = Transaction.decode(data)
         except DecodeError as exc:
             raise RpcError(RpcErrorCode.MALFORMED_TX, str(exc)) from exc
-        return tx, self.admit(tx)
+        return tx, self.admit(tx, now_s)
 
-    def admit(self, tx: Transaction) -> bool:
+    def admit(self, tx: Transaction, now_s: float = 0.0) -> bool:
         if tx.chain_id != self.chain_id:
             raise RpcError(
                 RpcErrorCode.WRONG_CHAIN,
@@ -77,11 +82,19 @@ class Mempool:
                 reason,
             )
         self._pending[tx.tx_id] = tx
+        self._admitted_at[tx.tx_id] = now_s
         return True
 
     def remove(self, tx_ids: Iterable[bytes]) -> None:
         for tx_id in tx_ids:
             self._pending.pop(tx_id, None)
+            self._admitted_at.pop(tx_id, None)
+
+    def expire(self, now_s: float) -> int:
+        """Forget transactions older than max_age_s; returns how many."""
+        old = [t for t, at in self._admitted_at.items() if now_s - at > self.max_age_s]
+        self.remove(old)
+        return len(old)
 
     def pending(self) -> list[Transaction]:
         return list(self._pending.values())

@@ -32,6 +32,11 @@ class NodeMetrics:
         self.state_transfers = Counter(
             "votechain_state_transfer_blocks", "Blocks fetched from peers", **labels
         )
+        self.step_errors = Counter(
+            "votechain_consensus_step_errors",
+            "Events the consensus core failed on (bugs)",
+            **labels,
+        )
         self.node_info = Gauge("votechain_node_info", "Constant 1 with labels", ["node"], **labels)
         self.node_info.labels(node=node_id).set(1)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import time
 from collections.abc import Sequence
@@ -151,10 +152,14 @@ class Node:
 
     async def _tick_forever(self) -> None:
         interval_s = self.config.consensus.tick_ms / 1000
+        ticks = 0
         while True:
             await asyncio.sleep(interval_s)
             self._step(Tick(self.now_ms()))
             self._update_gauges()
+            ticks += 1
+            if ticks % 200 == 0:
+                self.mempool.expire(time.monotonic())
 
     # --- the step/effect loop ------------------------------------------------------------
 
@@ -163,6 +168,12 @@ class Node:
             effects = self.replica.step(event)
         except VotechainError as exc:
             log.warning("replica refused %s: %s", type(event).__name__, exc)
+            return
+        except Exception:
+            # A bug, not bad input: the core validates everything a peer sends. Dropping
+            # the event keeps the node serving; the traceback is what the bug report needs.
+            log.exception("replica failed on %s; event dropped", type(event).__name__)
+            self.metrics.step_errors.inc()
             return
         self._execute(effects)
 
@@ -201,7 +212,14 @@ class Node:
         self._step(MessageReceived(ReplicaId(sender), message))
 
     def _deliver(self, block: Block, certificate: CommitCertificate) -> None:
-        receipts = self.app.commit(block, certificate)
+        try:
+            receipts = self.app.commit(block, certificate)
+        except Exception:
+            # The store is consistent (one atomic batch) but this replica can no longer
+            # follow the chain; stop and let the supervisor restart it, which recovers
+            # from the data directory and state transfer.
+            log.critical("cannot execute and store block %d; stopping", block.height, exc_info=True)
+            os._exit(70)
         tx_ids = [tx.tx_id for tx in block.transactions]
         self.mempool.remove(tx_ids)
         self.metrics.blocks_committed.inc()
@@ -256,7 +274,7 @@ class Node:
         return int(time.time() * 1000)
 
     async def submit(self, data: bytes, wait_commit: bool) -> dict[str, Any]:
-        tx, newly_admitted = self.mempool.admit_bytes(data)
+        tx, newly_admitted = self.mempool.admit_bytes(data, time.monotonic())
         waiter: asyncio.Future[None] | None = None
         if wait_commit:
             waiter = asyncio.get_running_loop().create_future()

@@ -46,6 +46,7 @@ def init_cluster(config: ClusterConfig) -> InitResult:
                 f"file says {config.chain_id!r}"
             )
         return InitResult(genesis, ())
+    config.keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     validators = []
     for address in config.nodes:
         key = _load_or_create(config.node_dir(address.node_id) / "validator.pem", created)
