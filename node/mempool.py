@@ -1,11 +1,12 @@
 """Mempool: admission control for transactions waiting to be ordered.
 
 The consensus core batches and orders what it is given; the mempool decides what it is
-given. Admission, in order: size, decode, chain id, signature, not already committed,
-not already pending (then it is the same submission and is not an error), room left
-(else `busy`), and a dry run against the current state so a ballot that would surely be
-refused (already voted, poll closed, ...) is refused at once with the state machine's
-reason code instead of being written to the chain.
+given. Admission, in order: size, decode, well-formed envelope (version, kind), chain
+id, signature, not already committed, not already pending (then it is the same
+submission and is not an error), room left (else `busy`), and a dry run against the
+current state so a ballot that would surely be refused (already voted, poll closed, ...)
+is refused at once with the state machine's reason code instead of being written to the
+chain.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ class Mempool:
         return tx, self.admit(tx, now_s)
 
     def admit(self, tx: Transaction, now_s: float = 0.0) -> bool:
+        try:
+            tx.validate_basic()
+        except InvalidTransaction as exc:
+            # Before the signature check, so an empty or non-ASCII kind is reported as
+            # malformed, not as a bad signature.
+            raise RpcError(RpcErrorCode.MALFORMED_TX, str(exc)) from exc
         if tx.chain_id != self.chain_id:
             raise RpcError(
                 RpcErrorCode.WRONG_CHAIN,
