@@ -122,6 +122,12 @@ def run_child_until_killed(data_dir: Path, out_path: Path, kill_after_s: float) 
             stderr=subprocess.PIPE,
         )
         try:
+            # Count the delay from when the child has opened the store, not from its start:
+            # interpreter start-up on a loaded machine would otherwise eat the whole window.
+            deadline = time.monotonic() + CHILD_EXIT_TIMEOUT_S
+            while b"opened" not in out_path.read_bytes() and child.poll() is None:
+                assert time.monotonic() < deadline, "the child never opened the store"
+                time.sleep(0.01)
             time.sleep(kill_after_s)
             os.kill(child.pid, signal.SIGKILL)
             _, stderr = child.communicate(timeout=CHILD_EXIT_TIMEOUT_S)
