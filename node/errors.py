@@ -29,6 +29,8 @@ class RpcErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     CODE_EXPIRED = "code_expired"
     NOT_PERMITTED = "not_permitted"
+    INTERNAL = "internal"
+    """The node failed on the request (a bug); its log has the traceback."""
 
 
 HTTP_STATUS = {
@@ -48,6 +50,7 @@ HTTP_STATUS = {
     RpcErrorCode.TOO_MANY_ATTEMPTS: 429,
     RpcErrorCode.CODE_EXPIRED: 410,
     RpcErrorCode.NOT_PERMITTED: 403,
+    RpcErrorCode.INTERNAL: 500,
 }
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 
 class NodeMetrics:
@@ -20,12 +24,6 @@ class NodeMetrics:
         self.txs_committed = Counter(
             "votechain_txs_committed", "Transactions committed, by receipt code", ["code"], **labels
         )
-        self.frames_dropped = Counter(
-            "votechain_peer_frames_dropped",
-            "Peer frames dropped, by reason",
-            ["reason"],
-            **labels,
-        )
         self.rpc_errors = Counter(
             "votechain_rpc_errors", "RPC requests refused, by error code", ["code"], **labels
         )
@@ -40,5 +38,25 @@ class NodeMetrics:
         self.node_info = Gauge("votechain_node_info", "Constant 1 with labels", ["node"], **labels)
         self.node_info.labels(node=node_id).set(1)
 
+    def export_counts(
+        self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, int]]
+    ) -> None:
+        """Export counts another object keeps (transport, replica) as a labelled counter,
+        read at scrape time, so there is one owner of each count."""
+        self.registry.register(_CountsCollector(name, documentation, label, read))
+
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _CountsCollector(Collector):
+    def __init__(
+        self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, int]]
+    ) -> None:
+        self.name, self.documentation, self.label, self.read = name, documentation, label, read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=[self.label])
+        for value, count in sorted(self.read().items()):
+            family.add_metric([value], count)
+        yield family

@@ -27,6 +27,11 @@ from node.openapi import openapi_document
 log = logging.getLogger("votechain.rpc")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ErrorCounter = Callable[[str], None]
+
+_ON_ERROR: web.AppKey[ErrorCounter] = web.AppKey("on_error")
+MAX_DECIMAL_DIGITS = 19
+"""Heights and query numbers are at most this many ASCII digits (they fit in 63 bits)."""
 
 
 class NodeService(Protocol):
@@ -48,8 +53,12 @@ class NodeService(Protocol):
     async def enroll_finish(self, phone: str, code: str, voter_key_hex: str) -> dict[str, Any]: ...
 
 
-def make_rpc_app(node: NodeService, max_body_bytes: int) -> web.Application:
+def make_rpc_app(
+    node: NodeService, max_body_bytes: int, on_error: ErrorCounter | None = None
+) -> web.Application:
+    """The RPC app; `on_error(code)` is called once per error response (for metrics)."""
     app = web.Application(client_max_size=max_body_bytes, middlewares=[_errors_as_json])
+    app[_ON_ERROR] = on_error or (lambda code: None)
     rpc = _Routes(node)
     app.add_routes(
         [
@@ -78,19 +87,26 @@ def make_rpc_app(node: NodeService, max_body_bytes: int) -> web.Application:
 
 @web.middleware
 async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as JSON {"error", "message"} and is counted by its code."""
     try:
         return await handler(request)
     except RpcError as exc:
-        return web.json_response(exc.to_dict(), status=exc.status)
+        error, status = exc, exc.status
     except web.HTTPRequestEntityTooLarge:
         error = RpcError(RpcErrorCode.BODY_TOO_LARGE, "request body is over the node's limit")
-        return web.json_response(error.to_dict(), status=error.status)
+        status = error.status
     except web.HTTPException as exc:
-        if exc.status >= 400:
-            code = RpcErrorCode.NOT_FOUND if exc.status == 404 else RpcErrorCode.BAD_REQUEST
-            body = {"error": code.value, "message": exc.reason}
-            return web.json_response(body, status=exc.status)
-        raise
+        if exc.status < 400:
+            raise
+        code = RpcErrorCode.NOT_FOUND if exc.status == 404 else RpcErrorCode.BAD_REQUEST
+        error, status = RpcError(code, exc.reason), exc.status  # 404, 405, ...
+    except Exception:
+        # A bug, not the client's fault; still JSON, and the traceback is in the log.
+        log.exception("RPC %s %s failed", request.method, request.path)
+        error = RpcError(RpcErrorCode.INTERNAL, "the node failed on this request; see its log")
+        status = error.status
+    request.app[_ON_ERROR](error.code.value)
+    return web.json_response(error.to_dict(), status=status)
 
 
 class _Routes:
@@ -221,10 +237,7 @@ class _Routes:
         return web.json_response(openapi_document())
 
     def _height(self, request: web.Request) -> int:
-        try:
-            height = int(request.match_info["height"])
-        except ValueError as exc:
-            raise RpcError(RpcErrorCode.BAD_REQUEST, "height must be an integer") from exc
+        height = _decimal(request.match_info["height"], "height")
         if not 1 <= height <= self.store.head_height:
             raise RpcError(
                 RpcErrorCode.NOT_FOUND, f"no block {height}; the head is {self.store.head_height}"
@@ -237,6 +250,8 @@ def _json_object(body: bytes) -> dict[str, Any]:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise RpcError(RpcErrorCode.BAD_REQUEST, f"body is not JSON: {exc}") from exc
+    except RecursionError as exc:  # "[[[[..." deeper than the parser's stack
+        raise RpcError(RpcErrorCode.BAD_REQUEST, "body is JSON nested too deeply") from exc
     if not isinstance(document, dict):
         raise RpcError(RpcErrorCode.BAD_REQUEST, "body must be a JSON object")
     return document
@@ -279,13 +294,21 @@ def _int_query(request: web.Request, name: str, default: int, minimum: int) -> i
     text = request.query.get(name)
     if text is None:
         return default
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise RpcError(RpcErrorCode.BAD_REQUEST, f"{name} must be an integer") from exc
+    value = _decimal(text, name)
     if value < minimum:
         raise RpcError(RpcErrorCode.BAD_REQUEST, f"{name} must be at least {minimum}")
     return value
+
+
+def _decimal(text: str, name: str) -> int:
+    """A non-negative decimal integer in plain ASCII digits (Python's int() would also
+    take "1_0", " 7", "+3" and other scripts' digits)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_DECIMAL_DIGITS):
+        raise RpcError(
+            RpcErrorCode.BAD_REQUEST,
+            f"{name} must be a non-negative integer of at most {MAX_DECIMAL_DIGITS} digits",
+        )
+    return int(text)
 
 
 def decode_raw_block(data: bytes) -> tuple[Block, CommitCertificate, list[bytes]]:

@@ -106,6 +106,18 @@ class Node:
             peers,
             self._on_frame,
         )
+        self.metrics.export_counts(
+            "votechain_peer_frames_dropped",
+            "Peer frames dropped and connections refused by the transport, by reason",
+            "reason",
+            self.transport.counters.dropped,
+        )
+        self.metrics.export_counts(
+            "votechain_consensus_messages_dropped",
+            "Peer messages the consensus core dropped (bad signature, old view, ...), by reason",
+            "reason",
+            lambda: self.replica.stats.dropped,
+        )
         self.attester = self._make_attester(config)
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self._fetching = False
@@ -118,7 +130,11 @@ class Node:
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        rpc_app = make_rpc_app(self, self.config.rpc.max_body_bytes)
+        rpc_app = make_rpc_app(
+            self,
+            self.config.rpc.max_body_bytes,
+            lambda code: self.metrics.rpc_errors.labels(code=code).inc(),
+        )
         self._runner = web.AppRunner(rpc_app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.address.host, self.address.rpc_port).start()
@@ -206,7 +222,7 @@ class Node:
         try:
             message = decode_message(frame)
         except (DecodeError, VotechainError) as exc:
-            self.metrics.frames_dropped.labels(reason="malformed").inc()
+            self.transport.counters.drop("malformed")
             log.debug("dropped a malformed frame from replica %d: %s", sender, exc)
             return
         self._step(MessageReceived(ReplicaId(sender), message))

@@ -57,6 +57,15 @@ class TransportCounters:
     def drop(self, reason: str) -> None:
         self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + 1
 
+    def dropped(self) -> dict[str, int]:
+        """Every frame dropped or connection refused, by reason (exported at /metrics)."""
+        return {
+            "hello_refused": self.hellos_refused,
+            "oversized": self.frames_dropped_oversized,
+            "send_queue_full": self.frames_dropped_queue_full,
+            **self.dropped_by_reason,
+        }
+
 
 def hello_sign_bytes(chain_id: str, sender: int, receiver: int, timestamp_ms: int) -> bytes:
     return tagged_hash(
@@ -218,7 +227,7 @@ class PeerTransport:
                     self.counters.frames_dropped_oversized += 1
                     break
                 else:
-                    self.counters.drop("non-binary frame")
+                    self.counters.drop("not_binary")
         except (TimeoutError, ConnectionResetError):
             pass
         finally:
