@@ -1,0 +1,300 @@
+"""Hostile peers and clients against a real 4-node cluster: the node stays up, keeps
+committing ballots, and counts what it dropped.
+
+One cluster of OS processes serves the whole module. The attacks aim at n2 (a backup in
+view 0) over real sockets: its peer port (/peer, WebSocket) and its RPC port. A peer that
+knows a validator key is Byzantine, not a stranger: it gets past the hello, and then
+every frame it sends must still be checked on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import socket
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
+
+import aiohttp
+import pytest
+
+import votingcontract
+from chain import encoding
+from chain.keyfile import load_key
+from chain.keys import PrivateKey
+from cli.client import RpcFailure
+from cli.demo import seed_if_fresh
+from consensus import Checkpoint, Commit, Height, Prepare, ReplicaId, View, encode_message
+from consensus.messages import sign
+from node.transport import make_hello
+from tests.cluster.harness import LocalCluster, wait_for
+
+TARGET = "n2"
+TARGET_REPLICA = 1
+PEER_N1 = 0
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+"""node.transport.PeerTransport's default max_frame_bytes."""
+
+
+class Hostile:
+    """The cluster, a poll to vote in, and helpers to read what the target counted."""
+
+    def __init__(self, cluster: LocalCluster) -> None:
+        self.cluster = cluster
+        self.poll_id = bytes.fromhex(seed_if_fresh(cluster.config)[1])
+        self.address = cluster.config.node(TARGET)
+        self.peer_url = self.address.peer_url
+        self.n1_key = load_key(cluster.config.node_dir("n1") / "validator.pem")
+
+    def status(self) -> dict:
+        return self.cluster.status(TARGET)
+
+    def dropped(self) -> dict[str, float]:
+        """votechain_peer_frames_dropped_total by reason, from the target's /metrics."""
+        with urllib.request.urlopen(self.address.rpc_url + "/metrics", timeout=10) as response:
+            text = response.read().decode()
+        pattern = r'votechain_peer_frames_dropped_total\{reason="([^"]+)"\} ([0-9.e+]+)'
+        return {reason: float(value) for reason, value in re.findall(pattern, text)}
+
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(self.address.rpc_url + "/metrics", timeout=10) as response:
+            return response.read().decode()
+
+    def hello(self, key: PrivateKey | None = None, sender: int = PEER_N1, to: int = 1) -> bytes:
+        now_ms = int(time.time() * 1000)
+        return make_hello(key or self.n1_key, self.cluster.chain_id, sender, to, now_ms)
+
+    def cast_ballot(self, node_id: str = TARGET) -> dict:
+        voter = PrivateKey.from_seed(secrets.token_bytes(32))
+        phone = f"+8210{secrets.randbelow(10**8):08d}"
+        assert self.cluster.enroll_directly(phone, voter)["receipt"]["accepted"]
+        ballot = votingcontract.CastBallot(self.poll_id, ((0,),))
+        return self.cluster.submit(self.cluster.sign(voter, ballot), node_id)
+
+    def alive(self) -> bool:
+        return self.cluster.processes[TARGET].poll() is None
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
+    cluster = LocalCluster(tmp_path_factory.mktemp("hostile"))
+    cluster.start()
+    try:
+        yield Hostile(cluster)
+    finally:
+        cluster.stop()
+
+
+async def connect(
+    url: str, then: Callable[[aiohttp.ClientWebSocketResponse], Awaitable[None]]
+) -> aiohttp.WSMessage:
+    """Open /peer, run `then`, and return what the node answers (normally its close)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(url, max_msg_size=0) as ws,
+    ):
+        await then(ws)
+        return await ws.receive(timeout=15)
+
+
+def send_frames(*frames: bytes | str) -> Callable[[aiohttp.ClientWebSocketResponse], Awaitable]:
+    async def then(ws: aiohttp.ClientWebSocketResponse) -> None:
+        for frame in frames:
+            if isinstance(frame, str):
+                await ws.send_str(frame)
+            else:
+                await ws.send_bytes(frame)
+
+    return then
+
+
+def wait_for_counts(hostile: Hostile, expected: dict[str, float], before: dict[str, float]) -> None:
+    def reached() -> bool:
+        now = hostile.dropped()
+        return all(now.get(r, 0) - before.get(r, 0) >= n for r, n in expected.items())
+
+    try:
+        wait_for(reached, 15, f"drop counts {expected}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: before {before}, now {hostile.dropped()}") from None
+
+
+def test_strangers_and_bad_hellos_are_refused_and_counted(hostile: Hostile) -> None:
+    before = hostile.dropped()
+    stranger = PrivateKey.from_seed(b"stranger".ljust(32, b"!"))
+
+    first_frames: list[bytes | str] = [
+        "hello?",  # a text frame
+        b"garbage",
+        encoding.encode(["hello", hostile.cluster.chain_id, 0, 1]),  # a short hello
+        hostile.hello(key=stranger),  # a non-validator's key
+        hostile.hello(to=3),  # addressed to another replica
+        hostile.hello(sender=7),  # no such replica
+    ]
+
+    async def attacks() -> list[aiohttp.WSMessage]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(hostile.peer_url) as silent,
+        ):
+            await silent.close()  # connects, says nothing, leaves
+        return [await connect(hostile.peer_url, send_frames(f)) for f in first_frames]
+
+    answers = asyncio.run(attacks())
+    assert all(a.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED) for a in answers)
+    wait_for_counts(hostile, {"hello_refused": 7}, before)
+    assert hostile.alive()
+
+
+def test_non_websocket_and_raw_tcp_garbage_on_the_peer_port(hostile: Hostile) -> None:
+    address = hostile.address
+    with socket.create_connection((address.host, address.peer_port), timeout=10) as raw:
+        raw.sendall(b"\x00\xff" * 1000 + b"\r\n\r\n")
+        raw.recv(1024)  # the node answers 400 or closes; either way it must not die
+    request = urllib.request.Request(hostile.peer_url, data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=10)
+    assert 400 <= error.value.code < 500
+    assert hostile.alive() and hostile.status()["node"] == TARGET
+
+
+def test_garbage_frames_after_a_valid_hello_are_dropped_and_counted(hostile: Hostile) -> None:
+    before = hostile.dropped()
+    prepare = sign(
+        Prepare(View(0), Height(10**6), b"\x11" * 32, ReplicaId(PEER_N1)),
+        hostile.n1_key,
+        hostile.cluster.chain_id,
+    )
+    encoded = encode_message(prepare)
+    frames: list[bytes | str] = [
+        hostile.hello(),
+        b"garbage",
+        b"",
+        encoded[: len(encoded) // 2],  # truncated msgpack
+        encoded + b"\x00",  # trailing bytes
+        encoding.encode([99, 1, 2]),  # unknown message kind
+        encoding.encode([int(prepare.kind), 0]),  # the right kind, too few fields
+        b"\xdd\xff\xff\xff\xff",  # an array header claiming 4 billion items
+        "a text frame",
+    ]
+
+    async def attack() -> aiohttp.WSMessage:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(hostile.peer_url) as ws,
+        ):
+            await send_frames(*frames)(ws)
+            await asyncio.sleep(0.5)  # the connection stays open: garbage is not fatal
+            assert not ws.closed
+            await ws.close()
+            return await ws.receive(timeout=5)
+
+    asyncio.run(attack())
+    wait_for_counts(hostile, {"malformed": 7, "not_binary": 1}, before)
+    assert hostile.alive()
+
+
+def test_forged_consensus_messages_are_dropped_for_their_signature(hostile: Hostile) -> None:
+    chain_id = hostile.cluster.chain_id
+    status = hostile.status()
+    view, next_height = View(status["view"]), Height(status["height"] + 1)
+    wrong_key = PrivateKey.from_seed(b"forger".ljust(32, b"!"))
+    digest = b"\x22" * 32
+    forged = [
+        sign(Commit(view, next_height, digest, ReplicaId(PEER_N1)), wrong_key, chain_id),
+        sign(Prepare(view, next_height, digest, ReplicaId(PEER_N1)), wrong_key, chain_id),
+        sign(Checkpoint(next_height + 4, digest, ReplicaId(PEER_N1)), wrong_key, chain_id),
+        # signed by n1 for another chain
+        sign(Commit(view, next_height, digest, ReplicaId(PEER_N1)), hostile.n1_key, "other"),
+    ]
+    # a frame on n1's connection that claims to come from replica 2
+    impostor = sign(Commit(view, next_height, digest, ReplicaId(2)), wrong_key, chain_id)
+    bad_before = status["consensus"]["bad_signatures"]
+    frames = [hostile.hello(), *(encode_message(m) for m in [*forged, impostor])]
+
+    async def attack() -> None:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(hostile.peer_url) as ws,
+        ):
+            await send_frames(*frames)(ws)
+            await asyncio.sleep(0.5)
+            await ws.close()
+
+    asyncio.run(attack())
+
+    def counted() -> bool:
+        consensus = hostile.status()["consensus"]
+        return consensus["bad_signatures"] - bad_before >= len(forged) and bool(
+            consensus["dropped"].get("replica field is not the sending peer")
+        )
+
+    wait_for(counted, 15, "bad signatures and the impostor counted in /v1/status")
+    text = hostile.metrics_text()
+    assert re.search(
+        r'votechain_consensus_messages_dropped_total\{reason="bad signature"\} [1-9]', text
+    ), text
+    assert hostile.alive()
+
+
+def test_an_oversized_frame_closes_the_connection_and_is_counted(hostile: Hostile) -> None:
+    before = hostile.dropped()
+
+    async def attack() -> bool:
+        """True if the node cut the connection (while we sent, or right after)."""
+        try:
+            answer = await connect(
+                hostile.peer_url, send_frames(hostile.hello(), b"\x00" * (MAX_FRAME_BYTES + 1))
+            )
+        except (ConnectionError, aiohttp.ClientError):
+            return True  # the node refused the frame from its header, mid-send
+        return answer.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+    assert asyncio.run(attack())
+    wait_for_counts(hostile, {"oversized": 1}, before)
+    assert hostile.alive()
+
+
+def test_hostile_rpc_on_a_real_process_and_enrollment_on_a_non_attester(hostile: Hostile) -> None:
+    client = hostile.cluster.client(TARGET)
+    height = hostile.status()["height"]
+    for path, body in [
+        ("/v1/tx", b"[" * 100_000),
+        ("/v1/tx", b"\xde\xad\xbe\xef"),
+        ("/v1/tx", b'{"tx": "' + b"ab" * 200_000 + b'"}'),
+        ("/v1/enroll/start", b'{"phone": "+821012345678"}'),
+    ]:
+        request = urllib.request.Request(
+            hostile.address.rpc_url + path,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(request, timeout=10)
+        document = json.loads(error.value.read())
+        assert {"error", "message"} <= set(document), document
+        assert error.value.code < 500, document
+    with pytest.raises(RpcFailure) as refused:
+        client.post("/v1/enroll/finish", {"phone": "+821012345678", "code": "1", "voter_key": "00"})
+    assert refused.value.code == "not_attester"
+    assert "n1" in str(refused.value)
+    assert hostile.status()["height"] == height
+    assert not (hostile.cluster.config.node_dir(TARGET) / "outbox").exists()
+
+
+def test_after_every_attack_the_cluster_still_commits_ballots_and_agrees(
+    hostile: Hostile,
+) -> None:
+    """Runs last in this module (file order): the attacks above left no lasting harm."""
+    for node_id in (TARGET, "n1"):
+        result = hostile.cast_ballot(node_id)
+        assert result["status"] == "committed", result
+        assert result["receipt"]["code"] == "accepted", result
+    statuses = hostile.cluster.wait_converged(timeout_s=30)
+    assert {s["view"] for s in statuses} == {0}, "the attacks forced a view change"
+    assert all(hostile.cluster.processes[n].poll() is None for n in hostile.cluster.node_ids)
+    assert hostile.status()["peers"] == {"n1": True, "n3": True, "n4": True}
