@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from node.errors import RpcErrorCode
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _HEX32 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 
@@ -21,6 +23,10 @@ def _get(summary: str, params: list[dict[str, Any]] | None = None) -> dict[str, 
                 },
                 "404": {
                     "description": "not found",
+                    "content": {"application/json": {"schema": _ERROR}},
+                },
+                "500": {
+                    "description": "the node failed (internal)",
                     "content": {"application/json": {"schema": _ERROR}},
                 },
             },
@@ -52,6 +58,10 @@ def _post(
                 },
                 "4XX": {
                     "description": "refused",
+                    "content": {"application/json": {"schema": _ERROR}},
+                },
+                "500": {
+                    "description": "the node failed (internal)",
                     "content": {"application/json": {"schema": _ERROR}},
                 },
                 "503": {"description": "busy", "content": {"application/json": {"schema": _ERROR}}},
@@ -124,10 +134,22 @@ def openapi_document() -> dict[str, Any]:
                 _object(phone={"type": "string"}, code={"type": "string"}, voter_key=_HEX32),
             ),
             "/metrics": _get("Prometheus metrics (text format)"),
+            "/openapi.json": _get("This document"),
         },
         "components": {
             "schemas": {
-                "Error": _object(error={"type": "string"}, message={"type": "string"}),
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {
+                        "error": {"type": "string", "enum": [c.value for c in RpcErrorCode]},
+                        "message": {"type": "string"},
+                        "reason": {
+                            "type": "string",
+                            "description": "the receipt reason code, when error is refused",
+                        },
+                    },
+                },
             }
         },
     }
