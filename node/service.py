@@ -306,6 +306,8 @@ class Node:
                     f"transaction {tx.tx_id.hex()} did not commit within "
                     f"{self.config.rpc.commit_wait_timeout_s} s; it may still commit",
                 ) from exc
+            finally:
+                self._forget_waiter(tx.tx_id, waiter)
             location = self.store.locate_tx(tx.tx_id)
             if location is not None:
                 return {"status": "committed", **views.committed_tx(self.store, *location)}
@@ -365,6 +367,15 @@ class Node:
         return await self.submit(tx.encode(), wait_commit=True)
 
     # --- helpers ----------------------------------------------------------------------
+
+    def _forget_waiter(self, tx_id: bytes, waiter: asyncio.Future[None]) -> None:
+        """A client that timed out or went away leaves no future behind (for a tx that
+        never commits, nothing else would ever remove it)."""
+        waiters = self._waiters.get(tx_id, [])
+        if waiter in waiters:
+            waiters.remove(waiter)
+        if not waiters:
+            self._waiters.pop(tx_id, None)
 
     def _require_attester(self) -> Attester:
         if self.attester is None:
