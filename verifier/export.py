@@ -1,12 +1,18 @@
 """Export files: a whole chain in one stream, for archiving and publishing.
 
-    file   = frame*            frame = length (4 bytes, big-endian) || canonical msgpack
+    file   = frame*        frame = length (4 bytes, unsigned big-endian) || value
+    value  = the canonical msgpack encoding (docs/PROTOCOL.md section 1) of:
     first  = ["votechain-export", 1, genesis]
-    then   = ["block", height, block, certificate, [receipt bytes, ...]]   for h = 1..head
-    last   = ["end", block_count, sha256 of every byte before this frame]
+    then   = ["block", h, block, certificate, [receipt bytes, ...]]   for h = 1..head
+    last   = ["end", head, SHA-256 of every byte of the file before this frame]
 
-The checksum lets an archive be checked for truncation or corruption before any replay;
-the replay then checks every block on its own merits, as from any other source.
+`genesis`, `block` and `certificate` are the structures of PROTOCOL.md sections 8, 5
+and 7 embedded as arrays (not as bytes); receipts are the encoded receipts of section
+11.2 as bytes, in transaction order. A frame is at most MAX_FRAME_BYTES long.
+
+The checksum finds truncation and corruption before any replay (ExportSource checks it
+when it opens a file); it proves nothing about who made the file, since anyone can
+compute it. The replay then checks every block on its own merits, as from any source.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from chain import encoding
-from chain.errors import DecodeError
+from chain.errors import DecodeError, VotechainError
 from chain.genesis import Genesis
 from verifier.errors import VerificationFailure
 from verifier.sources import ChainSource, RawBlock
@@ -29,92 +35,88 @@ MAX_FRAME_BYTES = 64 * 1024 * 1024
 
 
 def write_export(source: ChainSource, path: Path) -> int:
-    """Stream `source` into an export file; returns the number of blocks written."""
+    """Stream `source` into an export file at `path`; returns the number of blocks.
+
+    Written to `path.partial` and renamed when complete, so `path` is never half a file.
+    The blocks are copied as the source gives them, not checked: verify the file after.
+    """
+    path = Path(path)
     digest = hashlib.sha256()
     count = 0
     temporary = path.with_name(path.name + ".partial")
-    with open(temporary, "wb") as out:
+    try:
+        with open(temporary, "wb") as out:
 
-        def frame(value: Any) -> None:
-            data = encoding.encode(value)
-            chunk = struct.pack(">I", len(data)) + data
-            digest.update(chunk)
-            out.write(chunk)
+            def frame(value: Any) -> None:
+                data = encoding.encode(value)
+                chunk = struct.pack(">I", len(data)) + data
+                digest.update(chunk)
+                out.write(chunk)
 
-        frame([MAGIC, EXPORT_VERSION, source.genesis().to_value()])
-        for raw in source.blocks():
-            frame(
-                [
-                    "block",
-                    raw.height,
-                    encoding.decode(raw.block),
-                    encoding.decode(raw.certificate),
-                    raw.receipts,
-                ]
-            )
-            count += 1
-        end = encoding.encode(["end", count, digest.digest()])
-        out.write(struct.pack(">I", len(end)) + end)
-    temporary.replace(path)
+            frame([MAGIC, EXPORT_VERSION, source.genesis().to_value()])
+            for raw in source.blocks():
+                frame(
+                    [
+                        "block",
+                        raw.height,
+                        encoding.decode(raw.block),
+                        encoding.decode(raw.certificate),
+                        raw.receipts,
+                    ]
+                )
+                count += 1
+            end = encoding.encode(["end", count, digest.digest()])
+            out.write(struct.pack(">I", len(end)) + end)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
     return count
 
 
 class ExportSource:
-    """Reads an export file as a ChainSource; the checksum is checked at the end."""
+    """Reads an export file as a ChainSource. Opening it reads the file through once
+    to check the end frame's count and checksum; then blocks() streams it."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._head = _check_file(self.path)
         self._file: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed in close()
-        self._digest = hashlib.sha256()
-        first = self._frame()
-        if first is None:
-            raise VerificationFailure(None, str(path), "empty file")
         try:
-            fields = encoding.expect_list(first, 3, "export header")
+            fields = encoding.expect_list(self._next_value(), 3, "export header")
             if fields[0] != MAGIC or fields[1] != EXPORT_VERSION:
-                raise DecodeError("not a votechain export (version 1)")
+                raise DecodeError(f"is not a {MAGIC} file of version {EXPORT_VERSION}")
             self._genesis = Genesis.from_value(fields[2])
-        except DecodeError as exc:
-            raise VerificationFailure(None, str(path), str(exc)) from exc
-        self._head: int | None = None
+        except VotechainError as exc:
+            self._file.close()
+            raise VerificationFailure(None, f"export file {self.path}", str(exc)) from exc
 
     def genesis(self) -> Genesis:
         return self._genesis
 
     def head_height(self) -> int:
-        """Unknown until read through; the replay does not need it in advance."""
-        return -1 if self._head is None else self._head
+        return self._head
 
     def blocks(self, start: int = 1) -> Iterator[RawBlock]:
-        expected = 1
-        while True:
-            before = self._digest.digest()
-            value = self._frame(count_in_digest=False)
-            if value is None:
-                raise VerificationFailure(
-                    expected, str(self.path), "file ends without an end frame"
-                )
-            kind = value[0] if isinstance(value, list) and value else None
-            if kind == "end":
-                self._check_end(value, expected - 1, before)
-                return
-            self._digest.update(self._last_chunk)
+        for expected in range(1, self._head + 1):
+            value = self._next_value()
             try:
-                fields = encoding.expect_list(value, 5, "export block")
-                height = encoding.expect_int(fields[1], "export block height")
+                fields = encoding.expect_list(value, 5, "block frame")
+                if fields[0] != "block":
+                    raise DecodeError(f"frame {expected} is {fields[0]!r}, not a block")
+                height = encoding.expect_int(fields[1], "block frame height")
+                if height != expected:
+                    raise DecodeError(f"holds height {height} where {expected} belongs")
                 receipts = [
                     encoding.expect_bytes(r, "receipt")
                     for r in encoding.expect_array(fields[4], "receipts")
                 ]
-                if fields[0] != "block" or height != expected:
-                    raise DecodeError(f"expected block frame {expected}")
+                block, certificate = encoding.encode(fields[2]), encoding.encode(fields[3])
             except DecodeError as exc:
-                raise VerificationFailure(expected, "export frame", str(exc)) from exc
+                raise VerificationFailure(
+                    expected, f"export frame of block {expected}", str(exc), 1
+                ) from exc
             if height >= start:
-                yield RawBlock(
-                    height, encoding.encode(fields[2]), encoding.encode(fields[3]), receipts
-                )
-            expected += 1
+                yield RawBlock(height, block, certificate, receipts)
 
     def stored_state(self) -> dict[bytes, bytes] | None:
         return None
@@ -125,37 +127,70 @@ class ExportSource:
     def close(self) -> None:
         self._file.close()
 
-    def _check_end(self, value: Any, count: int, digest: bytes) -> None:
-        try:
-            fields = encoding.expect_list(value, 3, "export end")
-            declared = encoding.expect_int(fields[1], "export end count")
-            checksum = encoding.expect_bytes(fields[2], "export end checksum", 32)
-        except DecodeError as exc:
-            raise VerificationFailure(None, "export end frame", str(exc)) from exc
-        if declared != count:
-            raise VerificationFailure(
-                None, "export end frame", f"declares {declared} blocks, file has {count}"
-            )
-        if checksum != digest:
-            raise VerificationFailure(None, "export checksum", "file content does not match")
-        self._head = count
-
-    def _frame(self, count_in_digest: bool = True) -> Any:
-        prefix = self._file.read(4)
-        if not prefix:
-            return None
-        if len(prefix) < 4:
-            raise VerificationFailure(None, str(self.path), "truncated frame length")
-        (length,) = struct.unpack(">I", prefix)
-        if length > MAX_FRAME_BYTES:
-            raise VerificationFailure(None, str(self.path), f"frame of {length} bytes is too large")
-        data = self._file.read(length)
-        if len(data) < length:
-            raise VerificationFailure(None, str(self.path), "truncated frame")
-        self._last_chunk = prefix + data
-        if count_in_digest:
-            self._digest.update(self._last_chunk)
+    def _next_value(self) -> Any:
+        data = _read_frame(self._file, self.path)
+        if data is None:
+            raise VerificationFailure(None, f"export file {self.path}", "ends early")
         try:
             return encoding.decode(data)
         except DecodeError as exc:
-            raise VerificationFailure(None, str(self.path), f"undecodable frame: {exc}") from exc
+            raise VerificationFailure(
+                None, f"export file {self.path}", f"has an undecodable frame: {exc}"
+            ) from exc
+
+
+def _check_file(path: Path) -> int:
+    """Check the end frame's count and checksum without decoding any block; returns
+    the number of blocks the file holds."""
+    subject = f"export file {path}"
+    digest = hashlib.sha256()
+    frames = 0
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise VerificationFailure(None, subject, f"cannot be opened: {exc}") from exc
+    with handle:
+        last: bytes | None = None
+        while True:
+            data = _read_frame(handle, path)
+            if data is None:
+                break
+            if last is not None:
+                digest.update(struct.pack(">I", len(last)) + last)
+                frames += 1
+            last = data
+    if last is None:
+        raise VerificationFailure(None, subject, "is empty")
+    try:
+        fields = encoding.expect_list(encoding.decode(last), 3, "end frame")
+        if fields[0] != "end":
+            raise DecodeError("has no end frame: it is truncated")
+        declared = encoding.expect_int(fields[1], "end frame count")
+        checksum = encoding.expect_bytes(fields[2], "end frame checksum", 32)
+    except DecodeError as exc:
+        raise VerificationFailure(None, subject, str(exc)) from exc
+    if declared != frames - 1:
+        raise VerificationFailure(
+            None, subject, f"declares {declared} blocks but holds {frames - 1}"
+        )
+    if checksum != digest.digest():
+        raise VerificationFailure(
+            None, subject, "fails its checksum: its content was changed or damaged"
+        )
+    return declared
+
+
+def _read_frame(handle: BinaryIO, path: Path) -> bytes | None:
+    prefix = handle.read(4)
+    if not prefix:
+        return None
+    subject = f"export file {path}"
+    if len(prefix) < 4:
+        raise VerificationFailure(None, subject, "is truncated inside a frame length")
+    (length,) = struct.unpack(">I", prefix)
+    if length > MAX_FRAME_BYTES:
+        raise VerificationFailure(None, subject, f"has a frame of {length} bytes, too large")
+    data = handle.read(length)
+    if len(data) < length:
+        raise VerificationFailure(None, subject, "is truncated inside a frame")
+    return data

@@ -1,36 +1,50 @@
 """Replay a chain from genesis, applying docs/PROTOCOL.md section 10 rule by rule.
 
+    report = verify_chain(source, expected_genesis_hash=..., workers=2)
+
 The first failing rule stops the replay with VerificationFailure(height, object,
-reason). Signature checks (transactions and certificates) are the bulk of the work; with
-workers > 1 they run in a process pool a chunk of blocks ahead of execution, and their
-results are still reported in height order, so the first bad height is the same.
+reason, rule). Per height, in order: decode (rule 1), header (2-5), transactions
+(2, 6, 7), signatures (8), certificate (9), the previous block's results carried by
+this header (10), and re-execution giving exactly the stored receipts (11). After the
+head: the source's own stored state and app hashes, where it has them (a data
+directory), must equal the replay's, so state edited outside the chain is found too.
+
+Signature checks are the bulk of the work. Blocks are read and decoded up to
+READ_AHEAD_BLOCKS ahead of execution, and their signatures verified meanwhile by
+signatures.SignatureChecker (a process pool when workers > 1); verdicts are used in
+height order, so the first bad height and rule are the same with any worker count.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import votingcontract
+from chain import encoding
 from chain.block import Block
-from chain.certificate import CommitCertificate, ValidatorSet
-from chain.errors import VotechainError
+from chain.certificate import CommitCertificate
+from chain.errors import DecodeError, VotechainError
 from chain.genesis import Genesis
 from chain.merkle import EMPTY_ROOT, merkle_root
 from chain.state import ZERO_HASH, MemoryState, next_app_hash
+from verifier import rules
 from verifier.errors import VerificationFailure
+from verifier.rules import short
+from verifier.signatures import Pending, SignatureChecker
 from verifier.sources import ChainSource, RawBlock
 
-CHUNK_BLOCKS = 32
+READ_AHEAD_BLOCKS = 16
 
 
-@dataclass
+@dataclass(frozen=True)
 class Progress:
     height: int
     head: int
+    """The source's head height, or -1 when it is not known in advance."""
     transactions: int
     ballots: int
     elapsed_s: float
@@ -38,13 +52,18 @@ class Progress:
 
 @dataclass
 class Report:
+    """What a successful replay found: counts, the head, and every poll's results."""
+
     chain_id: str
     genesis_hash: str
+    workers: int = 1
     blocks: int = 0
     transactions: int = 0
     ballots: int = 0
     accepted_ballots: int = 0
+    signatures: int = 0
     head_hash: str = ""
+    head_time_ms: int = 0
     app_hash: str = ""
     elapsed_s: float = 0.0
     polls: list[dict[str, Any]] = field(default_factory=list)
@@ -63,8 +82,12 @@ class Report:
             "transactions": self.transactions,
             "ballots": self.ballots,
             "accepted_ballots": self.accepted_ballots,
+            "signatures_checked": self.signatures,
+            "polls_count": len(self.polls),
             "head_hash": self.head_hash,
+            "head_time_ms": self.head_time_ms,
             "app_hash": self.app_hash,
+            "workers": self.workers,
             "elapsed_s": round(self.elapsed_s, 3),
             "ballots_per_s": round(self.ballots_per_s, 1),
             "stats": self.stats,
@@ -72,232 +95,263 @@ class Report:
         }
 
 
-def check_signatures(
-    chain_id: str, validators: tuple[bytes, ...], height: int, block_bytes: bytes, cert_bytes: bytes
-) -> tuple[str, str] | None:
-    """Rules 8 and 9 for one block: (object, reason) of the first failure, or None.
-
-    A top-level function of plain arguments, so a process pool can run it.
-    """
-    try:
-        block = Block.decode(block_bytes)
-    except VotechainError as exc:
-        return "block", str(exc)
-    for position, tx in enumerate(block.transactions):
-        try:
-            tx.verify(chain_id)
-        except VotechainError as exc:
-            return f"transaction {position} ({tx.tx_id.hex()[:16]})", str(exc)
-    try:
-        certificate = CommitCertificate.decode(cert_bytes)
-        certificate.verify(ValidatorSet(validators), chain_id, height, block.block_hash)
-    except VotechainError as exc:
-        return "certificate", str(exc)
-    return None
-
-
-class _Replay:
-    """The replay's running state: what the previous height left for the next to check."""
-
-    def __init__(self, source: ChainSource, genesis: Genesis) -> None:
-        self.source, self.genesis = source, genesis
-        self.validators = genesis.validator_set
-        self.state = MemoryState()
-        writes = votingcontract.genesis_writes(genesis)
-        self.state.apply(writes)
-        self.app_hash = next_app_hash(ZERO_HASH, writes)
-        self.prev_hash = genesis.genesis_hash
-        self.prev_timestamp_ms = genesis.genesis_time_ms
-        self.prev_receipts_root = EMPTY_ROOT
-        self.seen_tx_ids: set[bytes] = set()
-        self.report = Report(genesis.chain_id, genesis.genesis_hash.hex())
-
-    def check_block(self, raw: RawBlock, signature_result: tuple[str, str] | None) -> None:
-        h = raw.height
-        try:
-            block = Block.decode(raw.block)
-        except VotechainError as exc:
-            raise VerificationFailure(h, "block", f"does not decode: {exc}") from exc
-        header = block.header
-        self._rule(header.height == h, h, "header", f"says height {header.height}")
-        self._rule(
-            header.chain_id == self.genesis.chain_id, h, "header", f"chain id {header.chain_id!r}"
-        )
-        self._rule(
-            header.prev_hash == self.prev_hash,
-            h,
-            "header",
-            f"prev_hash {header.prev_hash.hex()[:16]} does not link to block {h - 1} "
-            f"({self.prev_hash.hex()[:16]})",
-        )
-        self._rule(
-            header.timestamp_ms > self.prev_timestamp_ms,
-            h,
-            "header",
-            f"timestamp {header.timestamp_ms} is not after the parent's {self.prev_timestamp_ms}",
-        )
-        self._rule(
-            self.validators.contains(header.proposer), h, "header", "proposer is not a validator"
-        )
-        try:
-            block.validate_basic()
-        except VotechainError as exc:
-            raise VerificationFailure(h, "block", str(exc)) from exc
-        for position, tx in enumerate(block.transactions):
-            self._rule(
-                tx.tx_id not in self.seen_tx_ids,
-                h,
-                f"transaction {position}",
-                f"{tx.tx_id.hex()} was already committed (replayed transaction)",
-            )
-            self.seen_tx_ids.add(tx.tx_id)
-        if signature_result is not None:
-            raise VerificationFailure(h, *signature_result)
-        self._rule(
-            header.prev_app_hash == self.app_hash,
-            h,
-            "header",
-            f"prev_app_hash {header.prev_app_hash.hex()[:16]} differs from the replayed app "
-            f"hash after block {h - 1} ({self.app_hash.hex()[:16]})",
-        )
-        self._rule(
-            header.prev_receipts_root == self.prev_receipts_root,
-            h,
-            "header",
-            f"prev_receipts_root differs from the replayed receipts of block {h - 1}",
-        )
-        self._execute(raw, block)
-
-    def _execute(self, raw: RawBlock, block: Block) -> None:
-        h = raw.height
-        context = votingcontract.BlockContext(self.genesis.chain_id, h, block.header.timestamp_ms)
-        receipts, writes = votingcontract.execute_block(self.state, context, block.transactions)
-        encoded = [r.encode() for r in receipts]
-        if len(raw.receipts) != len(encoded):
-            raise VerificationFailure(
-                h, "receipts", f"{len(raw.receipts)} stored for {len(encoded)} transactions"
-            )
-        for position, (stored, replayed) in enumerate(zip(raw.receipts, encoded, strict=True)):
-            if stored != replayed:
-                raise VerificationFailure(
-                    h,
-                    f"receipt {position}",
-                    f"stored receipt says {_receipt_code(stored)}, "
-                    f"re-execution says {receipts[position].code}",
-                )
-        self.state.apply(writes)
-        self.app_hash = next_app_hash(self.app_hash, writes)
-        stored_app_hash = self.source.stored_app_hash(h)
-        if stored_app_hash is not None and stored_app_hash != self.app_hash:
-            raise VerificationFailure(h, "stored app hash", "differs from the replayed one")
-        self.prev_hash = block.block_hash
-        self.prev_timestamp_ms = block.header.timestamp_ms
-        self.prev_receipts_root = merkle_root(encoded)
-        ballots = [
-            r
-            for tx, r in zip(block.transactions, receipts, strict=True)
-            if tx.kind == "cast_ballot"
-        ]
-        self.report.blocks += 1
-        self.report.transactions += len(receipts)
-        self.report.ballots += len(ballots)
-        self.report.accepted_ballots += sum(1 for r in ballots if r.accepted)
-
-    def finish(self) -> Report:
-        stored = self.source.stored_state()
-        if stored is not None:
-            replayed = dict(self.state.items(b""))
-            if stored != replayed:
-                key = min(
-                    set(stored) ^ set(replayed)
-                    | {k for k in stored if stored[k] != replayed.get(k)}
-                )
-                raise VerificationFailure(
-                    self.report.blocks,
-                    "stored state",
-                    f"key {key!r} differs from the replayed state (altered outside the chain?)",
-                )
-        self.report.head_hash = self.prev_hash.hex()
-        self.report.app_hash = self.app_hash.hex()
-        now_ms = self.prev_timestamp_ms
-        for poll in votingcontract.list_polls(self.state, now_ms=now_ms):
-            result = votingcontract.results(self.state, poll.poll_id, now_ms=now_ms)
-            self.report.polls.append(
-                {"poll": poll.to_dict(), "results": None if result is None else result.to_dict()}
-            )
-        self.report.stats = votingcontract.stats(self.state).to_dict()
-        return self.report
-
-    @staticmethod
-    def _rule(ok: bool, height: int, subject: str, reason: str) -> None:
-        if not ok:
-            raise VerificationFailure(height, subject, reason)
-
-
 def verify_chain(
     source: ChainSource,
     expected_genesis_hash: bytes | None = None,
     workers: int = 1,
     on_progress: Callable[[Progress], None] | None = None,
+    partial: Report | None = None,
 ) -> Report:
-    """Replay `source` from genesis; return the report or raise VerificationFailure."""
+    """Replay `source` from genesis; return the report or raise VerificationFailure.
+
+    `partial`, if given, is filled as the replay goes, so a caller can say how far a
+    failing replay got.
+    """
     started = time.monotonic()
     genesis = source.genesis()
     if expected_genesis_hash is not None and genesis.genesis_hash != expected_genesis_hash:
         raise VerificationFailure(
             None,
             "genesis",
-            f"hash {genesis.genesis_hash.hex()} is not the pinned {expected_genesis_hash.hex()}",
+            f"hashes to {genesis.genesis_hash.hex()}, not the pinned {expected_genesis_hash.hex()}",
+            0,
         )
-    replay = _Replay(source, genesis)
+    report = partial or Report(genesis.chain_id, genesis.genesis_hash.hex())
+    report.chain_id, report.genesis_hash = genesis.chain_id, genesis.genesis_hash.hex()
+    report.workers = max(1, workers)
+    replay = _Replay(source, genesis, report)
     head = source.head_height()
-    executor: Executor | None = ProcessPoolExecutor(workers) if workers > 1 else None
+    checker = SignatureChecker(workers)
     try:
-        for raw, result in _with_signature_checks(source.blocks(), genesis, executor):
-            replay.check_block(raw, result)
+        for prepared in _read_ahead(source.blocks(), checker):
+            replay.check_block(prepared)
             if on_progress is not None:
-                r = replay.report
                 on_progress(
                     Progress(
-                        raw.height, head, r.transactions, r.ballots, time.monotonic() - started
+                        prepared.raw.height,
+                        head,
+                        report.transactions,
+                        report.ballots,
+                        time.monotonic() - started,
                     )
                 )
-        report = replay.finish()
+        replay.finish()
     finally:
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
-    report.elapsed_s = time.monotonic() - started
+        checker.close()
+        report.elapsed_s = time.monotonic() - started
     return report
 
 
-def _with_signature_checks(
-    blocks: Iterator[RawBlock], genesis: Genesis, executor: Executor | None
-) -> Iterator[tuple[RawBlock, tuple[str, str] | None]]:
-    keys = genesis.validator_set.public_keys
-    chain_id = genesis.chain_id
-    if executor is None:
-        for raw in blocks:
-            yield raw, check_signatures(chain_id, keys, raw.height, raw.block, raw.certificate)
-        return
-    window: list[tuple[RawBlock, Future[tuple[str, str] | None]]] = []
-    for raw in blocks:
-        window.append(
-            (
-                raw,
-                executor.submit(
-                    check_signatures, chain_id, keys, raw.height, raw.block, raw.certificate
-                ),
-            )
-        )
-        if len(window) >= CHUNK_BLOCKS:
-            first, future = window.pop(0)
-            yield first, future.result()
-    for raw, future in window:
-        yield raw, future.result()
+@dataclass
+class _Prepared:
+    """A block read ahead: decoded, its signatures handed to the checker. A decoding
+    failure is kept here and raised when the replay reaches this height, not before."""
+
+    raw: RawBlock
+    block: Block | None = None
+    certificate: CommitCertificate | None = None
+    failure: VerificationFailure | None = None
+    signatures: Pending | None = None
 
 
-def _receipt_code(encoded: bytes) -> str:
+def _prepare(raw: RawBlock, checker: SignatureChecker) -> _Prepared:
+    prepared = _Prepared(raw)
     try:
-        return votingcontract.Receipt.decode(encoded).code
+        prepared.block = rules.decode_block(raw.height, raw.block)
+        prepared.certificate = rules.decode_certificate(raw.height, raw.certificate)
+    except VerificationFailure as failure:
+        prepared.failure = failure
+    if prepared.block is not None:
+        items = rules.signature_items(prepared.block, prepared.certificate)
+        prepared.signatures = checker.submit(items)
+    return prepared
+
+
+def _read_ahead(blocks: Iterator[RawBlock], checker: SignatureChecker) -> Iterator[_Prepared]:
+    window: deque[_Prepared] = deque()
+    for raw in blocks:
+        window.append(_prepare(raw, checker))
+        if len(window) > READ_AHEAD_BLOCKS:
+            yield window.popleft()
+    checker.flush()
+    while window:
+        yield window.popleft()
+
+
+class _Replay:
+    """The replay's running state: what height h-1 left for height h to check."""
+
+    def __init__(self, source: ChainSource, genesis: Genesis, report: Report) -> None:
+        self.source, self.genesis, self.report = source, genesis, report
+        self.state = MemoryState()
+        writes = votingcontract.genesis_writes(genesis)
+        self.state.apply(writes)
+        self.app_hash = next_app_hash(ZERO_HASH, writes)
+        self.height = 0
+        self.prev_hash = genesis.genesis_hash
+        self.prev_timestamp_ms = genesis.genesis_time_ms
+        self.prev_receipts_root = EMPTY_ROOT
+        self.seen_tx_ids: set[bytes] = set()
+        self._check_stored_app_hash(0)
+
+    def check_block(self, prepared: _Prepared) -> None:
+        """Rules 1-11 for the next height."""
+        raw, h = prepared.raw, self.height + 1
+        if raw.height != h:
+            raise VerificationFailure(
+                h, f"block {h}", f"is missing (the source gave {raw.height})", 1
+            )
+        if prepared.failure is not None:
+            raise prepared.failure
+        block, certificate, pending = prepared.block, prepared.certificate, prepared.signatures
+        assert block is not None and certificate is not None and pending is not None
+        rules.validate_header(self.genesis, h, block.header, self.prev_hash, self.prev_timestamp_ms)
+        tx_ids = rules.validate_transactions(self.genesis, h, block, self.seen_tx_ids)
+        valid = pending.result()
+        rules.validate_tx_signatures(h, block, valid)
+        rules.validate_certificate(
+            self.genesis, h, block.block_hash, certificate, valid[len(block.transactions) :]
+        )
+        self._validate_previous_results(h, block)
+        self._execute(raw, block)
+        self.seen_tx_ids.update(tx_ids)
+        self.report.signatures += len(valid)
+
+    def _validate_previous_results(self, h: int, block: Block) -> None:
+        """Rule 10: this header carries what executing block h-1 gave the replay."""
+        header, previous = block.header, "genesis" if h == 1 else f"block {h - 1}"
+        if header.prev_app_hash != self.app_hash:
+            raise VerificationFailure(
+                h,
+                f"header of block {h}",
+                f"has prev_app_hash {short(header.prev_app_hash)}, but executing {previous} "
+                f"gives {short(self.app_hash)}",
+                10,
+            )
+        if header.prev_receipts_root != self.prev_receipts_root:
+            raise VerificationFailure(
+                h,
+                f"header of block {h}",
+                f"has prev_receipts_root {short(header.prev_receipts_root)}, but the receipts "
+                f"of {previous} give {short(self.prev_receipts_root)}",
+                10,
+            )
+
+    def _execute(self, raw: RawBlock, block: Block) -> None:
+        """Rule 11: executing the block gives exactly the stored receipts."""
+        h = raw.height
+        context = votingcontract.BlockContext(self.genesis.chain_id, h, block.header.timestamp_ms)
+        receipts, writes = votingcontract.execute_block(self.state, context, block.transactions)
+        encoded = [r.encode() for r in receipts]
+        if len(raw.receipts) != len(encoded):
+            raise VerificationFailure(
+                h,
+                f"receipts of block {h}",
+                f"are {len(raw.receipts)} for {len(encoded)} transactions",
+                11,
+            )
+        for position, (stored, replayed) in enumerate(zip(raw.receipts, encoded, strict=True)):
+            if stored != replayed:
+                raise VerificationFailure(
+                    h,
+                    f"receipt {position} of block {h}",
+                    f"says {_describe_receipt(stored)}, re-execution gives "
+                    f"{_describe_receipt(replayed)}",
+                    11,
+                )
+        self.state.apply(writes)
+        self.app_hash = next_app_hash(self.app_hash, writes)
+        self.height = h
+        self.prev_hash = block.block_hash
+        self.prev_timestamp_ms = block.header.timestamp_ms
+        self.prev_receipts_root = merkle_root(encoded)
+        self._check_stored_app_hash(h)
+        report = self.report
+        report.blocks = h
+        report.transactions += len(receipts)
+        for tx, receipt in zip(block.transactions, receipts, strict=True):
+            if tx.kind == "cast_ballot":
+                report.ballots += 1
+                report.accepted_ballots += receipt.accepted
+
+    def _check_stored_app_hash(self, h: int) -> None:
+        stored = self.source.stored_app_hash(h)
+        if stored is not None and stored != self.app_hash:
+            raise VerificationFailure(
+                h,
+                f"stored app hash after block {h}",
+                f"is {short(stored)}, the replay gives {short(self.app_hash)}",
+                11,
+            )
+
+    def finish(self) -> None:
+        """After the head: the source's stored state, then the summary."""
+        stored = self.source.stored_state()
+        if stored is not None:
+            self._compare_state(stored)
+        report = self.report
+        report.head_hash = self.prev_hash.hex()
+        report.head_time_ms = self.prev_timestamp_ms
+        report.app_hash = self.app_hash.hex()
+        now_ms = self.prev_timestamp_ms
+        for poll in reversed(votingcontract.list_polls(self.state, now_ms=now_ms)):
+            result = votingcontract.results(self.state, poll.poll_id, now_ms=now_ms)
+            report.polls.append(
+                {
+                    "poll": poll.to_dict(now_ms),
+                    "results": None if result is None else result.to_dict(),
+                }
+            )
+        report.stats = votingcontract.stats(self.state).to_dict()
+
+    def _compare_state(self, stored: dict[bytes, bytes]) -> None:
+        replayed = dict(self.state.items(b""))
+        if stored == replayed:
+            return
+        differing = sorted(
+            k for k in stored.keys() | replayed.keys() if stored.get(k) != replayed.get(k)
+        )
+        key = differing[0]
+
+        def shown(value: bytes | None) -> str:
+            return "nothing" if value is None else _describe_value(value)
+
+        raise VerificationFailure(
+            self.height,
+            f"stored state after block {self.height}",
+            f"has {describe_state_key(key)} = {shown(stored.get(key))}, the replay gives "
+            f"{shown(replayed.get(key))} ({len(differing)} key{'s' if len(differing) != 1 else ''} "
+            f"differ)",
+            11,
+        )
+
+
+def describe_state_key(key: bytes) -> str:
+    """`tally/3fa4…/0/2` for humans: the ASCII prefix, then the binary parts in hex."""
+    prefix, slash, rest = key.partition(b"/")
+    if not slash or not prefix.isascii():
+        return key.hex()
+    if prefix == b"tally" and len(rest) == 36:
+        q, o = int.from_bytes(rest[32:34], "big"), int.from_bytes(rest[34:36], "big")
+        return f"tally/{short(rest[:32])}/question {q}/option {o}"
+    if prefix in (b"stat", b"org"):
+        return key.decode("utf-8", "replace")
+    return (
+        prefix.decode() + "/" + "/".join(short(rest[i : i + 32]) for i in range(0, len(rest), 32))
+    )
+
+
+def _describe_value(value: bytes) -> str:
+    try:
+        decoded = encoding.decode(value)
+    except DecodeError:
+        return value.hex()[:32]
+    return repr(decoded)[:60]
+
+
+def _describe_receipt(encoded: bytes) -> str:
+    try:
+        receipt = votingcontract.Receipt.decode(encoded)
     except VotechainError:
-        return "something undecodable"
+        return f"something undecodable ({encoded.hex()[:16]}…)"
+    return f"{receipt.code} for tx {short(receipt.tx_id)} at position {receipt.position}"

@@ -3,22 +3,23 @@
 Every source yields the same thing, height by height from 1: the encoded block, the
 encoded certificate and the encoded receipts, as stored. Decoding happens in the
 replay, so a malformed record is reported at its height like any other failure.
+Nothing here is trusted: a source only carries bytes to the replay.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from chain import encoding
-from chain.errors import DecodeError, StoreError
+from chain.errors import DecodeError, VotechainError
 from chain.genesis import Genesis
 from chain.store import ChainStore
 from verifier.errors import VerificationFailure
@@ -35,25 +36,30 @@ class RawBlock:
 class ChainSource(Protocol):
     def genesis(self) -> Genesis: ...
 
-    def head_height(self) -> int: ...
+    def head_height(self) -> int:
+        """The last height the source will give, or -1 if not known in advance."""
+        ...
 
     def blocks(self, start: int = 1) -> Iterator[RawBlock]: ...
 
     def stored_state(self) -> dict[bytes, bytes] | None:
-        """The source's own final state, where it has one, to compare with the replay."""
+        """The source's own state after its head, where it has one, to compare with
+        the replay's."""
         ...
 
-    def stored_app_hash(self, height: int) -> bytes | None: ...
+    def stored_app_hash(self, height: int) -> bytes | None:
+        """The source's own app hash after `height`, where it has one."""
+        ...
 
     def close(self) -> None: ...
 
 
 class DataDirSource:
-    """A node's chain directory (…/<node>/chain or the data dir of one node).
+    """A node's chain directory (`data/<node>/chain`, or `data/<node>` holding it).
 
-    The directory is copied to a temporary folder first and the copy is opened, so the
+    The directory is copied to a temporary folder and the copy is opened, so the
     original is never written to (LevelDB cannot open read-only) and a running node's
-    lock does not get in the way.
+    lock does not get in the way; copy a stopped node's directory for a consistent view.
     """
 
     def __init__(self, path: Path) -> None:
@@ -61,31 +67,36 @@ class DataDirSource:
         if (path / "chain" / "CURRENT").exists():
             path = path / "chain"
         if not (path / "CURRENT").exists():
-            raise VerificationFailure(None, str(path), "not a votechain LevelDB chain directory")
+            raise VerificationFailure(None, str(path), "is not a votechain LevelDB chain directory")
         self._tmp = tempfile.TemporaryDirectory(prefix="votechain-verify-")
         copy = Path(self._tmp.name) / "chain"
         shutil.copytree(path, copy, ignore=shutil.ignore_patterns("LOCK"))
         try:
             self._store = ChainStore(copy, create=False)
-        except StoreError as exc:
-            raise VerificationFailure(None, str(path), str(exc)) from exc
+            self._genesis = self._store.genesis
+        except VotechainError as exc:
+            self._tmp.cleanup()
+            raise VerificationFailure(None, str(path), f"cannot be read: {exc}") from exc
 
     def genesis(self) -> Genesis:
-        return self._store.genesis
+        return self._genesis
 
     def head_height(self) -> int:
         return self._store.head_height
 
     def blocks(self, start: int = 1) -> Iterator[RawBlock]:
         for height in range(start, self._store.head_height + 1):
-            try:
-                block = self._store.get_block_bytes(height)
-                certificate = self._store.get_certificate_bytes(height)
-                receipts = self._store.get_receipts(height)
-            except (StoreError, DecodeError) as exc:
-                raise VerificationFailure(height, "stored block", str(exc)) from exc
+            block = self._store.get_block_bytes(height)
+            certificate = self._store.get_certificate_bytes(height)
             if block is None or certificate is None:
-                raise VerificationFailure(height, "stored block", "missing from the store")
+                what = "block" if block is None else "certificate"
+                raise VerificationFailure(height, f"stored block {height}", f"has no {what}", 1)
+            try:
+                receipts = self._store.get_receipts(height)
+            except VotechainError as exc:
+                raise VerificationFailure(
+                    height, f"stored receipts of block {height}", f"do not decode: {exc}", 11
+                ) from exc
             yield RawBlock(height, block, certificate, receipts)
 
     def stored_state(self) -> dict[bytes, bytes] | None:
@@ -94,7 +105,7 @@ class DataDirSource:
     def stored_app_hash(self, height: int) -> bytes | None:
         try:
             return self._store.app_hash(height)
-        except StoreError:
+        except VotechainError:
             return None
 
     def close(self) -> None:
@@ -103,54 +114,112 @@ class DataDirSource:
 
 
 class RpcSource:
-    """A node's RPC: GET /v1/genesis, /v1/status and /v1/raw/blocks/{h} over plain HTTP."""
+    """A node's RPC over plain HTTP(S), one kept-alive connection:
+
+    GET /v1/status             head height and app hash (a snapshot taken at start)
+    GET /v1/genesis            the genesis document (JSON, as genesis.json)
+    GET /v1/raw/blocks/{h}     msgpack [block, certificate, [receipt, ...]]
+    GET /v1/tx/{tx_id}         a committed transaction with its proofs (receipts)
+    """
 
     def __init__(self, url: str, timeout_s: float = 30.0) -> None:
         self.url, self.timeout_s = url.rstrip("/"), timeout_s
-        self._status: dict[str, Any] = self._json("/v1/status")
+        parsed = urllib.parse.urlsplit(self.url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise VerificationFailure(None, url, "is not an http:// or https:// URL")
+        self._parsed = parsed
+        self._connection: http.client.HTTPConnection | None = None
+        self._status: dict[str, Any] = self.get_json("/v1/status")
+        self._genesis: Genesis | None = None
 
     def genesis(self) -> Genesis:
-        document = self._json("/v1/genesis")
-        document.pop("genesis_hash", None)
-        return Genesis.from_json(json.dumps(document))
+        if self._genesis is None:
+            document = self.get_json("/v1/genesis")
+            document.pop("genesis_hash", None)
+            try:
+                self._genesis = Genesis.from_json(json.dumps(document))
+            except VotechainError as exc:
+                raise VerificationFailure(None, "genesis from RPC", f"is malformed: {exc}") from exc
+        return self._genesis
 
     def head_height(self) -> int:
         return int(self._status["height"])
 
     def blocks(self, start: int = 1) -> Iterator[RawBlock]:
         for height in range(start, self.head_height() + 1):
-            raw = self._bytes(f"/v1/raw/blocks/{height}")
-            try:
-                fields = encoding.expect_list(encoding.decode(raw), 3, "raw block")
-                receipts = [
-                    encoding.expect_bytes(r, "receipt")
-                    for r in encoding.expect_array(fields[2], "receipts")
-                ]
-            except DecodeError as exc:
-                raise VerificationFailure(height, "block from RPC", str(exc)) from exc
-            yield RawBlock(height, encoding.encode(fields[0]), encoding.encode(fields[1]), receipts)
+            yield self.raw_block(height)
+
+    def raw_block(self, height: int) -> RawBlock:
+        data = self.get_bytes(f"/v1/raw/blocks/{height}")
+        try:
+            fields = encoding.expect_list(encoding.decode(data), 3, "raw block")
+            receipts = [
+                encoding.expect_bytes(r, "receipt")
+                for r in encoding.expect_array(fields[2], "receipts")
+            ]
+        except DecodeError as exc:
+            raise VerificationFailure(
+                height, f"block {height} from the RPC", f"does not decode: {exc}", 1
+            ) from exc
+        return RawBlock(height, encoding.encode(fields[0]), encoding.encode(fields[1]), receipts)
+
+    def committed_tx(self, tx_id: str) -> dict[str, Any]:
+        document: dict[str, Any] = self.get_json(f"/v1/tx/{tx_id}")
+        return document
 
     def stored_state(self) -> dict[bytes, bytes] | None:
         return None
 
     def stored_app_hash(self, height: int) -> bytes | None:
-        if height == self.head_height():
+        if height == self.head_height() and "app_hash" in self._status:
             return bytes.fromhex(self._status["app_hash"])
         return None
 
     def close(self) -> None:
-        pass
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
-    def _bytes(self, path: str) -> bytes:
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=self.timeout_s) as response:
-                data: bytes = response.read()
-                return data
-        except (urllib.error.URLError, OSError) as exc:
-            raise VerificationFailure(None, self.url + path, f"cannot fetch: {exc}") from exc
+    def get_bytes(self, path: str) -> bytes:
+        """GET `path`; retried once on a dropped keep-alive connection."""
+        for attempt in range(2):
+            connection = self._connect()
+            try:
+                connection.request("GET", self._parsed.path.rstrip("/") + path)
+                response = connection.getresponse()
+                data = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                if attempt == 0:
+                    continue
+                raise VerificationFailure(
+                    None, self.url + path, f"cannot be fetched: {exc}"
+                ) from exc
+            if response.status != 200:
+                raise VerificationFailure(
+                    None, self.url + path, f"answered HTTP {response.status}: {_message(data)}"
+                )
+            return data
+        raise AssertionError("unreachable")
 
-    def _json(self, path: str) -> Any:
+    def get_json(self, path: str) -> Any:
         try:
-            return json.loads(self._bytes(path))
+            return json.loads(self.get_bytes(path))
         except ValueError as exc:
-            raise VerificationFailure(None, self.url + path, "answer is not JSON") from exc
+            raise VerificationFailure(None, self.url + path, "answered something not JSON") from exc
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._connection is None:
+            host, port = self._parsed.hostname or "", self._parsed.port
+            if self._parsed.scheme == "https":
+                self._connection = http.client.HTTPSConnection(host, port, timeout=self.timeout_s)
+            else:
+                self._connection = http.client.HTTPConnection(host, port, timeout=self.timeout_s)
+        return self._connection
+
+
+def _message(data: bytes) -> str:
+    try:
+        return str(json.loads(data).get("message", ""))[:200]
+    except (ValueError, AttributeError):
+        return data[:200].decode("utf-8", "replace")

@@ -1,0 +1,1 @@
+"""Benchmarks and generators of large chains (results go to bench/results/, not to git)."""
