@@ -1,8 +1,11 @@
 """Hostile peers and clients against a real 4-node cluster: the node stays up, keeps
 committing ballots, and counts what it dropped.
 
-One cluster of OS processes serves the whole module. The attacks aim at n2 (a backup in
-view 0) over real sockets: its peer port (/peer, WebSocket) and its RPC port. A peer that
+The attacks aim at n2 (a backup in view 0) over real sockets: its peer port (/peer,
+WebSocket) and its RPC port. They run one after another in a single test on one cluster
+of OS processes, so that the closing check (ballots still commit, in view 0, and all four
+nodes agree) follows every attack, and so that `pytest -n 2` never starts a second
+cluster for them. A peer that
 knows a validator key is Byzantine, not a stranger: it gets past the hello, and then
 every frame it sends must still be checked on its own.
 """
@@ -16,7 +19,7 @@ import secrets
 import socket
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -78,16 +81,6 @@ class Hostile:
         return self.cluster.processes[TARGET].poll() is None
 
 
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
-    cluster = LocalCluster(tmp_path_factory.mktemp("hostile"))
-    cluster.start()
-    try:
-        yield Hostile(cluster)
-    finally:
-        cluster.stop()
-
-
 async def connect(
     url: str, then: Callable[[aiohttp.ClientWebSocketResponse], Awaitable[None]]
 ) -> aiohttp.WSMessage:
@@ -122,7 +115,7 @@ def wait_for_counts(hostile: Hostile, expected: dict[str, float], before: dict[s
         raise AssertionError(f"{exc}: before {before}, now {hostile.dropped()}") from None
 
 
-def test_strangers_and_bad_hellos_are_refused_and_counted(hostile: Hostile) -> None:
+def attack_with_bad_hellos(hostile: Hostile) -> None:
     before = hostile.dropped()
     stranger = PrivateKey.from_seed(b"stranger".ljust(32, b"!"))
 
@@ -149,7 +142,7 @@ def test_strangers_and_bad_hellos_are_refused_and_counted(hostile: Hostile) -> N
     assert hostile.alive()
 
 
-def test_non_websocket_and_raw_tcp_garbage_on_the_peer_port(hostile: Hostile) -> None:
+def attack_with_raw_tcp_and_plain_http(hostile: Hostile) -> None:
     address = hostile.address
     with socket.create_connection((address.host, address.peer_port), timeout=10) as raw:
         raw.sendall(b"\x00\xff" * 1000 + b"\r\n\r\n")
@@ -161,7 +154,7 @@ def test_non_websocket_and_raw_tcp_garbage_on_the_peer_port(hostile: Hostile) ->
     assert hostile.alive() and hostile.status()["node"] == TARGET
 
 
-def test_garbage_frames_after_a_valid_hello_are_dropped_and_counted(hostile: Hostile) -> None:
+def attack_with_garbage_after_a_valid_hello(hostile: Hostile) -> None:
     before = hostile.dropped()
     prepare = sign(
         Prepare(View(0), Height(10**6), b"\x11" * 32, ReplicaId(PEER_N1)),
@@ -197,7 +190,7 @@ def test_garbage_frames_after_a_valid_hello_are_dropped_and_counted(hostile: Hos
     assert hostile.alive()
 
 
-def test_forged_consensus_messages_are_dropped_for_their_signature(hostile: Hostile) -> None:
+def attack_with_forged_consensus_messages(hostile: Hostile) -> None:
     chain_id = hostile.cluster.chain_id
     status = hostile.status()
     view, next_height = View(status["view"]), Height(status["height"] + 1)
@@ -240,7 +233,7 @@ def test_forged_consensus_messages_are_dropped_for_their_signature(hostile: Host
     assert hostile.alive()
 
 
-def test_an_oversized_frame_closes_the_connection_and_is_counted(hostile: Hostile) -> None:
+def attack_with_an_oversized_frame(hostile: Hostile) -> None:
     before = hostile.dropped()
 
     async def attack() -> bool:
@@ -258,7 +251,7 @@ def test_an_oversized_frame_closes_the_connection_and_is_counted(hostile: Hostil
     assert hostile.alive()
 
 
-def test_hostile_rpc_on_a_real_process_and_enrollment_on_a_non_attester(hostile: Hostile) -> None:
+def attack_rpc_and_enroll_on_a_non_attester(hostile: Hostile) -> None:
     client = hostile.cluster.client(TARGET)
     height = hostile.status()["height"]
     for path, body in [
@@ -286,10 +279,24 @@ def test_hostile_rpc_on_a_real_process_and_enrollment_on_a_non_attester(hostile:
     assert not (hostile.cluster.config.node_dir(TARGET) / "outbox").exists()
 
 
-def test_after_every_attack_the_cluster_still_commits_ballots_and_agrees(
-    hostile: Hostile,
+ATTACKS = [
+    attack_with_bad_hellos,
+    attack_with_raw_tcp_and_plain_http,
+    attack_with_garbage_after_a_valid_hello,
+    attack_with_forged_consensus_messages,
+    attack_with_an_oversized_frame,
+    attack_rpc_and_enroll_on_a_non_attester,
+]
+
+
+def test_a_node_under_attack_stays_up_counts_every_drop_and_keeps_committing(
+    cluster: LocalCluster,
 ) -> None:
-    """Runs last in this module (file order): the attacks above left no lasting harm."""
+    """One cluster, every attack in turn on the same node, then ballots must commit."""
+    hostile = Hostile(cluster)
+    for attack in ATTACKS:
+        attack(hostile)
+        assert hostile.alive(), f"{TARGET} died during {attack.__name__}"
     for node_id in (TARGET, "n1"):
         result = hostile.cast_ballot(node_id)
         assert result["status"] == "committed", result
