@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import votingcontract
 from chain.errors import VotechainError
+from chain.genesis import Genesis
 from chain.keyfile import load_key
 from chain.keys import PrivateKey
 from cli import common
+from cli.client import RpcClient
 from cli.output import print_json, print_table, short
 from cli.txs import chain_id_of, describe_receipt, sign, submit
 from node.attester import read_outbox_code
+from verifier.errors import VerificationFailure
+from verifier.receipts import receipt_from_committed_tx, verify_receipt
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,8 +56,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common.add_json(p)
     p.set_defaults(handler=vote)
 
-    p = sub.add_parser("history", help="your participation records, with proofs")
+    p = sub.add_parser(
+        "history",
+        help="your participation records, with proofs",
+        description="Lists the polls your phone voted in, and checks each counted ballot's "
+        "receipt as `votechain receipt verify` does: its Merkle proof to the block header, the "
+        "header's commit certificate against the genesis validators, and the receipt in the "
+        "next certified header. Save one with `votechain receipt save TX_ID FILE`.",
+    )
     p.add_argument("--key", required=True, type=Path)
+    p.add_argument(
+        "--genesis",
+        type=Path,
+        help="the chain's genesis.json to check against (default: the node's)",
+    )
     common.add_rpc(p)
     common.add_json(p)
     p.set_defaults(handler=history)
@@ -126,15 +143,50 @@ def history(args: argparse.Namespace) -> int:
     key = load_key(args.key)
     phone_id = client.get(f"/v1/voters/{key.public_key.hex()}")["phone_id"]
     document = client.get(f"/v1/history/{phone_id}")
+    if args.genesis is not None:
+        genesis = Genesis.from_json(args.genesis.read_text())
+    else:
+        node_genesis = client.get("/v1/genesis")
+        node_genesis.pop("genesis_hash", None)
+        genesis = Genesis.from_json(json.dumps(node_genesis))
+    failures = 0
+    for record in document["records"]:
+        record["proof"] = _check_record(client, record, genesis)
+        failures += not record["proof"]["ok"]
+    document["genesis_hash"] = genesis.genesis_hash.hex()
     if args.json:
         print_json(document)
-        return 0
+        return 1 if failures else 0
     rows = [
-        [short(r["poll_id"]), r["height"], short(r["tx_id"]), short(r.get("block_hash", ""))]
+        [
+            short(r["poll_id"]),
+            r["height"],
+            short(r["tx_id"]),
+            short(r.get("block_hash", "")),
+            r["proof"]["summary"],
+        ]
         for r in document["records"]
     ]
-    print_table(["poll", "height", "tx", "block"], rows)
-    return 0
+    print_table(["poll", "height", "tx", "block", "proof"], rows)
+    print(f"proofs checked against genesis {genesis.genesis_hash.hex()}")
+    return 1 if failures else 0
+
+
+def _check_record(client: RpcClient, record: dict[str, Any], genesis: Genesis) -> dict[str, Any]:
+    """Check one participation record's receipt, light-client style (verifier/receipts)."""
+    try:
+        committed = client.get(f"/v1/tx/{record['tx_id']}")
+        check = verify_receipt(receipt_from_committed_tx(committed, genesis), genesis)
+    except VerificationFailure as failure:
+        return {"ok": False, "summary": f"FAILED: {failure}", "failure": failure.to_dict()}
+    if check.height != record["height"]:
+        return {"ok": False, "summary": f"FAILED: the tx is at height {check.height}"}
+    certified = "receipt certified" if check.receipt_certified else "receipt not yet certified"
+    return {
+        **check.to_dict(),
+        "ok": True,
+        "summary": f"ok: {check.signers} validators signed; {check.code}, {certified}",
+    }
 
 
 def tx(args: argparse.Namespace) -> int:

@@ -23,8 +23,8 @@ I/O: the CLI reads files and asks nodes, and passes documents in.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import votingcontract
