@@ -25,6 +25,7 @@ from node.errors import RpcError, RpcErrorCode
 
 CODE_DIGITS = 6
 RESEND_INTERVAL_S = 20
+RATE_WINDOW_S = 60
 
 
 class CodeSender(Protocol):
@@ -75,10 +76,13 @@ class Attester:
         clock_s: Callable[[], float],
         code_ttl_s: int = 300,
         max_attempts: int = 5,
+        max_codes_per_minute: int = 60,
     ) -> None:
         self.key, self.pepper, self.chain_id, self.sender = key, pepper, chain_id, sender
         self.clock_s, self.code_ttl_s, self.max_attempts = clock_s, code_ttl_s, max_attempts
+        self.max_codes_per_minute = max_codes_per_minute
         self._pending: dict[bytes, _Pending] = {}
+        self._recent_sends: list[float] = []
 
     def start(self, phone: str) -> bytes:
         """Send a code to `phone`; returns its phone_id."""
@@ -92,6 +96,14 @@ class Attester:
                 RpcErrorCode.TOO_MANY_ATTEMPTS,
                 f"a code was sent less than {RESEND_INTERVAL_S} s ago; wait before asking again",
             )
+        # A cap on codes sent to all numbers together: the SMS gateway costs money and
+        # is a spam vector; the per-number interval alone does not bound it.
+        self._recent_sends = [t for t in self._recent_sends if now - t < RATE_WINDOW_S]
+        if len(self._recent_sends) >= self.max_codes_per_minute:
+            raise RpcError(
+                RpcErrorCode.BUSY, "too many codes are being sent right now; retry in a minute"
+            )
+        self._recent_sends.append(now)
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         salt = secrets.token_bytes(16)
         self._pending[phone_id] = _Pending(_hash(salt, code), salt, now + self.code_ttl_s, now)

@@ -62,6 +62,7 @@ class AttesterSettings:
     node: str = "n1"
     code_ttl_s: int = 300
     max_attempts: int = 5
+    max_codes_per_minute: int = 60
     dev_outbox: bool = False
 
 

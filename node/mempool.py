@@ -28,6 +28,8 @@ class Mempool:
     dry_run: Callable[[Transaction], str | None]
     """Returns the reason code the state machine would refuse the tx with, or None."""
 
+    max_tx_bytes: int = MAX_TX_BYTES
+    """The node's own cap (mempool.max_tx_bytes), at most the protocol's MAX_TX_BYTES."""
     max_age_s: float = 600.0
     """A transaction not committed this long after admission is forgotten (its client
     has long timed out; the consensus core may have dropped it under load)."""
@@ -44,10 +46,11 @@ class Mempool:
 
     def admit_bytes(self, data: bytes, now_s: float = 0.0) -> tuple[Transaction, bool]:
         """Decode and admit; returns (tx, newly_admitted)."""
-        if len(data) > MAX_TX_BYTES:
+        limit = min(self.max_tx_bytes, MAX_TX_BYTES)
+        if len(data) > limit:
             raise RpcError(
                 RpcErrorCode.BODY_TOO_LARGE,
-                f"transaction is {len(data)} bytes; the limit is {MAX_TX_BYTES}",
+                f"transaction is {len(data)} bytes; the limit is {limit}",
             )
         try:
             tx = Transaction.decode(data)

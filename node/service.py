@@ -83,6 +83,7 @@ class Node:
             config.mempool.max_txs,
             self.app.is_committed,
             lambda tx: self.app.dry_run(tx, self.now_ms()),
+            max_tx_bytes=config.mempool.max_tx_bytes,
         )
         self.replica = Replica(
             self._replica_config(),
@@ -403,6 +404,7 @@ class Node:
             time.monotonic,
             config.attester.code_ttl_s,
             config.attester.max_attempts,
+            config.attester.max_codes_per_minute,
         )
 
     def _replica_config(self) -> ReplicaConfig:

@@ -237,3 +237,16 @@ def test_the_dev_outbox_writes_private_files_that_read_outbox_code_reads(tmp_pat
     assert code is not None and len(code) == 6
     assert attester.finish(PHONE, code, VOTER_KEY, 1).kind == "enroll_voter"
     assert [p.name for p in outbox.iterdir()] == [f"{E164}.txt"], "no temporary files left"
+
+
+def test_codes_to_all_numbers_together_are_capped_per_minute(
+    clock: FakeClock, sender: RecordingSender
+) -> None:
+    """The per-number interval does not stop a flood to many numbers: a global cap does."""
+    capped = Attester(ATTESTER_KEY, PEPPER, CHAIN_ID, sender, clock, max_codes_per_minute=3)
+    for i in range(3):
+        capped.start(f"+8210000000{i:02d}")
+    expect_refusal(lambda: capped.start("+821000000099"), RpcErrorCode.BUSY)
+    clock.now_s += 61
+    capped.start("+821000000099")
+    assert len(sender.sent) == 4
