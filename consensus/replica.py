@@ -572,10 +572,21 @@ class Replica:
         Only a pre-prepare or prepare asks for this; a commit never does, so two replicas
         that both committed cannot keep answering each other.
         """
-        if isinstance(message, PrePrepare | Prepare):
-            slot = self._log.get(message.height)
-            if slot is not None and slot.own_commit is not None:
-                out.append(Send(message.replica, slot.own_commit))
+        if not isinstance(message, PrePrepare | Prepare):
+            return
+        slot = self._log.get(message.height)
+        if slot is None or slot.certificate is None:
+            return
+        if slot.own_commit is None:
+            # Committed through others' commits before preparing: a certificate exists,
+            # so adding this replica's signature to it cannot certify anything else.
+            certificate = slot.certificate
+            slot.own_commit = sign(
+                Commit(View(certificate.view), slot.height, certificate.block_hash, self._me),
+                self._key,
+                self.config.chain_id,
+            )
+        out.append(Send(message.replica, slot.own_commit))
 
     # ---- checkpoints and garbage collection (section 4.3) ------------------------------
 
@@ -739,7 +750,10 @@ class Replica:
         self._relay_old_requests(out)
         behind = self._fetch_target() > self._committed_height
         if self._view_changing:
-            if len(self._view_changes.messages_for(self._view)) >= self.config.quorum:
+            # Section 4.5.2: the timer for the next view starts once a quorum asked for
+            # this view or a later one (a later view change also gives up on this view).
+            asking = sum(1 for _, view, _ in self._view_changes.items() if view >= self._view)
+            if asking >= self.config.quorum:
                 self._view_change_ticks += 1
             if self._view_change_ticks >= self._timeout_ticks():
                 self._start_view_change(View(self._view + 1), out)
