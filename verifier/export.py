@@ -162,9 +162,10 @@ def _check_file(path: Path) -> int:
     if last is None:
         raise VerificationFailure(None, subject, "is empty")
     try:
-        fields = encoding.expect_list(encoding.decode(last), 3, "end frame")
-        if fields[0] != "end":
+        value = encoding.decode(last)
+        if not isinstance(value, list) or not value or value[0] != "end":
             raise DecodeError("has no end frame: it is truncated")
+        fields = encoding.expect_list(value, 3, "end frame")
         declared = encoding.expect_int(fields[1], "end frame count")
         checksum = encoding.expect_bytes(fields[2], "end frame checksum", 32)
     except DecodeError as exc:
