@@ -37,6 +37,8 @@ from chain.state import ZERO_HASH, MemoryState, next_app_hash
 from chain.tx import Transaction
 from verifier.export import write_export
 from verifier.sources import RawBlock
+from votingcontract import Option as Opt
+from votingcontract import Question as Q
 
 GENESIS_TIME_MS = 1_767_225_600_000
 """2026-01-01T00:00:00Z."""
@@ -65,9 +67,6 @@ def seeded_key(seed: str, label: str) -> PrivateKey:
 
 def poll_bodies(now_ms: int, count: int) -> list[votingcontract.CreatePoll]:
     """`count` policy polls cycling through three shapes."""
-    from votingcontract import Option as Opt
-    from votingcontract import Question as Q
-
     shapes = [
         (
             "Bike-sharing satisfaction",

@@ -215,9 +215,9 @@ def _print_failure(args: argparse.Namespace, failure: VerificationFailure, parti
     if getattr(args, "json", False):
         print_json({"ok": False, "failure": failure.to_dict(), "verified_blocks": partial.blocks})
     else:
-        where = f"at height {failure.height}" if failure.height is not None else ""
+        where = f" at height {failure.height}" if failure.height is not None else ""
         rule = f" (rule {failure.rule})" if failure.rule else ""
-        print(f"FAILED {where}{rule}: {failure}".replace("  ", " "), file=sys.stderr)
+        print(f"FAILED{where}{rule}: {failure}", file=sys.stderr)
         if partial.blocks:
             print(f"blocks 1..{partial.blocks} checked before it", file=sys.stderr)
     return 1
