@@ -7,7 +7,8 @@ code runs in the node and in the deterministic simulator (tests/simulation).
 Starting a replica
 ------------------
 
-    config = ReplicaConfig(chain_id, genesis.validator_set, ReplicaId(my_index))
+    config = ReplicaConfig(chain_id, genesis.validator_set, ReplicaId(my_index),
+                           genesis_time_ms=genesis.genesis_time_ms)
     records = [decode_record(k, v) for k, v in stored_consensus_records]  # [] at first start
     replica = Replica(config, my_key, app, records, store.head_height, store.head_hash)
 
@@ -35,6 +36,11 @@ The node's duties, in order (consensus.effects says the same, per effect):
 4. Deliver(block, certificate): execute the block and append it with its certificate to
    the store before the next step. Blocks come in height order, each once.
 5. FetchBlocks(from, to_hint, peers): fetch certified blocks from peers, feed them back.
+
+Modules: replica (step and the handlers), messages, events, effects, app (the
+Application protocol), records (what is persisted), log (slots and watermarks), quorum,
+signatures (checks with a cache), viewchange (ViewChange/NewView rules), transfer (state
+transfer), requests (pending client requests), types (View, Height, ReplicaId, config).
 
 Which handler handles what: see consensus.replica's module docstring. Message formats
 and validity rules: docs/PROTOCOL.md section 12. Why one block is in flight at a time:

@@ -23,7 +23,6 @@ may be behind); the watermark window bounds what it keeps.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -33,7 +32,7 @@ from chain.errors import VotechainError
 from chain.keys import PrivateKey
 from chain.tx import Transaction
 from consensus.app import Application
-from consensus.effects import Broadcast, Deliver, Effect, FetchBlocks, Persist, Send
+from consensus.effects import Broadcast, Deliver, Effect, Persist, Send
 from consensus.errors import InvalidMessage, InvariantViolation
 from consensus.events import BlocksFetched, Event, MessageReceived, RequestReceived, Tick
 from consensus.log import MessageLog, Slot
@@ -59,7 +58,9 @@ from consensus.records import (
     ViewRecord,
     slot_key,
 )
+from consensus.requests import PendingRequests
 from consensus.signatures import SignatureVerifier
+from consensus.transfer import BehindDetector, check_fetched_block
 from consensus.types import MAX_BACKOFF_DOUBLINGS, Height, ReplicaConfig, ReplicaId, View
 from consensus.viewchange import NewViewPlan, check_new_view, check_view_change, make_new_view
 
@@ -79,12 +80,6 @@ class ReplicaStats:
 
     def drop(self, reason: str) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
-
-
-@dataclass
-class _Pending:
-    tx: Transaction
-    since_tick: int
 
 
 def _later_view_change(new: ViewChange, old: ViewChange) -> bool:
@@ -129,13 +124,12 @@ class Replica:
         # The committed chain, as far as the core needs it.
         self._committed_height = Height(committed_height)
         self._committed_hash = committed_hash
-        self._committed_timestamp_ms = 0
+        self._committed_timestamp_ms = config.genesis_time_ms if committed_height == 0 else 0
         self._committed_certificate: CommitCertificate | None = None
         self._committed_entries: tuple[CommittedEntry, ...] = ()
         self._app_behind = False
         # Requests and timers (all in ticks).
-        self._pending: dict[bytes, _Pending] = {}
-        self._unrelayed: deque[bytes] = deque()
+        self._pending = PendingRequests()
         self._now_ms = 0
         self._ticks = 0
         self._idle_ticks = 0
@@ -143,11 +137,7 @@ class Replica:
         self._failed_views = 0
         self._batch_ticks = 0
         self._retransmit_ticks = 0
-        # State transfer.
-        self._peer_heights: dict[ReplicaId, Height] = {}
-        self._highest_certified = Height(0)
-        self._behind_ticks = 0
-        self._fetch_wait_ticks = 0
+        self._behind = BehindDetector(config)
         if restored:
             self._restore(restored)
 
@@ -196,7 +186,7 @@ class Replica:
                 if reason is not None:
                     self.stats.drop(reason)
                     return out
-                self._note_peer_height(message)
+                self._behind.note_message(message)
                 match message:
                     case Request():
                         self.on_request(message.transaction, out, forwarded=True)
@@ -267,12 +257,12 @@ class Replica:
         match message:
             case PrePrepare() | Prepare() | Commit():
                 if message.height > self._log.high:
-                    self._note_peer_height(message)
+                    self._behind.note_message(message)
                     return "above the high watermark"
                 if isinstance(message, Commit):
                     return None
                 if message.view > self._view:
-                    self._note_peer_height(message)
+                    self._behind.note_message(message)
                     return "from a later view"
                 if self._view_changing:
                     return "view change in progress"
@@ -296,10 +286,9 @@ class Replica:
         except VotechainError:
             self.stats.drop("invalid transaction")
             return
-        self._pending[tx_id] = _Pending(tx, self._ticks)
+        self._pending.add(tx, self._ticks, relay=not forwarded)
         if forwarded:
             return
-        self._unrelayed.append(tx_id)
         if self.is_primary and not self._view_changing:
             self._maybe_propose(out)
             return
@@ -309,8 +298,8 @@ class Replica:
     def _forward_pending(self, out: list[Effect]) -> None:
         """On entering a view as a backup, hand the new primary what is still pending."""
         primary = self.config.primary_of(self._view)
-        for pending in list(self._pending.values())[:MAX_FORWARDED_ON_NEW_VIEW]:
-            request = sign(Request(self._me, pending.tx), self._key, self.config.chain_id)
+        for tx in self._pending.oldest(MAX_FORWARDED_ON_NEW_VIEW):
+            request = sign(Request(self._me, tx), self._key, self.config.chain_id)
             out.append(Send(primary, request))
 
     def _relay_old_requests(self, out: list[Effect]) -> None:
@@ -319,15 +308,10 @@ class Replica:
         This is the client retransmission of section 4.1: a faulty primary that ignores a
         forwarded request is suspected by all correct replicas, not just one.
         """
-        threshold = self._ticks - self.config.request_timeout_ticks // 2
-        while self._unrelayed:
-            pending = self._pending.get(self._unrelayed[0])
-            if pending is not None and pending.since_tick > threshold:
-                return
-            self._unrelayed.popleft()
-            if pending is not None:
-                request = sign(Request(self._me, pending.tx), self._key, self.config.chain_id)
-                out.append(Broadcast(request))
+        half_timeout = self.config.request_timeout_ticks // 2
+        for tx in self._pending.due_for_relay(self._ticks, half_timeout):
+            request = sign(Request(self._me, tx), self._key, self.config.chain_id)
+            out.append(Broadcast(request))
 
     # ---- normal case: pre-prepare, prepare, commit (section 4.2) --------------------------
 
@@ -367,15 +351,7 @@ class Replica:
         self._check_prepared(slot, out)
 
     def _take_batch(self) -> tuple[Transaction, ...]:
-        batch: list[Transaction] = []
-        for tx_id in list(self._pending):
-            if self._app.is_committed(tx_id):
-                del self._pending[tx_id]
-                continue
-            batch.append(self._pending[tx_id].tx)
-            if len(batch) >= self.config.max_block_txs:
-                break
-        return tuple(batch)
+        return tuple(self._pending.take_batch(self.config.max_block_txs, self._app.is_committed))
 
     def _check_own_block(self, block: Block, height: Height, timestamp_ms: int) -> None:
         header = block.header
@@ -515,7 +491,7 @@ class Replica:
                 slot.certificate = CommitCertificate.from_signatures(
                     self.config.chain_id, view, slot.height, block_hash, signatures
                 )
-                self._highest_certified = max(self._highest_certified, slot.height)
+                self._behind.note_certificate(slot.height)
                 break
         self._try_deliver(out)
 
@@ -548,11 +524,11 @@ class Replica:
         self._app_behind = True
         self.stats.delivered += 1
         for tx in block.transactions:
-            self._pending.pop(tx.tx_id, None)
+            self._pending.remove(tx.tx_id)
         if not self._view_changing:
             self._idle_ticks = 0
             self._failed_views = 0
-        self._behind_ticks = 0
+        self._behind.progressed()
         if height % self.config.checkpoint_interval == 0:
             checkpoint = sign(
                 Checkpoint(height, block.block_hash, self._me), self._key, self.config.chain_id
@@ -733,7 +709,7 @@ class Replica:
         height = Height(certificate.height)
         if height <= self._committed_height:
             return
-        self._highest_certified = max(self._highest_certified, height)
+        self._behind.note_certificate(height)
         if self._log.in_window(height):
             slot = self._log.slot(height)
             if slot.certificate is None:
@@ -748,7 +724,7 @@ class Replica:
         self._now_ms = now_ms
         self._ticks += 1
         self._relay_old_requests(out)
-        behind = self._fetch_target() > self._committed_height
+        behind = self._behind.target() > self._committed_height
         if self._view_changing:
             # Section 4.5.2: the timer for the next view starts once a quorum asked for
             # this view or a later one (a later view change also gives up on this view).
@@ -800,94 +776,36 @@ class Replica:
         if checkpoint is not None:
             out.append(Broadcast(checkpoint))
 
-    # ---- state transfer ----------------------------------------------------------------
-
-    def _note_peer_height(self, message: Message) -> None:
-        """Record how far a signed message shows its sender has committed."""
-        match message:
-            case PrePrepare() | Prepare() | Commit():
-                height = Height(message.height - 1)
-            case Checkpoint():
-                height = message.height
-            case ViewChange():
-                height = message.committed_height
-            case _:
-                return
-        if height > self._peer_heights.get(message.replica, 0):
-            self._peer_heights[message.replica] = height
-
-    def _fetch_target(self) -> Height:
-        """The highest height this replica knows is committed by some correct replica.
-
-        Either f + 1 peers showed they committed it (one of them is correct), or a commit
-        certificate for it was seen.
-        """
-        heights = sorted(self._peer_heights.values(), reverse=True)
-        f = self.config.max_faulty
-        shown = heights[f] if len(heights) > f else Height(0)
-        return max(shown, self._highest_certified)
+    # ---- state transfer (consensus.transfer) --------------------------------------------
 
     def _tick_state_transfer(self, out: list[Effect]) -> None:
-        target = self._fetch_target()
-        if target <= self._committed_height:
-            self._behind_ticks = 0
-            self._fetch_wait_ticks = 0
-            return
-        self._behind_ticks += 1
-        if self._fetch_wait_ticks > 0:
-            self._fetch_wait_ticks -= 1
-            return
-        if self._behind_ticks < self.config.state_transfer_delay_ticks:
-            return
-        ahead = sorted(
-            (r for r, h in self._peer_heights.items() if h > self._committed_height),
-            key=lambda r: (-self._peer_heights[r], r),
-        )
-        peers = ahead or [ReplicaId(r) for r in range(self.config.size) if r != self._me]
-        out.append(FetchBlocks(Height(self._committed_height + 1), target, tuple(peers)))
-        self._fetch_wait_ticks = self.config.fetch_timeout_ticks
-        self.stats.fetches += 1
+        fetch = self._behind.tick(self._committed_height)
+        if fetch is not None:
+            self.stats.fetches += 1
+            out.append(fetch)
 
     def on_blocks_fetched(
         self, blocks: tuple[tuple[Block, CommitCertificate], ...], out: list[Effect]
     ) -> None:
-        """Deliver fetched blocks that extend the chain and carry valid certificates.
-
-        Each block must be the next height, link to the previous block, be well formed and
-        have a timestamp later than its parent's, and its certificate must be a quorum of
-        validator signatures for exactly that height and block hash. The Application is not
-        asked: it can only judge the block after the previous one is executed, and the
-        certificate shows that a quorum (so at least f + 1 correct replicas) accepted it.
-        """
-        self._fetch_wait_ticks = 0
+        """Deliver fetched blocks that extend the chain and carry valid certificates."""
+        self._behind.answered()
         for block, certificate in blocks:
             if block.height <= self._committed_height:
                 continue
-            reason = self._check_fetched(block, certificate)
+            reason = check_fetched_block(
+                block,
+                certificate,
+                self.config,
+                self._verifier,
+                self._committed_height,
+                self._committed_hash,
+                self._committed_timestamp_ms,
+            )
             if reason is not None:
                 self.stats.drop(f"fetched block refused: {reason}")
                 return
-            self._learn_certificate_height(certificate)
+            self._behind.note_certificate(certificate.height)
             self._deliver(block, certificate, out)
-
-    def _check_fetched(self, block: Block, certificate: CommitCertificate) -> str | None:
-        header = block.header
-        if header.height != self._committed_height + 1:
-            return f"height {header.height}, expected {self._committed_height + 1}"
-        if header.chain_id != self.config.chain_id:
-            return "another chain"
-        if header.prev_hash != self._committed_hash:
-            return "does not link"
-        if header.timestamp_ms <= self._committed_timestamp_ms:
-            return "timestamp not later than the parent's"
-        try:
-            block.validate_basic()
-        except VotechainError as exc:
-            return str(exc)
-        return self._verifier.check_certificate(certificate, block.height, block.block_hash)
-
-    def _learn_certificate_height(self, certificate: CommitCertificate) -> None:
-        self._highest_certified = max(self._highest_certified, Height(certificate.height))
 
     # ---- records: persist and restore --------------------------------------------------
 

@@ -57,6 +57,8 @@ class ReplicaConfig:
     """Requests beyond this many are ignored (the node's mempool keeps the rest)."""
     signature_cache_size: int = 8_192
     """Verified (key, message, signature) triples remembered to avoid re-verifying."""
+    genesis_time_ms: int = 0
+    """The genesis document's time: block 1's timestamp must be later (PROTOCOL.md 10)."""
 
     def __post_init__(self) -> None:
         if not 0 < len(self.chain_id) <= MAX_CHAIN_ID_LENGTH:

@@ -1,0 +1,70 @@
+"""Seeded cluster simulations: safety under faults, liveness after healing.
+
+The default run executes DEFAULT_SEEDS seeds; the scenario of a seed is seed mod 12, so
+every fault family and Byzantine strategy runs about 40 times. `pytest -m slow` runs
+SLOW_SEEDS more; `python -m tests.simulation --seeds 10000` runs any number.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.simulation.cluster import run_seed
+from tests.simulation.options import ALL_STRATEGIES, SCENARIOS, options_for_seed
+
+DEFAULT_SEEDS = range(500)
+SLOW_SEEDS = range(500, 5_500)
+
+
+@pytest.mark.parametrize("seed", DEFAULT_SEEDS)
+def test_seeded_cluster_is_safe_and_live(seed: int) -> None:
+    result = run_seed(options_for_seed(seed))
+    assert result.ok, result.report()
+
+
+def test_default_seeds_cover_every_fault_and_strategy() -> None:
+    options = [options_for_seed(seed) for seed in DEFAULT_SEEDS]
+    assert {o.scenario for o in options} == set(SCENARIOS)
+    strategies = {s for o in options for s in o.byzantine.values()}
+    assert strategies == set(ALL_STRATEGIES)
+    assert {o.replicas for o in options} == {4, 7}
+    assert any(o.drop_rate > 0 for o in options)
+    assert any(o.duplicate_rate > 0 for o in options)
+    assert any(o.replay_rate > 0 for o in options)
+    assert any(o.partitions > 0 for o in options)
+    assert any(o.crashes > 0 and o.crash_mid_effects for o in options)
+    assert any(o.crashes > 0 and not o.crash_mid_effects for o in options)
+    # f Byzantine replicas, not just one, in the 7-replica clusters.
+    assert any(o.replicas == 7 and len(o.byzantine) == 2 for o in options)
+
+
+def test_rerunning_a_seed_reproduces_it_exactly() -> None:
+    options = options_for_seed(11)  # "mixed": every kind of fault at once
+    first = run_seed(options, keep_trace=True)
+    second = run_seed(options, keep_trace=True)
+    assert first.summary() == second.summary()
+    assert first.trace == second.trace and len(first.trace) > 100
+
+
+def test_forged_messages_are_caught_by_signature_checks() -> None:
+    seed = next(s for s in DEFAULT_SEEDS if options_for_seed(s).scenario == "forger")
+    result = run_seed(options_for_seed(seed))
+    assert result.ok, result.report()
+    assert result.bad_signatures > 0
+
+
+def test_a_failing_run_reports_its_seed_options_and_trace() -> None:
+    result = run_seed(options_for_seed(3))
+    result.violations.append("t=0 SAFETY: injected for this test")
+    result.trace = ["t=1 r0 <- r1: Prepare v=0 h=1 block=00000000 from r1"]
+    report = result.report()
+    assert "seed=3 FAILED" in report and "options: seed=3" in report
+    assert "Prepare v=0 h=1" in report
+    assert "python -m tests.simulation --seed 3 --trace" in report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SLOW_SEEDS)
+def test_many_more_seeds(seed: int) -> None:
+    result = run_seed(options_for_seed(seed))
+    assert result.ok, result.report()
