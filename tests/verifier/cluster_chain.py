@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 import votingcontract
-from chain.keyfile import save_key
+from chain.keyfile import load_key, save_key
 from chain.keys import PrivateKey
 from cli.demo import seed_if_fresh
 from tests.cluster.harness import ROOT, LocalCluster
@@ -55,8 +55,6 @@ class ClusterChain:
     cli_outputs: dict[str, dict[str, Any]]
 
     def validator_key(self, node_id: str) -> PrivateKey:
-        from chain.keyfile import load_key
-
         return load_key(Path(self.folder) / "data" / node_id / "validator.pem")
 
     def voter_key(self, index: int) -> PrivateKey:
@@ -73,7 +71,7 @@ def shared_cluster_chain(tmp_path_factory: pytest.TempPathFactory) -> ClusterCha
     with open(folder / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not manifest.exists():
-            chain = build(folder / "cluster")
+            chain = build(folder / f"cluster-{os.getpid()}")  # a failed try leaves its own
             manifest.write_text(json.dumps(asdict(chain)))
     return ClusterChain(**json.loads(manifest.read_text()))
 
