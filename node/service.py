@@ -32,6 +32,7 @@ from consensus import (
     Effect,
     Event,
     FetchBlocks,
+    InvariantViolation,
     MessageReceived,
     Persist,
     Replica,
@@ -183,6 +184,13 @@ class Node:
     def _step(self, event: Event) -> None:
         try:
             effects = self.replica.step(event)
+        except InvariantViolation:
+            # More than f replicas are faulty, or this node broke the Application
+            # contract: continuing could commit something wrong. Stop; the operator looks.
+            log.critical(
+                "consensus invariant violated on %s; stopping", type(event).__name__, exc_info=True
+            )
+            os._exit(70)
         except VotechainError as exc:
             log.warning("replica refused %s: %s", type(event).__name__, exc)
             return
@@ -258,8 +266,10 @@ class Node:
     async def _fetch(self, effect: FetchBlocks) -> None:
         try:
             start = self.store.head_height + 1
-            peers = [n for n in self.config.nodes if n.node_id != self.node_id]
-            for address in peers:
+            # The core names the peers most likely to have the blocks first; the rest follow.
+            named = [self.config.nodes[p] for p in effect.peers if p != self.replica_id]
+            others = [n for n in self.config.nodes if n not in named and n.node_id != self.node_id]
+            for address in named + others:
                 fetched = await self._fetch_from(address.rpc_url, start)
                 if fetched:
                     self.metrics.state_transfers.inc(len(fetched))
@@ -419,6 +429,7 @@ class Node:
             batch_delay_ticks=c.batch_delay_ticks,
             request_timeout_ticks=c.request_timeout_ticks,
             max_clock_drift_ms=c.max_clock_drift_ms,
+            genesis_time_ms=self.store.genesis.genesis_time_ms,
         )
 
     def _update_gauges(self) -> None:
