@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, Self, TypeAlias, TypeVar
 
 from chain import encoding
 from chain.block import MAX_BLOCK_BYTES, Block
@@ -144,10 +144,15 @@ class PrePrepare:
 
 
 @dataclass(frozen=True)
-class Prepare:
-    """A backup accepted the pre-prepare of `block_hash` at (`view`, `height`)."""
+class _SlotVote:
+    """What Prepare and Commit share: a replica's word about `block_hash` at (view, height).
 
-    kind: ClassVar[Kind] = Kind.PREPARE
+    Both encode as [kind, view, height, block_hash, replica, signature]; they differ in
+    their kind and in what they sign.
+    """
+
+    kind: ClassVar[Kind]
+    name: ClassVar[str]
     view: View
     height: Height
     block_hash: bytes
@@ -157,38 +162,47 @@ class Prepare:
     def signed_fields(self) -> list[Any]:
         return [self.kind, self.view, self.height, self.block_hash, self.replica]
 
-    def sign_bytes(self, chain_id: str) -> bytes:
-        return consensus_sign_bytes(chain_id, self.signed_fields())
-
     def to_value(self) -> list[Any]:
         return [*self.signed_fields(), self.signature]
 
     @classmethod
-    def from_value(cls, value: Any) -> Prepare:
-        f = encoding.expect_list(value, 6, "prepare")
+    def from_value(cls, value: Any) -> Self:
+        name = cls.name
+        f = encoding.expect_list(value, 6, name)
         return cls(
-            view=View(encoding.expect_int(f[1], "prepare.view")),
-            height=Height(encoding.expect_int(f[2], "prepare.height", minimum=1)),
-            block_hash=encoding.expect_bytes(f[3], "prepare.block_hash", HASH_SIZE),
-            replica=ReplicaId(encoding.expect_int(f[4], "prepare.replica")),
-            signature=encoding.expect_bytes(f[5], "prepare.signature", SIGNATURE_SIZE),
+            view=View(encoding.expect_int(f[1], f"{name}.view")),
+            height=Height(encoding.expect_int(f[2], f"{name}.height", minimum=1)),
+            block_hash=encoding.expect_bytes(f[3], f"{name}.block_hash", HASH_SIZE),
+            replica=ReplicaId(encoding.expect_int(f[4], f"{name}.replica")),
+            signature=encoding.expect_bytes(f[5], f"{name}.signature", SIGNATURE_SIZE),
         )
 
     def validate_basic(self) -> None:
-        _check_replica(self.replica, "prepare")
-        _check_signature_length(self.signature, "prepare")
+        _check_replica(self.replica, self.name)
+        _check_signature_length(self.signature, self.name)
         if self.height < 1 or len(self.block_hash) != HASH_SIZE:
-            raise InvalidMessage("prepare: height below 1 or block hash of the wrong size")
+            raise InvalidMessage(f"{self.name}: height below 1 or block hash of the wrong size")
 
     def describe(self) -> str:
         return (
-            f"Prepare v={self.view} h={self.height} block={_short(self.block_hash)} "
-            f"from r{self.replica}"
+            f"{type(self).__name__} v={self.view} h={self.height} "
+            f"block={_short(self.block_hash)} from r{self.replica}"
         )
 
 
 @dataclass(frozen=True)
-class Commit:
+class Prepare(_SlotVote):
+    """A backup accepted the pre-prepare of `block_hash` at (`view`, `height`)."""
+
+    kind: ClassVar[Kind] = Kind.PREPARE
+    name: ClassVar[str] = "prepare"
+
+    def sign_bytes(self, chain_id: str) -> bytes:
+        return consensus_sign_bytes(chain_id, self.signed_fields())
+
+
+@dataclass(frozen=True)
+class Commit(_SlotVote):
     """The sender prepared `block_hash` at (`view`, `height`); a quorum commits it.
 
     Its signature is over commit_vote_sign_bytes, so a quorum of Commits for the same
@@ -196,43 +210,10 @@ class Commit:
     """
 
     kind: ClassVar[Kind] = Kind.COMMIT
-    view: View
-    height: Height
-    block_hash: bytes
-    replica: ReplicaId
-    signature: bytes = NO_SIGNATURE
-
-    def signed_fields(self) -> list[Any]:
-        return [self.kind, self.view, self.height, self.block_hash, self.replica]
+    name: ClassVar[str] = "commit"
 
     def sign_bytes(self, chain_id: str) -> bytes:
         return commit_vote_sign_bytes(chain_id, self.view, self.height, self.block_hash)
-
-    def to_value(self) -> list[Any]:
-        return [*self.signed_fields(), self.signature]
-
-    @classmethod
-    def from_value(cls, value: Any) -> Commit:
-        f = encoding.expect_list(value, 6, "commit")
-        return cls(
-            view=View(encoding.expect_int(f[1], "commit.view")),
-            height=Height(encoding.expect_int(f[2], "commit.height", minimum=1)),
-            block_hash=encoding.expect_bytes(f[3], "commit.block_hash", HASH_SIZE),
-            replica=ReplicaId(encoding.expect_int(f[4], "commit.replica")),
-            signature=encoding.expect_bytes(f[5], "commit.signature", SIGNATURE_SIZE),
-        )
-
-    def validate_basic(self) -> None:
-        _check_replica(self.replica, "commit")
-        _check_signature_length(self.signature, "commit")
-        if self.height < 1 or len(self.block_hash) != HASH_SIZE:
-            raise InvalidMessage("commit: height below 1 or block hash of the wrong size")
-
-    def describe(self) -> str:
-        return (
-            f"Commit v={self.view} h={self.height} block={_short(self.block_hash)} "
-            f"from r{self.replica}"
-        )
 
 
 @dataclass(frozen=True)
