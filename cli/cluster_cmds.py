@@ -75,7 +75,7 @@ def up(args: argparse.Namespace) -> int:
         print(f"votechain {config.chain_id}: {len(config.nodes)} nodes running")
         for address in config.nodes:
             print(
-                f"  {address.node_id}: RPC and web {address.rpc_url}/  (peers {address.peer_url})"
+                f"  {address.node_id}: RPC {address.rpc_url}/v1/status  (peers {address.peer_url})"
             )
         print(f"attester (phone verification): {config.node(config.attester.node).rpc_url}")
         print("stop with Ctrl-C")
