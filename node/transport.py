@@ -1,16 +1,21 @@
 """Peer transport: one long-lived WebSocket to each peer, msgpack frames.
 
 Each node dials every peer and sends its consensus messages over that outgoing socket;
-it receives on the sockets its peers dialed in. A dialer first sends a hello frame
-signed with its validator key:
+it receives on the sockets its peers dialed in. The listener opens with a fresh random
+challenge and the dialer answers with a hello signed by its validator key:
 
-    hello = [ "hello", chain_id, from_replica, to_replica, timestamp_ms, signature ]
-    signature over H(CONSENSUS_MESSAGE, encode(["peer-hello", chain_id, from, to, timestamp_ms]))
+    challenge = [ "challenge", chain_id, listener_replica, nonce ]        (nonce: 32 bytes)
+    hello     = [ "hello", chain_id, from_replica, to_replica, nonce, signature ]
+    signature over H(CONSENSUS_MESSAGE, encode(["peer-hello", chain_id, from, to, nonce]))
 
 The listener accepts only a hello from a validator of this chain, addressed to itself,
-within HELLO_MAX_AGE_MS of its clock. Every later frame is one encoded consensus message;
-the consensus core verifies each message's own signature too, so a connection proves
-only where a frame came from, never that it is true.
+signing the nonce it has just sent: a captured hello is worth nothing on another
+connection, so hellos cannot be replayed, and no clock is involved. It keeps one inbound
+session per validator: a newly authenticated session from a validator closes that
+validator's older one (the dialer reconnects after a failure it may not have noticed).
+Every later frame is one encoded consensus message; the consensus core verifies each
+message's own signature too, so a connection proves only where a frame came from, never
+that it is true.
 
 Slowness of one peer never blocks the others: each peer has a bounded send queue and the
 oldest frame is dropped (and counted) when it is full; PBFT recovers lost messages by
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,7 +41,8 @@ from chain.keys import PrivateKey, verify_signature
 
 log = logging.getLogger("votechain.transport")
 
-HELLO_MAX_AGE_MS = 60_000
+CHALLENGE_BYTES = 32
+HANDSHAKE_TIMEOUT_S = 10.0
 RECONNECT_MIN_S = 0.1
 RECONNECT_MAX_S = 5.0
 
@@ -67,20 +73,41 @@ class TransportCounters:
         }
 
 
-def hello_sign_bytes(chain_id: str, sender: int, receiver: int, timestamp_ms: int) -> bytes:
+def make_challenge(chain_id: str, listener: int, nonce: bytes) -> bytes:
+    return encoding.encode(["challenge", chain_id, listener, nonce])
+
+
+def check_challenge(frame: bytes, chain_id: str, peer: int) -> bytes:
+    """Return the nonce of a challenge from replica `peer`, or raise DecodeError."""
+    fields = encoding.expect_list(encoding.decode(frame), 4, "challenge")
+    if fields[0] != "challenge":
+        raise DecodeError("the first frame from a listener must be a challenge")
+    if fields[1] != chain_id:
+        raise DecodeError(f"challenge for chain {fields[1]!r}, this is {chain_id!r}")
+    if encoding.expect_int(fields[2], "challenge.from") != peer:
+        raise DecodeError(f"challenge from replica {fields[2]}, dialled {peer}")
+    return encoding.expect_bytes(fields[3], "challenge.nonce", CHALLENGE_BYTES)
+
+
+def hello_sign_bytes(chain_id: str, sender: int, receiver: int, nonce: bytes) -> bytes:
     return tagged_hash(
         Domain.CONSENSUS_MESSAGE,
-        encoding.encode(["peer-hello", chain_id, sender, receiver, timestamp_ms]),
+        encoding.encode(["peer-hello", chain_id, sender, receiver, nonce]),
     )
 
 
-def make_hello(key: PrivateKey, chain_id: str, sender: int, receiver: int, now_ms: int) -> bytes:
-    signature = key.sign(hello_sign_bytes(chain_id, sender, receiver, now_ms))
-    return encoding.encode(["hello", chain_id, sender, receiver, now_ms, signature])
+def make_hello(key: PrivateKey, chain_id: str, sender: int, receiver: int, nonce: bytes) -> bytes:
+    signature = key.sign(hello_sign_bytes(chain_id, sender, receiver, nonce))
+    return encoding.encode(["hello", chain_id, sender, receiver, nonce, signature])
 
 
-def check_hello(frame: bytes, chain_id: str, validators: ValidatorSet, me: int, now_ms: int) -> int:
-    """Return the sender's replica id, or raise DecodeError saying why it is refused."""
+def check_hello(
+    frame: bytes, chain_id: str, validators: ValidatorSet, me: int, nonce: bytes
+) -> int:
+    """Return the sender's replica id, or raise DecodeError saying why it is refused.
+
+    `nonce` is the challenge this listener sent on this connection.
+    """
     fields = encoding.expect_list(encoding.decode(frame), 6, "hello")
     if fields[0] != "hello":
         raise DecodeError("the first frame must be a hello")
@@ -88,16 +115,31 @@ def check_hello(frame: bytes, chain_id: str, validators: ValidatorSet, me: int, 
         raise DecodeError(f"hello for chain {fields[1]!r}, this is {chain_id!r}")
     sender = encoding.expect_int(fields[2], "hello.from", maximum=validators.size - 1)
     receiver = encoding.expect_int(fields[3], "hello.to")
-    timestamp_ms = encoding.expect_int(fields[4], "hello.timestamp_ms")
+    signed_nonce = encoding.expect_bytes(fields[4], "hello.nonce", CHALLENGE_BYTES)
     signature = encoding.expect_bytes(fields[5], "hello.signature", 64)
     if receiver != me:
         raise DecodeError(f"hello addressed to replica {receiver}, I am {me}")
-    if abs(now_ms - timestamp_ms) > HELLO_MAX_AGE_MS:
-        raise DecodeError("hello timestamp too far from our clock")
-    message = hello_sign_bytes(chain_id, sender, receiver, timestamp_ms)
+    if signed_nonce != nonce:
+        raise DecodeError("hello answers another challenge (a replayed hello)")
+    message = hello_sign_bytes(chain_id, sender, receiver, nonce)
     if not verify_signature(validators.public_keys[sender], signature, message):
         raise DecodeError(f"hello from replica {sender} has a bad signature")
     return sender
+
+
+async def answer_challenge(
+    ws: aiohttp.ClientWebSocketResponse,
+    key: PrivateKey,
+    chain_id: str,
+    sender: int,
+    receiver: int,
+) -> None:
+    """The dialer's half of the handshake: read the listener's challenge, send the hello."""
+    first = await ws.receive(timeout=HANDSHAKE_TIMEOUT_S)
+    if first.type != aiohttp.WSMsgType.BINARY:
+        raise DecodeError(f"expected a challenge, got a {first.type.name} frame")
+    nonce = check_challenge(first.data, chain_id, receiver)
+    await ws.send_bytes(make_hello(key, chain_id, sender, receiver, nonce))
 
 
 class PeerTransport:
@@ -126,6 +168,8 @@ class PeerTransport:
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
         self._inbound: set[web.WebSocketResponse] = set()
+        self._sessions: dict[int, web.WebSocketResponse] = {}
+        """The one authenticated inbound session per validator."""
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/peer", self._accept)]
@@ -165,15 +209,14 @@ class PeerTransport:
                 async with self._session.ws_connect(
                     self.peer_urls[peer], heartbeat=10, max_msg_size=self.max_frame_bytes
                 ) as ws:
-                    now_ms = int(time.time() * 1000)
-                    await ws.send_bytes(make_hello(self.key, self.chain_id, self.me, peer, now_ms))
+                    await answer_challenge(ws, self.key, self.chain_id, self.me, peer)
                     self.connected[peer] = True
                     self.counters.connects += 1
                     delay = RECONNECT_MIN_S
                     await self._pump(peer, ws)
             except asyncio.CancelledError:
                 raise
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError, DecodeError) as exc:
                 log.debug("peer %s unreachable: %s", peer, exc)
             if self.connected[peer]:
                 self.counters.disconnects += 1
@@ -206,19 +249,25 @@ class PeerTransport:
         ws = web.WebSocketResponse(max_msg_size=self.max_frame_bytes, heartbeat=10)
         await ws.prepare(request)
         self._inbound.add(ws)
+        sender: int | None = None
         try:
-            first = await ws.receive(timeout=10)
+            nonce = secrets.token_bytes(CHALLENGE_BYTES)
+            await ws.send_bytes(make_challenge(self.chain_id, self.me, nonce))
+            first = await ws.receive(timeout=HANDSHAKE_TIMEOUT_S)
             if first.type != aiohttp.WSMsgType.BINARY:
                 self.counters.hellos_refused += 1
                 return ws
             try:
-                sender = check_hello(
-                    first.data, self.chain_id, self.validators, self.me, int(time.time() * 1000)
-                )
+                sender = check_hello(first.data, self.chain_id, self.validators, self.me, nonce)
             except DecodeError as exc:
                 self.counters.hellos_refused += 1
                 log.warning("refused a peer connection from %s: %s", request.remote, exc)
                 return ws
+            older = self._sessions.get(sender)
+            self._sessions[sender] = ws
+            if older is not None:
+                self.counters.drop("superseded_session")
+                await older.close()
             async for message in ws:
                 if message.type == aiohttp.WSMsgType.BINARY:
                     self.counters.frames_received += 1
@@ -232,5 +281,7 @@ class PeerTransport:
             pass
         finally:
             self._inbound.discard(ws)
+            if sender is not None and self._sessions.get(sender) is ws:
+                del self._sessions[sender]
             await ws.close()
         return ws

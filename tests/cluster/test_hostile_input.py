@@ -7,7 +7,9 @@ of OS processes, so that the closing check (ballots still commit, in view 0, and
 nodes agree) follows every attack, and so that `pytest -n 2` never starts a second
 cluster for them. A peer that
 knows a validator key is Byzantine, not a stranger: it gets past the hello, and then
-every frame it sends must still be checked on its own.
+every frame it sends must still be checked on its own. The attacker holds n4's key while
+the real n4 is frozen (SIGSTOP): the target keeps one inbound session per validator and a
+newer one replaces the older, so a live n4 would reconnect and cut the attacker off.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import asyncio
 import json
 import re
 import secrets
+import signal
 import socket
-import time
 import urllib.request
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -37,7 +40,8 @@ from tests.cluster.harness import LocalCluster, wait_for
 
 TARGET = "n2"
 TARGET_REPLICA = 1
-PEER_N1 = 0
+PEER = 3
+"""The attacker's validator identity: n4, frozen during the attacks."""
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 """node.transport.PeerTransport's default max_frame_bytes."""
 
@@ -50,7 +54,7 @@ class Hostile:
         self.poll_id = bytes.fromhex(seed_if_fresh(cluster.config)[1])
         self.address = cluster.config.node(TARGET)
         self.peer_url = self.address.peer_url
-        self.n1_key = load_key(cluster.config.node_dir("n1") / "validator.pem")
+        self.peer_key = load_key(cluster.config.node_dir("n4") / "validator.pem")
 
     def status(self) -> dict:
         return self.cluster.status(TARGET)
@@ -66,9 +70,8 @@ class Hostile:
         with urllib.request.urlopen(self.address.rpc_url + "/metrics", timeout=10) as response:
             return response.read().decode()
 
-    def hello(self, key: PrivateKey | None = None, sender: int = PEER_N1, to: int = 1) -> bytes:
-        now_ms = int(time.time() * 1000)
-        return make_hello(key or self.n1_key, self.cluster.chain_id, sender, to, now_ms)
+    def hello(self, key: PrivateKey | None = None, sender: int = PEER, to: int = 1) -> Hello:
+        return Hello(key or self.peer_key, self.cluster.chain_id, sender, to)
 
     def cast_ballot(self, node_id: str = TARGET) -> dict:
         voter = PrivateKey.from_seed(secrets.token_bytes(32))
@@ -93,13 +96,43 @@ async def connect(
         return await ws.receive(timeout=15)
 
 
-def send_frames(*frames: bytes | str) -> Callable[[aiohttp.ClientWebSocketResponse], Awaitable]:
-    async def then(ws: aiohttp.ClientWebSocketResponse) -> None:
+@dataclass(frozen=True)
+class Hello:
+    """A hello to sign with the nonce of the connection's challenge, once it is read."""
+
+    key: PrivateKey
+    chain_id: str
+    sender: int
+    to: int
+
+    def answer(self, nonce: bytes) -> bytes:
+        return make_hello(self.key, self.chain_id, self.sender, self.to, nonce)
+
+
+async def read_challenge(ws: aiohttp.ClientWebSocketResponse) -> bytes:
+    """The nonce of the challenge the target (replica 1) opens every connection with."""
+    first = await ws.receive(timeout=15)
+    assert first.type == aiohttp.WSMsgType.BINARY, first
+    challenge = encoding.decode(first.data)
+    assert challenge[0] == "challenge" and challenge[2] == 1, challenge
+    return bytes(challenge[3])
+
+
+def send_frames(
+    *frames: bytes | str | Hello,
+) -> Callable[[aiohttp.ClientWebSocketResponse], Awaitable[bytes]]:
+    """Read the listener's challenge, then send `frames`; returns the challenge's nonce."""
+
+    async def then(ws: aiohttp.ClientWebSocketResponse) -> bytes:
+        nonce = await read_challenge(ws)
         for frame in frames:
             if isinstance(frame, str):
                 await ws.send_str(frame)
+            elif isinstance(frame, Hello):
+                await ws.send_bytes(frame.answer(nonce))
             else:
                 await ws.send_bytes(frame)
+        return nonce
 
     return then
 
@@ -119,7 +152,7 @@ def attack_with_bad_hellos(hostile: Hostile) -> None:
     before = hostile.dropped()
     stranger = PrivateKey.from_seed(b"stranger".ljust(32, b"!"))
 
-    first_frames: list[bytes | str] = [
+    first_frames: list[bytes | str | Hello] = [
         "hello?",  # a text frame
         b"garbage",
         encoding.encode(["hello", hostile.cluster.chain_id, 0, 1]),  # a short hello
@@ -133,12 +166,17 @@ def attack_with_bad_hellos(hostile: Hostile) -> None:
             aiohttp.ClientSession() as session,
             session.ws_connect(hostile.peer_url) as silent,
         ):
-            await silent.close()  # connects, says nothing, leaves
-        return [await connect(hostile.peer_url, send_frames(f)) for f in first_frames]
+            # n1's genuine hello, as an eavesdropper would capture it on one connection...
+            captured = hostile.hello().answer(await read_challenge(silent))
+            await silent.close()  # (that connection says nothing and leaves)
+        answers = [await connect(hostile.peer_url, send_frames(f)) for f in first_frames]
+        # ...is refused on the next: it signs that connection's challenge, not this one's.
+        answers.append(await connect(hostile.peer_url, send_frames(captured)))
+        return answers
 
     answers = asyncio.run(attacks())
     assert all(a.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED) for a in answers)
-    wait_for_counts(hostile, {"hello_refused": 7}, before)
+    wait_for_counts(hostile, {"hello_refused": 8}, before)
     assert hostile.alive()
 
 
@@ -157,8 +195,8 @@ def attack_with_raw_tcp_and_plain_http(hostile: Hostile) -> None:
 def attack_with_garbage_after_a_valid_hello(hostile: Hostile) -> None:
     before = hostile.dropped()
     prepare = sign(
-        Prepare(View(0), Height(10**6), b"\x11" * 32, ReplicaId(PEER_N1)),
-        hostile.n1_key,
+        Prepare(View(0), Height(10**6), b"\x11" * 32, ReplicaId(PEER)),
+        hostile.peer_key,
         hostile.cluster.chain_id,
     )
     encoded = encode_message(prepare)
@@ -197,11 +235,11 @@ def attack_with_forged_consensus_messages(hostile: Hostile) -> None:
     wrong_key = PrivateKey.from_seed(b"forger".ljust(32, b"!"))
     digest = b"\x22" * 32
     forged = [
-        sign(Commit(view, next_height, digest, ReplicaId(PEER_N1)), wrong_key, chain_id),
-        sign(Prepare(view, next_height, digest, ReplicaId(PEER_N1)), wrong_key, chain_id),
-        sign(Checkpoint(next_height + 4, digest, ReplicaId(PEER_N1)), wrong_key, chain_id),
+        sign(Commit(view, next_height, digest, ReplicaId(PEER)), wrong_key, chain_id),
+        sign(Prepare(view, next_height, digest, ReplicaId(PEER)), wrong_key, chain_id),
+        sign(Checkpoint(next_height + 4, digest, ReplicaId(PEER)), wrong_key, chain_id),
         # signed by n1 for another chain
-        sign(Commit(view, next_height, digest, ReplicaId(PEER_N1)), hostile.n1_key, "other"),
+        sign(Commit(view, next_height, digest, ReplicaId(PEER)), hostile.peer_key, "other"),
     ]
     # a frame on n1's connection that claims to come from replica 2
     impostor = sign(Commit(view, next_height, digest, ReplicaId(2)), wrong_key, chain_id)
@@ -294,9 +332,14 @@ def test_a_node_under_attack_stays_up_counts_every_drop_and_keeps_committing(
 ) -> None:
     """One cluster, every attack in turn on the same node, then ballots must commit."""
     hostile = Hostile(cluster)
-    for attack in ATTACKS:
-        attack(hostile)
-        assert hostile.alive(), f"{TARGET} died during {attack.__name__}"
+    frozen = cluster.processes["n4"]  # the attacker speaks with n4's key
+    frozen.send_signal(signal.SIGSTOP)
+    try:
+        for attack in ATTACKS:
+            attack(hostile)
+            assert hostile.alive(), f"{TARGET} died during {attack.__name__}"
+    finally:
+        frozen.send_signal(signal.SIGCONT)
     for node_id in (TARGET, "n1"):
         result = hostile.cast_ballot(node_id)
         assert result["status"] == "committed", result
@@ -304,4 +347,8 @@ def test_a_node_under_attack_stays_up_counts_every_drop_and_keeps_committing(
     statuses = hostile.cluster.wait_converged(timeout_s=30)
     assert {s["view"] for s in statuses} == {0}, "the attacks forced a view change"
     assert all(hostile.cluster.processes[n].poll() is None for n in hostile.cluster.node_ids)
-    assert hostile.status()["peers"] == {"n1": True, "n3": True, "n4": True}
+    wait_for(
+        lambda: hostile.status()["peers"] == {"n1": True, "n3": True, "n4": True},
+        30,
+        "the target connected to every peer again",
+    )

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from chain.certificate import ValidatorSet
 from chain.keys import PrivateKey
-from node.transport import PeerTransport, make_hello
+from node.transport import PeerTransport, answer_challenge
 
 KEYS = [PrivateKey.from_seed(bytes([i + 1]) * 32) for i in range(4)]
 VALIDATORS = ValidatorSet(tuple(k.public_key for k in KEYS))
@@ -74,18 +74,41 @@ async def test_a_stranger_and_an_oversized_frame_are_dropped_and_counted() -> No
         async with aiohttp.ClientSession() as session:
             stranger = PrivateKey.from_seed(b"s" * 32)
             async with session.ws_connect(url) as ws:
-                now = int(time.time() * 1000)
-                await ws.send_bytes(make_hello(stranger, "c", 0, 1, now))
+                await answer_challenge(ws, stranger, "c", 0, 1)
                 await ws.send_bytes(b"forged")
                 await ws.receive(timeout=5)
             async with session.ws_connect(url) as ws:
-                await ws.send_bytes(make_hello(KEYS[0], "c", 0, 1, int(time.time() * 1000)))
+                await answer_challenge(ws, KEYS[0], "c", 0, 1)
                 await ws.send_bytes(b"ok")
                 await ws.send_bytes(b"x" * 4096)
                 await ws.receive(timeout=5)
         await wait_for(lambda: b.counters.frames_dropped_oversized == 1)
         assert b.counters.hellos_refused == 1
         assert received == [(0, b"ok")]
+    finally:
+        await b.close()
+        await runner.cleanup()
+
+
+async def test_a_newer_session_from_a_validator_replaces_the_older_one() -> None:
+    port = free_port()
+    received: list[tuple[int, bytes]] = []
+    b = PeerTransport(1, KEYS[1], "c", VALIDATORS, {}, lambda s, f: received.append((s, f)))
+    runner = await serve(b, port)
+    url = f"http://127.0.0.1:{port}/peer"
+    try:
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as old:
+            await answer_challenge(old, KEYS[0], "c", 0, 1)
+            await old.send_bytes(b"old")
+            await wait_for(lambda: received == [(0, b"old")])
+            async with session.ws_connect(url) as new:
+                await answer_challenge(new, KEYS[0], "c", 0, 1)
+                closing = await old.receive(timeout=5)
+                assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+                await new.send_bytes(b"new")
+                await wait_for(lambda: received == [(0, b"old"), (0, b"new")])
+                assert not new.closed
+        assert b.counters.dropped()["superseded_session"] == 1
     finally:
         await b.close()
         await runner.cleanup()
