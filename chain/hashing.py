@@ -42,6 +42,9 @@ class Domain(IntEnum):
     """Reserved for attester statements outside transactions."""
     MERKLE_ROOT = 0x0E
     """A Merkle tree's root: its leaf count and top node, so a proof's position is bound."""
+    CLIENT_REQUEST = 0x0F
+    """Requests a client signs to the RPC with a voter key (reading one's own history);
+    never valid as a transaction, a gate statement or a consensus message."""
 
 
 def tagged_hash(domain: Domain, data: bytes) -> bytes:
