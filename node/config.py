@@ -49,12 +49,29 @@ class ConsensusSettings:
 class MempoolSettings:
     max_txs: int = 20_000
     max_tx_bytes: int = 65_536
+    max_bytes: int = 64 * 1024 * 1024
+    max_txs_per_signer: int = 64
+    max_bytes_per_signer: int = 512 * 1024
 
 
 @dataclass(frozen=True)
 class RpcSettings:
     max_body_bytes: int = 131_072
     commit_wait_timeout_s: float = 20.0
+    # Connection limits (node/connlimit.py); the totals are also capped by the fd budget.
+    max_connections: int = 1024
+    max_connections_per_client: int = 64
+    peer_max_connections: int = 64
+    peer_max_connections_per_client: int = 16
+    header_timeout_s: float = 10.0
+    """A connection must send a complete first request head within this time."""
+    idle_timeout_s: float = 30.0
+    """An idle keep-alive connection (or a later request head that stalls) is closed."""
+    # Heavy reads (node/readpool.py) and response sizes.
+    read_threads: int = 2
+    max_pending_reads: int = 8
+    """Heavy reads running or queued; one more is answered `busy` (503) at once."""
+    max_response_bytes: int = 4_194_304
 
 
 @dataclass(frozen=True)

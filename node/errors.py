@@ -19,7 +19,9 @@ class RpcErrorCode(StrEnum):
     REFUSED = "refused"
     """The state machine would refuse the transaction now; `reason` says why."""
     BUSY = "busy"
-    """The mempool is full; retry later."""
+    """The mempool is full, or the node's heavy-read pool is; retry after Retry-After."""
+    SIGNER_BUSY = "signer_busy"
+    """The signing key has its quota of transactions waiting; retry once they commit."""
     NOT_FOUND = "not_found"
     TIMEOUT = "timeout"
     """wait=commit gave up; the transaction may still commit (poll GET /v1/tx/{id})."""
@@ -29,6 +31,10 @@ class RpcErrorCode(StrEnum):
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     CODE_EXPIRED = "code_expired"
     NOT_PERMITTED = "not_permitted"
+    BAD_REQUEST_SIGNATURE = "bad_request_signature"
+    """A signed read request (POST /v1/history) whose signature does not verify."""
+    STALE_REQUEST = "stale_request"
+    """A signed read request whose timestamp_ms is outside the node's freshness window."""
     INTERNAL = "internal"
     """The node failed on the request (a bug); its log has the traceback."""
 
@@ -42,6 +48,7 @@ HTTP_STATUS = {
     RpcErrorCode.ALREADY_COMMITTED: 409,
     RpcErrorCode.REFUSED: 422,
     RpcErrorCode.BUSY: 503,
+    RpcErrorCode.SIGNER_BUSY: 429,
     RpcErrorCode.NOT_FOUND: 404,
     RpcErrorCode.TIMEOUT: 504,
     RpcErrorCode.NOT_ATTESTER: 404,
@@ -50,6 +57,8 @@ HTTP_STATUS = {
     RpcErrorCode.TOO_MANY_ATTEMPTS: 429,
     RpcErrorCode.CODE_EXPIRED: 410,
     RpcErrorCode.NOT_PERMITTED: 403,
+    RpcErrorCode.BAD_REQUEST_SIGNATURE: 403,
+    RpcErrorCode.STALE_REQUEST: 403,
     RpcErrorCode.INTERNAL: 500,
 }
 

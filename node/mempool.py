@@ -3,16 +3,22 @@
 The consensus core batches and orders what it is given; the mempool decides what it is
 given. Admission, in order: size, decode, well-formed envelope (version, kind), chain
 id, signature, not already committed, not already pending (then it is the same
-submission and is not an error), room left (else `busy`), and a dry run against the
+submission and is not an error), room left in count and bytes (else `busy`), the
+signer's own quota in count and bytes (else `signer_busy`), and a dry run against the
 current state so a ballot that would surely be refused (already voted, poll closed, ...)
 is refused at once with the state machine's reason code instead of being written to the
 chain.
+
+The signer quota is what keeps one key from filling the mempool (and so the blocks)
+with its own transactions: a voter who signs hundreds of 64 KB transactions gets a few
+in, then must wait for them to commit. Keys named in `unlimited_signers` (the genesis
+attesters, which sign an enrollment for every verified phone) are exempt.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chain.errors import DecodeError, InvalidTransaction
 from chain.tx import MAX_TX_BYTES, Transaction
@@ -33,10 +39,23 @@ class Mempool:
     max_age_s: float = 600.0
     """A transaction not committed this long after admission is forgotten (its client
     has long timed out; the consensus core may have dropped it under load)."""
+    max_bytes: int = 64 * 1024 * 1024
+    """Encoded bytes of all pending transactions together (mempool.max_bytes)."""
+    max_txs_per_signer: int = 64
+    max_bytes_per_signer: int = 512 * 1024
+    unlimited_signers: frozenset[bytes] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         self._pending: dict[bytes, Transaction] = {}
         self._admitted_at: dict[bytes, float] = {}
+        self._sizes: dict[bytes, int] = {}
+        self._bytes = 0
+        self._by_signer: dict[bytes, list[int]] = {}
+        """signer -> [pending transactions, their encoded bytes]"""
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -56,9 +75,10 @@ class Mempool:
             tx = Transaction.decode(data)
         except DecodeError as exc:
             raise RpcError(RpcErrorCode.MALFORMED_TX, str(exc)) from exc
-        return tx, self.admit(tx, now_s)
+        return tx, self.admit(tx, now_s, len(data))
 
-    def admit(self, tx: Transaction, now_s: float = 0.0) -> bool:
+    def admit(self, tx: Transaction, now_s: float = 0.0, size: int | None = None) -> bool:
+        """Admit `tx` (whose encoding is `size` bytes, if the caller knows it)."""
         try:
             tx.validate_basic()
         except InvalidTransaction as exc:
@@ -80,10 +100,14 @@ class Mempool:
             )
         if tx.tx_id in self._pending:
             return False
-        if len(self._pending) >= self.max_txs:
+        size = len(tx.encode()) if size is None else size
+        if len(self._pending) >= self.max_txs or self._bytes + size > self.max_bytes:
             raise RpcError(
-                RpcErrorCode.BUSY, f"the mempool holds {self.max_txs} transactions; retry shortly"
+                RpcErrorCode.BUSY,
+                f"the mempool is full ({len(self._pending)} transactions, {self._bytes} bytes); "
+                "retry shortly",
             )
+        self._check_signer_quota(tx.signer, size)
         reason = self.dry_run(tx)
         if reason is not None:
             raise RpcError(
@@ -93,12 +117,38 @@ class Mempool:
             )
         self._pending[tx.tx_id] = tx
         self._admitted_at[tx.tx_id] = now_s
+        self._sizes[tx.tx_id] = size
+        self._bytes += size
+        usage = self._by_signer.setdefault(tx.signer, [0, 0])
+        usage[0] += 1
+        usage[1] += size
         return True
 
     def remove(self, tx_ids: Iterable[bytes]) -> None:
         for tx_id in tx_ids:
-            self._pending.pop(tx_id, None)
+            tx = self._pending.pop(tx_id, None)
+            if tx is None:
+                continue
             self._admitted_at.pop(tx_id, None)
+            size = self._sizes.pop(tx_id)
+            self._bytes -= size
+            usage = self._by_signer[tx.signer]
+            usage[0] -= 1
+            usage[1] -= size
+            if usage[0] == 0:
+                del self._by_signer[tx.signer]
+
+    def _check_signer_quota(self, signer: bytes, size: int) -> None:
+        if signer in self.unlimited_signers:
+            return
+        count, used = self._by_signer.get(signer, (0, 0))
+        if count + 1 > self.max_txs_per_signer or used + size > self.max_bytes_per_signer:
+            raise RpcError(
+                RpcErrorCode.SIGNER_BUSY,
+                f"this key already has {count} transactions ({used} bytes) waiting to commit; "
+                f"the limit is {self.max_txs_per_signer} transactions and "
+                f"{self.max_bytes_per_signer} bytes per key; retry when some have committed",
+            )
 
     def expire(self, now_s: float) -> int:
         """Forget transactions older than max_age_s; returns how many."""

@@ -85,6 +85,10 @@ class Node:
             self.app.is_committed,
             lambda tx: self.app.dry_run(tx, self.now_ms()),
             max_tx_bytes=config.mempool.max_tx_bytes,
+            max_bytes=config.mempool.max_bytes,
+            max_txs_per_signer=config.mempool.max_txs_per_signer,
+            max_bytes_per_signer=config.mempool.max_bytes_per_signer,
+            unlimited_signers=frozenset(k.public_key for k in genesis.attesters),
         )
         self.replica = Replica(
             self._replica_config(),

@@ -220,3 +220,62 @@ def test_remove_forgets_committed_txs_and_ignores_unknown_ids(mempool: Mempool) 
 def test_every_error_code_has_a_documented_status() -> None:
     assert set(HTTP_STATUS) == set(RpcErrorCode)
     assert all(400 <= status < 600 for status in HTTP_STATUS.values())
+
+
+def big_tx(nonce: int, key: PrivateKey = KEY, body_bytes: int = 60_000) -> Transaction:
+    """A transaction of about 60 KB, like the extend_roll flood of issue 9."""
+    return Transaction.create(key, CHAIN_ID, "extend_roll", b"\x00" * body_bytes, nonce)
+
+
+def test_one_key_cannot_fill_the_mempool_with_large_transactions(chain: FakeChain) -> None:
+    """Issue 9, finding 1: 300 transactions of 64 KB from one voter were all admitted."""
+    mempool = Mempool(CHAIN_ID, 20_000, chain.is_committed, chain.dry_run)
+    admitted = 0
+    for nonce in range(300):
+        try:
+            mempool.admit(big_tx(nonce))
+            admitted += 1
+        except RpcError as error:
+            assert error.code == RpcErrorCode.SIGNER_BUSY and error.status == 429
+            assert "per key" in error.message
+    assert admitted == mempool.max_bytes_per_signer // len(big_tx(0).encode())
+    assert mempool.pending_bytes <= mempool.max_bytes_per_signer
+    # Another voter is not affected by the first one's quota.
+    assert mempool.admit(big_tx(0, key=OTHER_KEY))
+    # Once the first voter's transactions commit, it may send again.
+    mempool.remove([tx.tx_id for tx in mempool.pending() if tx.signer == KEY.public_key])
+    assert mempool.admit(big_tx(1_000))
+
+
+def test_the_signer_quota_also_counts_small_transactions(chain: FakeChain) -> None:
+    mempool = Mempool(CHAIN_ID, 20_000, chain.is_committed, chain.dry_run, max_txs_per_signer=5)
+    for nonce in range(5):
+        mempool.admit(make_tx(nonce))
+    assert refused(mempool, make_tx(5)).code == RpcErrorCode.SIGNER_BUSY
+    assert len(chain.dry_runs) == 5, "the quota is decided before the dry run"
+
+
+def test_an_attester_key_is_exempt_from_the_signer_quota(chain: FakeChain) -> None:
+    mempool = Mempool(
+        CHAIN_ID,
+        20_000,
+        chain.is_committed,
+        chain.dry_run,
+        max_txs_per_signer=5,
+        unlimited_signers=frozenset({KEY.public_key}),
+    )
+    for nonce in range(50):
+        assert mempool.admit(make_tx(nonce))
+
+
+def test_the_mempool_is_busy_when_its_bytes_are_used_up(chain: FakeChain) -> None:
+    keys = [PrivateKey.from_seed(bytes([i]) * 32) for i in range(1, 6)]
+    size = len(big_tx(0).encode())
+    mempool = Mempool(CHAIN_ID, 20_000, chain.is_committed, chain.dry_run, max_bytes=3 * size)
+    for key in keys[:3]:
+        mempool.admit(big_tx(0, key=key))
+    error = refused(mempool, big_tx(0, key=keys[3]))
+    assert error.code == RpcErrorCode.BUSY and "bytes" in error.message
+    mempool.remove([mempool.pending()[0].tx_id])
+    assert mempool.pending_bytes == 2 * size
+    assert mempool.admit(big_tx(0, key=keys[3]))
