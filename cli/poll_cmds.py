@@ -106,6 +106,8 @@ def poll_create(args: argparse.Namespace) -> int:
         result["tickets_file"] = str(tickets_path)
     if accepted and prepared.qr_seed is not None:
         result["qr_seed"] = prepared.qr_seed.hex()
+    if accepted and prepared.generated_password is not None:
+        result["password"] = prepared.generated_password
     if args.json:
         print_json(result)
     else:
@@ -116,6 +118,8 @@ def poll_create(args: argparse.Namespace) -> int:
             print(f"{len(prepared.ticket_keys)} ticket seeds written to {result['tickets_file']}")
         if "qr_seed" in result:
             print(f"QR seed (anyone holding it passes the gate): {result['qr_seed']}")
+        if "password" in result:
+            print(f"poll password (shown once; give it to the voters): {result['password']}")
     return 0 if accepted else 1
 
 

@@ -6,7 +6,9 @@ section 11) with conveniences a person can write by hand, turned into the body h
     opens_at = "2026-12-01T09:00:00+09:00"   (or opens_at_ms, or opens_in_minutes = 0)
     closes_at = "2026-12-08T18:00:00+09:00"  (or closes_at_ms, or duration_minutes)
     [access]
-    password = "a secret"     -> a fresh salt and the scrypt gate key; the password stays here
+    password = "a long passphrase, 16+ characters"
+                              -> a fresh salt and the scrypt gate key; the password stays here
+    password = "generate"     -> a random passphrase (80 bits), printed once for the organiser
     qr = true                 -> a fresh 32-byte QR seed, printed for the QR code
     tickets = 50              -> 50 fresh ticket keys, written to a file for printing
 """
@@ -25,12 +27,52 @@ import votingcontract
 from chain.keys import PrivateKey
 from votingcontract.limits import SALT_SIZE
 
+MIN_PASSWORD_CHARACTERS = 16
+MIN_PASSWORD_DISTINCT = 8
+PASSPHRASE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+"""31 characters that cannot be mistaken for one another when read aloud or copied."""
+PASSPHRASE_GROUPS = 4
+PASSPHRASE_GROUP_LENGTH = 4
+"""4 groups of 4: 16 characters, log2(31) * 16 = 79 bits."""
+
 
 @dataclass
 class PreparedPoll:
     body: Any
     qr_seed: bytes | None = None
     ticket_keys: list[PrivateKey] = field(default_factory=list)
+    generated_password: str | None = None
+
+
+def password_problem(password: str) -> str | None:
+    """Why `password` is too weak to gate a poll, or None.
+
+    A password poll publishes its scrypt salt and gate public key on the chain, so anyone
+    can try passwords offline at scrypt speed, with no rate limit (a 4-digit PIN fell in
+    4,832 tries). Only a password with enough entropy holds; we cannot measure entropy,
+    so we ask for length and variety, which a passphrase of four or more words has.
+    """
+    if len(password) < MIN_PASSWORD_CHARACTERS:
+        return (
+            f"the poll password has {len(password)} characters; use at least "
+            f"{MIN_PASSWORD_CHARACTERS} (a passphrase of 4 or more words), or write "
+            'password = "generate" for a random one'
+        )
+    if len(set(password)) < MIN_PASSWORD_DISTINCT:
+        return (
+            f"the poll password uses only {len(set(password))} different characters; "
+            f'use at least {MIN_PASSWORD_DISTINCT}, or write password = "generate"'
+        )
+    return None
+
+
+def generate_passphrase() -> str:
+    """A random passphrase such as "k7rm-q2xw-9fht-bz4n" (79 bits)."""
+    groups = (
+        "".join(secrets.choice(PASSPHRASE_ALPHABET) for _ in range(PASSPHRASE_GROUP_LENGTH))
+        for _ in range(PASSPHRASE_GROUPS)
+    )
+    return "-".join(groups)
 
 
 def load_poll_file(path: Path, now_ms: int | None = None) -> PreparedPoll:
@@ -49,9 +91,15 @@ def prepare_poll(document: dict[str, Any], now_ms: int) -> PreparedPoll:
     prepared = PreparedPoll(body=None)
     password = access.pop("password", None)
     if password is not None:
+        password = str(password)
+        if password == "generate":
+            password = prepared.generated_password = generate_passphrase()
+        problem = password_problem(password)
+        if problem is not None:
+            raise ValueError(problem)
         salt = secrets.token_bytes(SALT_SIZE)
         access["password_gate_key"] = votingcontract.password_gate_key(
-            str(password), salt
+            password, salt
         ).public_key.hex()
         access["password_salt"] = salt.hex()
     if access.pop("qr", False):

@@ -64,7 +64,7 @@ def test_an_org_runs_a_password_and_ticket_poll_from_a_toml_file(cluster: LocalC
             "--key",
             f"voter{number}.pem",
             "--password",
-            "canteen-2026",
+            "canteen vote for december",
             "--ticket",
             ticket,
         )
@@ -77,7 +77,7 @@ def test_an_org_runs_a_password_and_ticket_poll_from_a_toml_file(cluster: LocalC
         "--key",
         "staff1.pem",
         "--password",
-        "canteen-2026",
+        "canteen vote for december",
         "--ticket",
         tickets[0],
         check=False,
