@@ -57,14 +57,23 @@ class ChainStore:
         if create:
             self.path.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = plyvel.DB(str(self.path), create_if_missing=create)
+            # paranoid_checks: a damaged log or table is an error at open, never records
+            # silently dropped (which would serve a shorter chain as if it were whole).
+            db = plyvel.DB(str(self.path), create_if_missing=create, paranoid_checks=True)
+        except plyvel.CorruptionError as exc:
+            raise StoreError(f"the chain store at {self.path} is damaged: {exc}") from exc
         except plyvel.Error as exc:
             raise StoreError(f"cannot open the chain store at {self.path}: {exc}") from exc
+        self._db = _CheckedReads(db, self.path)
         self._genesis: Genesis | None = None
-        raw_genesis = self._db.get(META_GENESIS)
-        if raw_genesis is not None:
-            self._genesis = Genesis.decode(raw_genesis)
-        raw_head = self._db.get(META_HEAD)
+        try:
+            raw_genesis = self._db.get(META_GENESIS)
+            if raw_genesis is not None:
+                self._genesis = Genesis.decode(raw_genesis)
+            raw_head = self._db.get(META_HEAD)
+        except Exception:
+            db.close()
+            raise
         self._head = _unpack_height(raw_head) if raw_head is not None else -1
 
     def close(self) -> None:
@@ -256,6 +265,45 @@ class ChainStore:
         if value is None:
             raise StoreError(f"{what} is not in the store at {self.path} (head {self._head})")
         return value
+
+
+class _CheckedReads:
+    """The LevelDB handle, with every read checked against LevelDB's block checksums.
+
+    Without verify_checksums a flipped bit in a table file is returned as data; with it,
+    the read fails, and the failure becomes a StoreError naming the damage.
+    """
+
+    def __init__(self, db: Any, path: Path) -> None:
+        self._db, self._path = db, path
+
+    def get(self, key: bytes) -> bytes | None:
+        try:
+            value: bytes | None = self._db.get(key, verify_checksums=True)
+        except plyvel.Error as exc:
+            raise self._damaged(exc) from exc
+        return value
+
+    def iterator(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        try:
+            yield from self._db.iterator(prefix=prefix, verify_checksums=True)
+        except plyvel.Error as exc:
+            raise self._damaged(exc) from exc
+
+    def write_batch(self, sync: bool) -> Any:
+        return self._db.write_batch(sync=sync)
+
+    def put(self, key: bytes, value: bytes, sync: bool) -> None:
+        self._db.put(key, value, sync=sync)
+
+    def delete(self, key: bytes, sync: bool) -> None:
+        self._db.delete(key, sync=sync)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _damaged(self, exc: Exception) -> StoreError:
+        return StoreError(f"the chain store at {self._path} is damaged: {exc}")
 
 
 def _put_writes(batch: Any, writes: WriteSet) -> None:

@@ -180,6 +180,9 @@ def print_report(report: Report) -> None:
     print(f"genesis  {report.genesis_hash}")
     print(f"head     {report.head_hash} (app hash {report.app_hash})")
     print(
+        f"blocks 1 to {report.blocks} verified: the source's whole chain, up to the head it records"
+    )
+    print(
         f"{report.blocks} blocks, {report.transactions} transactions, {report.ballots} ballots "
         f"({report.accepted_ballots} accepted), {len(report.polls)} polls, "
         f"{report.signatures} signatures"

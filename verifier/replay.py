@@ -135,6 +135,15 @@ def verify_chain(
                         time.monotonic() - started,
                     )
                 )
+        if report.blocks != head:
+            # Every source stops at the head it recorded; this guards that promise, so a
+            # source that ended early can never pass as a shorter, complete chain.
+            raise VerificationFailure(
+                report.blocks + 1,
+                "the chain",
+                f"ends after block {report.blocks}, but the source records head {head}",
+                1,
+            )
         replay.finish()
     finally:
         checker.close()
