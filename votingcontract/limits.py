@@ -35,3 +35,26 @@ MAX_OPEN_CITIZEN_POLLS = 3
 
 SALT_SIZE = 16
 """Password gate salt bytes, stored in the poll."""
+
+# Per-poll caps on what a poll's manager may add over the poll's life (create_poll,
+# extend_roll, issue_tickets). Per transaction a list holds at most MAX_LIST_KEYS, but
+# a manager could repeat extend_roll without end and grow state (and blocks) at will;
+# these caps bound what one poll can cost every validator and every auditor. A refused
+# addition is reason list_full and writes nothing.
+#
+# Citizen polls ("among ourselves") are run by anyone who passed a phone check, so their
+# caps are small: 5,000 roll entries is a large apartment complex, school or association
+# (mVoting's citizen polls are group decisions of that size), about 0.4 MB of state per
+# poll; 1,000 tickets is one on-site meeting. Policy polls are run by organisations the
+# admin registered, so theirs are large: 1,000,000 roll entries covers the electorate of
+# the largest Seoul district (Songpa-gu, about 0.55 million adults) with room to spare,
+# about 75 MB of state; a city-wide vote uses public access, not a roll. 100,000 tickets
+# covers a city-wide run of on-site assemblies (participatory budgeting).
+MAX_ROLL_ENTRIES_CITIZEN = 5_000
+"""Phone ids plus voter keys on one citizen poll's roll."""
+MAX_ROLL_ENTRIES_POLICY = 1_000_000
+"""Phone ids plus voter keys on one policy poll's roll."""
+MAX_TICKETS_CITIZEN = 1_000
+"""Ticket keys registered for one citizen poll."""
+MAX_TICKETS_POLICY = 100_000
+"""Ticket keys registered for one policy poll."""

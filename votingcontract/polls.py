@@ -21,6 +21,7 @@ from votingcontract.records import (
     PollRecord,
     add_to_count,
     is_set,
+    read_count,
     read_poll,
     read_voter_key,
     stored_spec,
@@ -53,9 +54,9 @@ def process_create_poll(
     )
     state.set(state_keys.poll(poll_id), record.encode())
     if body.access.roll is not None:
-        process_roll_additions(state, poll_id, *body.access.roll)
+        process_roll_additions(state, record, *body.access.roll)
     if body.access.tickets is not None:
-        process_ticket_additions(state, poll_id, body.access.tickets)
+        process_ticket_additions(state, record, body.access.tickets)
     if creator_phone_id is None:
         add_to_count(state, state_keys.stat("polls_policy"), 1)
     else:
@@ -113,7 +114,7 @@ def process_extend_roll(
         raise Refused(ReasonCode.CLOSED)
     if status == "open":
         raise Refused(ReasonCode.ALREADY_OPEN)
-    process_roll_additions(state, poll.poll_id, body.phone_ids, body.voter_keys)
+    process_roll_additions(state, poll, body.phone_ids, body.voter_keys)
 
 
 def process_issue_tickets(
@@ -124,7 +125,7 @@ def process_issue_tickets(
         raise Refused(ReasonCode.NOT_APPLICABLE)
     if poll.status(context.timestamp_ms) == "closed":
         raise Refused(ReasonCode.CLOSED)
-    process_ticket_additions(state, poll.poll_id, body.ticket_keys)
+    process_ticket_additions(state, poll, body.ticket_keys)
 
 
 # Rules, in the order process_create_poll applies them.
@@ -216,21 +217,58 @@ def check_managed_poll(state: StateView, poll_id: bytes, signer: bytes) -> PollR
 
 
 def process_roll_additions(
-    state: OverlayState, poll_id: bytes, phone_ids: tuple[bytes, ...], voter_keys: tuple[bytes, ...]
+    state: OverlayState,
+    poll: PollRecord,
+    phone_ids: tuple[bytes, ...],
+    voter_keys: tuple[bytes, ...],
 ) -> None:
-    for phone_id in phone_ids:
-        state.set(state_keys.roll_phone(poll_id, phone_id), TRUE)
-    for key in voter_keys:
-        state.set(state_keys.roll_key(poll_id, key), TRUE)
+    """Put the listed ids and keys on the roll; list_full if that would pass its cap.
+
+    Only entries not on the roll yet count (a repeat is a no-op), so the stored count
+    is the roll's size and the cap check reads one counter, however long the roll.
+    """
+    poll_id = poll.poll_id
+    entries = [state_keys.roll_phone(poll_id, p) for p in phone_ids]
+    entries += [state_keys.roll_key(poll_id, k) for k in voter_keys]
+    added = calculate_absent_keys(state, entries)
+    cap = limits.MAX_ROLL_ENTRIES_POLICY
+    if poll.creator_phone_id is not None:
+        cap = limits.MAX_ROLL_ENTRIES_CITIZEN
+    validate_list_cap(state, state_keys.roll_count(poll_id), len(added), cap)
+    for key in added:
+        state.set(key, TRUE)
+    if added:
+        add_to_count(state, state_keys.roll_count(poll_id), len(added))
 
 
 def process_ticket_additions(
-    state: OverlayState, poll_id: bytes, ticket_keys: tuple[bytes, ...]
+    state: OverlayState, poll: PollRecord, ticket_keys: tuple[bytes, ...]
 ) -> None:
-    """Register tickets; a ticket registered before keeps its state (used stays used)."""
-    for key in ticket_keys:
-        if not is_set(state, state_keys.ticket(poll_id, key)):
-            state.set(state_keys.ticket(poll_id, key), UNUSED_TICKET)
+    """Register tickets; list_full if that would pass the poll's cap.
+
+    A ticket registered before keeps its state (used stays used) and does not count again.
+    """
+    poll_id = poll.poll_id
+    added = calculate_absent_keys(state, [state_keys.ticket(poll_id, k) for k in ticket_keys])
+    cap = limits.MAX_TICKETS_POLICY
+    if poll.creator_phone_id is not None:
+        cap = limits.MAX_TICKETS_CITIZEN
+    validate_list_cap(state, state_keys.ticket_count(poll_id), len(added), cap)
+    for key in added:
+        state.set(key, UNUSED_TICKET)
+    if added:
+        add_to_count(state, state_keys.ticket_count(poll_id), len(added))
+
+
+def calculate_absent_keys(state: StateView, keys: list[bytes]) -> list[bytes]:
+    """The keys not yet in state, each once, in list order."""
+    return [key for key in dict.fromkeys(keys) if not is_set(state, key)]
+
+
+def validate_list_cap(state: StateView, counter: bytes, added: int, cap: int) -> None:
+    """list_full if `added` more entries would take the counter past `cap`."""
+    if read_count(state, counter) + added > cap:
+        raise Refused(ReasonCode.LIST_FULL)
 
 
 def process_citizen_poll_index(

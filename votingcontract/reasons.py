@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from chain.errors import VotechainError
+from votingcontract import limits
 
 ACCEPTED = "accepted"
 """The receipt code of a transaction that was executed and changed state."""
@@ -45,6 +46,7 @@ class ReasonCode(StrEnum):
     UNKNOWN_OPTION = "unknown_option"
     OVER_BUDGET = "over_budget"
     DUPLICATE = "duplicate"
+    LIST_FULL = "list_full"
 
     @property
     def description(self) -> str:
@@ -79,6 +81,10 @@ DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.UNKNOWN_OPTION: "a chosen option does not exist in the question",
     ReasonCode.OVER_BUDGET: "the chosen projects cost more than the budget cap",
     ReasonCode.DUPLICATE: "this phone has already voted in this poll, which allows no revote",
+    ReasonCode.LIST_FULL: "the poll's voter roll or ticket list would exceed its cap "
+    f"(citizen polls: {limits.MAX_ROLL_ENTRIES_CITIZEN:,} roll entries, "
+    f"{limits.MAX_TICKETS_CITIZEN:,} tickets; policy polls: "
+    f"{limits.MAX_ROLL_ENTRIES_POLICY:,} and {limits.MAX_TICKETS_POLICY:,})",
 }
 
 

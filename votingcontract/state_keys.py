@@ -9,12 +9,16 @@ keys under its own `state/` prefix; they are relative to that.
     attester/<key32>                   name                      genesis identity attesters
     org/<org_id>                       OrgRecord                 registered organisations
     orgkey/<key32>                     OrgKeyRecord              key -> org, active flag
-    phone/<phone_id32>                 PhoneRecord               phone -> active key
-    voterkey/<key32>                   VoterKeyRecord            key -> phone, active flag
+    phone/<phone_id32>                 PhoneRecord               phone -> active key and
+                                                                 pending replacement
+    voterkey/<key32>                   VoterKeyRecord            key -> phone, stored status
     poll/<poll_id32>                   PollRecord                poll definition and status
     rollphone/<poll_id32><phone_id32>  true                      phone ids on a poll's roll
     rollkey/<poll_id32><key32>         true                      voter keys on a poll's roll
+    rollcount/<poll_id32>              count                     entries on a poll's roll
+                                                                 (phone ids + keys; the cap)
     ticket/<poll_id32><ticket_key32>   nil | voter_id32          registered ticket, used by
+    ticketcount/<poll_id32>            count                     tickets registered (the cap)
     ballot/<poll_id32><voter_id32>     BallotRecord              the counted ballot of a voter
     tally/<poll_id32><q:u16><o:u16>    count                     votes for option o of q;
                                                                  absent means 0
@@ -42,7 +46,9 @@ VOTER_KEY = b"voterkey/"
 POLL = b"poll/"
 ROLL_PHONE = b"rollphone/"
 ROLL_KEY = b"rollkey/"
+ROLL_COUNT = b"rollcount/"
 TICKET = b"ticket/"
+TICKET_COUNT = b"ticketcount/"
 BALLOT = b"ballot/"
 TALLY = b"tally/"
 PARTICIPANTS = b"participants/"
@@ -89,8 +95,16 @@ def roll_key(poll_id: bytes, key: bytes) -> bytes:
     return ROLL_KEY + poll_id + key
 
 
+def roll_count(poll_id: bytes) -> bytes:
+    return ROLL_COUNT + poll_id
+
+
 def ticket(poll_id: bytes, ticket_key: bytes) -> bytes:
     return TICKET + poll_id + ticket_key
+
+
+def ticket_count(poll_id: bytes) -> bytes:
+    return TICKET_COUNT + poll_id
 
 
 def ballot(poll_id: bytes, voter_id: bytes) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from votingcontract import BODY_TYPES, ReasonCode, state_keys
+from votingcontract import BODY_TYPES, ReasonCode, limits, state_keys
 from votingcontract.geofence import COS_E6
 from votingcontract.identity import SCRYPT_N, SCRYPT_P, SCRYPT_R
 from votingcontract.limits import MAX_OPEN_CITIZEN_POLLS
@@ -46,3 +46,14 @@ def test_cos_table_and_constants_match() -> None:
     assert tuple(numbers) == COS_E6
     assert f"N = 2^{SCRYPT_N.bit_length() - 1}, r = {SCRYPT_R}, p = {SCRYPT_P}" in text
     assert f"{MAX_OPEN_CITIZEN_POLLS} citizen polls" in text
+
+
+def test_poll_caps_table_matches_limits() -> None:
+    text = section_11()
+    assert (
+        f"| citizen | {limits.MAX_ROLL_ENTRIES_CITIZEN:,} | {limits.MAX_TICKETS_CITIZEN:,} |"
+        in text
+    )
+    assert (
+        f"| policy | {limits.MAX_ROLL_ENTRIES_POLICY:,} | {limits.MAX_TICKETS_POLICY:,} |" in text
+    )
