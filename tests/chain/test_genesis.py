@@ -9,6 +9,7 @@ import pytest
 from chain import encoding
 from chain.errors import DecodeError, InvalidGenesis
 from chain.genesis import MAX_NAME_LENGTH, Genesis
+from chain.keys import PrivateKey
 from chain.store import ChainStore
 from tests.chain.chain_fixtures import genesis_writes, make_genesis
 
@@ -68,15 +69,37 @@ def test_from_json_refuses_text_that_is_not_a_genesis_document(text: str) -> Non
     ],
     ids=["long-name", "negative-time", "257-attesters"],
 )
-def test_a_genesis_accepted_from_json_can_be_decoded_again(change, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """What `votechain init` accepts must reopen: either refuse it here or decode it later."""
+def test_what_decode_would_refuse_is_refused_from_json_already(change) -> None:  # type: ignore[no-untyped-def]
+    """`votechain init` must not write a genesis that no store could read back."""
     doc = json.loads(GENESIS.to_json())
     change(doc)
-    try:
-        genesis = Genesis.from_json(json.dumps(doc))
-    except InvalidGenesis:
-        return
-    assert Genesis.decode(genesis.encode()) == genesis
+    with pytest.raises(InvalidGenesis):
+        Genesis.from_json(json.dumps(doc))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["validators"][0].update(name="v" * MAX_NAME_LENGTH),
+        lambda d: d.update(genesis_time_ms=0),
+        lambda d: d.update(
+            attesters=[
+                {
+                    "name": f"a{i}",
+                    "public_key": PrivateKey.from_seed(bytes([i]) * 32).public_key.hex(),
+                }
+                for i in range(256)
+            ]
+        ),
+    ],
+    ids=["longest-name", "time-zero", "256-attesters"],
+)
+def test_a_genesis_at_the_limits_is_accepted_decoded_and_reopened(change, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    doc = json.loads(GENESIS.to_json())
+    change(doc)
+    genesis = Genesis.from_json(json.dumps(doc))
+    decoded = Genesis.decode(genesis.encode())
+    assert decoded == genesis and decoded.genesis_hash == genesis.genesis_hash
     with ChainStore(tmp_path / "data") as store:
         store.initialize(genesis, genesis_writes())
     with ChainStore(tmp_path / "data") as reopened:
