@@ -207,6 +207,11 @@ class ChainStore:
         data: bytes | None = self._db.get(_key(b"cert/", height))
         return data
 
+    def get_receipts_bytes(self, height: int) -> bytes | None:
+        """The stored encoding of block `height`'s receipts array (canonical, as hashed)."""
+        data: bytes | None = self._db.get(_key(b"receipts/", height))
+        return data
+
     def get_certificate(self, height: int) -> CommitCertificate:
         raw = self._require(_key(b"cert/", height), f"certificate {height}")
         return CommitCertificate.decode(raw)

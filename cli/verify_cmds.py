@@ -253,6 +253,11 @@ def export(args: argparse.Namespace) -> int:
 def receipt_save(args: argparse.Namespace) -> int:
     client = common.client_of(args)
     committed = client.get(f"/v1/tx/{args.tx_id}")
+    if committed["tx"].get("choices_hidden"):
+        raise ValueError(
+            f"the node hides ballot {args.tx_id}'s choices until its poll closes, so it gives no "
+            "receipt for it yet; the voter's own receipts come with `votechain history --key`"
+        )
     document = client.get("/v1/genesis")
     document.pop("genesis_hash", None)
     genesis = Genesis.from_json(json.dumps(document))

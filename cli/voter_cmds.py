@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from cli.client import RpcClient
 from cli.output import print_json, print_table, short
 from cli.txs import chain_id_of, describe_receipt, sign, submit
 from node.attester import read_outbox_code
+from node.client_auth import sign_history_request
 from verifier.errors import VerificationFailure
 from verifier.receipts import receipt_from_committed_tx, verify_receipt
 
@@ -59,10 +61,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "history",
         help="your participation records, with proofs",
-        description="Lists the polls your phone voted in, and checks each counted ballot's "
-        "receipt as `votechain receipt verify` does: its Merkle proof to the block header, the "
-        "header's commit certificate against the genesis validators, and the receipt in the "
-        "next certified header. Save one with `votechain receipt save TX_ID FILE`.",
+        description="Lists the polls your phone voted in (a request signed by your key: only "
+        "the key your phone is enrolled with now can read it), and checks each counted "
+        "ballot's receipt as `votechain receipt verify` does: its Merkle proof to the block "
+        "header, the header's commit certificate against the genesis validators, and the "
+        "receipt in the next certified header. Save one with `votechain receipt save TX_ID "
+        "FILE`.",
     )
     p.add_argument("--key", required=True, type=Path)
     p.add_argument(
@@ -141,14 +145,13 @@ def vote(args: argparse.Namespace) -> int:
 def history(args: argparse.Namespace) -> int:
     client = common.client_of(args)
     key = load_key(args.key)
-    phone_id = client.get(f"/v1/voters/{key.public_key.hex()}")["phone_id"]
-    document = client.get(f"/v1/history/{phone_id}")
     if args.genesis is not None:
         genesis = Genesis.from_json(args.genesis.read_text())
     else:
         node_genesis = client.get("/v1/genesis")
         node_genesis.pop("genesis_hash", None)
         genesis = Genesis.from_json(json.dumps(node_genesis))
+    document = _fetch_history(client, key, genesis.chain_id)
     failures = 0
     for record in document["records"]:
         record["proof"] = _check_record(client, record, genesis)
@@ -162,7 +165,7 @@ def history(args: argparse.Namespace) -> int:
             short(r["poll_id"]),
             r["height"],
             short(r["tx_id"]),
-            short(r.get("block_hash", "")),
+            short((r.get("committed") or {}).get("header", {}).get("hash", "")),
             r["proof"]["summary"],
         ]
         for r in document["records"]
@@ -172,10 +175,30 @@ def history(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _fetch_history(client: RpcClient, key: PrivateKey, chain_id: str) -> dict[str, Any]:
+    """Every page of POST /v1/history, each request signed now (PROTOCOL.md 14.4)."""
+    document: dict[str, Any] = {}
+    records: list[dict[str, Any]] = []
+    start: int | None = 0
+    while start is not None:
+        request = sign_history_request(key, chain_id, int(time.time() * 1000))
+        page = client.post("/v1/history", {**request, "from": start})
+        records.extend(page["records"])
+        document, next_from = page, page.get("next_from")
+        if next_from is not None and next_from <= start:
+            raise ValueError(f"the node's history pages do not advance (next_from {next_from})")
+        start = next_from
+    document["records"] = records
+    return document
+
+
 def _check_record(client: RpcClient, record: dict[str, Any], genesis: Genesis) -> dict[str, Any]:
-    """Check one participation record's receipt, light-client style (verifier/receipts)."""
+    """Check one participation record's receipt, light-client style (verifier/receipts):
+    the history answer carries the owner's ballot with its proofs."""
     try:
-        committed = client.get(f"/v1/tx/{record['tx_id']}")
+        committed = record.get("committed")
+        if not committed:
+            committed = client.get(f"/v1/tx/{record['tx_id']}")
         check = verify_receipt(receipt_from_committed_tx(committed, genesis), genesis)
     except VerificationFailure as failure:
         return {"ok": False, "summary": f"FAILED: {failure}", "failure": failure.to_dict()}

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from chain.block import BLOCK_OVERHEAD_MAX_BYTES, MAX_BLOCK_BYTES
 from chain.errors import VotechainError
+from chain.tx import MAX_TX_BYTES
 
 
 class ConfigError(VotechainError):
@@ -39,6 +41,8 @@ class ConsensusSettings:
     tick_ms: int = 50
     batch_delay_ticks: int = 2
     max_block_txs: int = 500
+    max_block_bytes: int = 7 * 1024 * 1024
+    """Largest block this node proposes; a margin under the protocol's MAX_BLOCK_BYTES."""
     checkpoint_interval: int = 20
     watermark_window: int = 40
     request_timeout_ticks: int = 60
@@ -151,7 +155,18 @@ def parse_config(document: dict[str, Any], path: Path) -> ClusterConfig:
         source=path,
     )
     config.node(config.attester.node)
+    _check_block_bytes(config.consensus.max_block_bytes, path)
     return config
+
+
+def _check_block_bytes(max_block_bytes: int, path: Path) -> None:
+    """The proposer's budget must hold one largest transaction and obey the protocol."""
+    smallest = BLOCK_OVERHEAD_MAX_BYTES + MAX_TX_BYTES
+    if not smallest <= max_block_bytes <= MAX_BLOCK_BYTES:
+        raise ConfigError(
+            f"{path}: consensus.max_block_bytes must be between {smallest} and "
+            f"{MAX_BLOCK_BYTES} (the protocol limit), got {max_block_bytes}"
+        )
 
 
 def _table(document: dict[str, Any], name: str, path: Path) -> dict[str, Any]:

@@ -34,6 +34,17 @@ def _get(summary: str, params: list[dict[str, Any]] | None = None) -> dict[str, 
     }
 
 
+def _heavy(operation: dict[str, Any]) -> dict[str, Any]:
+    """A read served by the node's read pool: 503 busy (with Retry-After) when it is full."""
+    for method in operation.values():
+        method["responses"]["503"] = {
+            "description": "busy: the node's heavy-read pool is full; retry after Retry-After",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "content": {"application/json": {"schema": _ERROR}},
+        }
+    return operation
+
+
 def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
@@ -90,36 +101,69 @@ def openapi_document() -> dict[str, Any]:
                 _object(tx={"type": "string", "pattern": "^[0-9a-f]+$"}),
                 [_query_param("wait", {"type": "string", "enum": ["commit"]})],
             ),
-            "/v1/tx/{tx_id}": _get(
-                "A committed transaction with receipt, header, certificate and proofs",
-                [_path_param("tx_id", _HEX32)],
+            "/v1/tx/{tx_id}": _heavy(
+                _get(
+                    "A committed transaction with receipt, header, certificate and proofs; a "
+                    "ballot's choices are hidden (choices_hidden) while its poll hides results",
+                    [_path_param("tx_id", _HEX32)],
+                )
             ),
-            "/v1/blocks": _get(
-                "Block summaries",
-                [
-                    _query_param("from", {"type": "integer", "minimum": 1}),
-                    _query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
-                ],
+            "/v1/blocks": _heavy(
+                _get(
+                    "Block summaries",
+                    [
+                        _query_param("from", {"type": "integer", "minimum": 1}),
+                        _query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                    ],
+                )
             ),
-            "/v1/blocks/{height}": _get("A block with its certificate and receipts", [height]),
-            "/v1/raw/blocks/{height}": _get(
-                "msgpack [block, certificate, receipts] (application/msgpack)", [height]
+            "/v1/blocks/{height}": _heavy(
+                _get(
+                    "A block with its certificate and one page of transactions with receipts "
+                    "(next_tx_from: where the next page starts, null at the end); ballots as "
+                    "in /v1/tx/{tx_id}",
+                    [
+                        height,
+                        _query_param("tx_from", {"type": "integer", "minimum": 0}),
+                        _query_param("tx_limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                    ],
+                )
             ),
-            "/v1/polls": _get(
-                "Polls",
-                [
-                    _query_param(
-                        "status", {"type": "string", "enum": ["open", "closed", "upcoming"]}
-                    ),
-                    _query_param("creator", _HEX32),
-                    _query_param("org", {"type": "string"}),
-                ],
+            "/v1/raw/blocks/{height}": _heavy(
+                _get("msgpack [block, certificate, receipts], always whole", [height])
+            ),
+            "/v1/polls": _heavy(
+                _get(
+                    "Polls, newest first, one page (next_from: the next page, null at the end)",
+                    [
+                        _query_param(
+                            "status", {"type": "string", "enum": ["open", "closed", "upcoming"]}
+                        ),
+                        _query_param("creator", _HEX32),
+                        _query_param("org", {"type": "string"}),
+                        _query_param("from", {"type": "integer", "minimum": 0}),
+                        _query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                    ],
+                )
             ),
             "/v1/polls/{poll_id}": _get("One poll", [poll_id]),
             "/v1/polls/{poll_id}/results": _get("Counts and percentages per option", [poll_id]),
-            "/v1/history/{phone_id}": _get(
-                "Participation records of a phone id, with proofs",
-                [_path_param("phone_id", _HEX32)],
+            "/v1/history": _heavy(
+                _post(
+                    "Your participation records with your ballots and their proofs, one page; "
+                    "signed by your active voter key (PROTOCOL.md section 14.4)",
+                    {
+                        "type": "object",
+                        "required": ["voter_key", "timestamp_ms", "signature"],
+                        "properties": {
+                            "voter_key": _HEX32,
+                            "timestamp_ms": {"type": "integer", "minimum": 0},
+                            "signature": {"type": "string", "pattern": "^[0-9a-f]{128}$"},
+                            "from": {"type": "integer", "minimum": 0},
+                            "limit": {"type": "integer", "minimum": 1, "maximum": 50},
+                        },
+                    },
+                )
             ),
             "/v1/voters/{voter_key}": _get(
                 "The phone id a voter key is enrolled under", [_path_param("voter_key", _HEX32)]

@@ -4,6 +4,12 @@ Every error is JSON: {"error": code, "message": text, "reason": state machine co
 with the HTTP status of node.errors. Bodies are capped (rpc.max_body_bytes); nothing is
 written unless the whole request was valid. The routes are described for machines in
 node/openapi.py (served at /openapi.json) and for people in docs/OPERATIONS.md.
+
+Reads that decode blocks or walk state (transactions, blocks, raw blocks, polls,
+histories) run in the ReadPool, off the consensus loop, and answer `busy` (503 with
+Retry-After) when it is full; lists and block details are paged and their answers
+capped at rpc.max_response_bytes. A history is read only by its owner: POST
+/v1/history is signed by the voter's active key (node/client_auth.py).
 """
 
 from __future__ import annotations
@@ -21,8 +27,12 @@ from chain.block import Block
 from chain.certificate import CommitCertificate
 from chain.store import ChainStore
 from node import views
+from node.client_auth import check_history_request, parse_history_request
+from node.config import RpcSettings
 from node.errors import RpcError, RpcErrorCode
 from node.openapi import openapi_document
+from node.readpool import ReadPool
+from votingcontract.queries import is_voter_key_active
 
 log = logging.getLogger("votechain.rpc")
 
@@ -30,6 +40,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ErrorCounter = Callable[[str], None]
 
 _ON_ERROR: web.AppKey[ErrorCounter] = web.AppKey("on_error")
+_READS: web.AppKey[ReadPool] = web.AppKey("reads")
+MAX_PAGE_TXS = 100
+"""Transactions per page of GET /v1/blocks/{h} (tx_limit's default and maximum)."""
+MAX_PAGE_BLOCKS = 100
+MAX_PAGE_POLLS = 100
+DEFAULT_PAGE_POLLS = 50
+MAX_PAGE_RECORDS = 50
+"""History records per page: each carries its ballot with headers, certificates, proofs."""
+DEFAULT_PAGE_RECORDS = 20
+RETRY_AFTER_S = 1
 MAX_DECIMAL_DIGITS = 19
 """Heights and query numbers are at most this many ASCII digits (they fit in 63 bits)."""
 
@@ -54,12 +74,21 @@ class NodeService(Protocol):
 
 
 def make_rpc_app(
-    node: NodeService, max_body_bytes: int, on_error: ErrorCounter | None = None
+    node: NodeService,
+    max_body_bytes: int,
+    on_error: ErrorCounter | None = None,
+    settings: RpcSettings | None = None,
 ) -> web.Application:
-    """The RPC app; `on_error(code)` is called once per error response (for metrics)."""
+    """The RPC app; `on_error(code)` is called once per error response (for metrics).
+
+    Its ReadPool (sized by `settings`) is shut down when the app is cleaned up."""
+    settings = settings or RpcSettings(max_body_bytes=max_body_bytes)
     app = web.Application(client_max_size=max_body_bytes, middlewares=[_errors_as_json])
     app[_ON_ERROR] = on_error or (lambda code: None)
-    rpc = _Routes(node)
+    reads = ReadPool(settings.read_threads, settings.max_pending_reads)
+    app[_READS] = reads
+    app.on_cleanup.append(lambda _: _close_pool(reads))
+    rpc = _Routes(node, reads, settings.max_response_bytes)
     app.add_routes(
         [
             web.get("/v1/status", rpc.status),
@@ -72,7 +101,7 @@ def make_rpc_app(
             web.get("/v1/polls", rpc.list_polls),
             web.get("/v1/polls/{poll_id}", rpc.get_poll),
             web.get("/v1/polls/{poll_id}/results", rpc.get_results),
-            web.get("/v1/history/{phone_id}", rpc.history),
+            web.post("/v1/history", rpc.history),
             web.get("/v1/voters/{voter_key}", rpc.voter),
             web.get("/v1/stats", rpc.stats),
             web.get("/v1/reasons", rpc.reasons),
@@ -83,6 +112,15 @@ def make_rpc_app(
         ]
     )
     return app
+
+
+def read_pool(app: web.Application) -> ReadPool:
+    """The app's pool of heavy reads (for metrics and tests)."""
+    return app[_READS]
+
+
+async def _close_pool(reads: ReadPool) -> None:
+    reads.close()
 
 
 @web.middleware
@@ -106,12 +144,13 @@ async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamR
         error = RpcError(RpcErrorCode.INTERNAL, "the node failed on this request; see its log")
         status = error.status
     request.app[_ON_ERROR](error.code.value)
-    return web.json_response(error.to_dict(), status=status)
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if error.code == RpcErrorCode.BUSY else None
+    return web.json_response(error.to_dict(), status=status, headers=headers)
 
 
 class _Routes:
-    def __init__(self, node: NodeService) -> None:
-        self.node = node
+    def __init__(self, node: NodeService, reads: ReadPool, max_response_bytes: int) -> None:
+        self.node, self.reads, self.max_response_bytes = node, reads, max_response_bytes
 
     @property
     def store(self) -> ChainStore:
@@ -143,32 +182,45 @@ class _Routes:
         location = self.store.locate_tx(tx_id)
         if location is None:
             raise RpcError(RpcErrorCode.NOT_FOUND, f"no committed transaction {tx_id.hex()}")
-        return web.json_response(views.committed_tx(self.store, *location))
+        now_ms, store = self.node.now_ms(), self.store
+        return _json_body(
+            await self.reads.run(
+                lambda: json.dumps(views.committed_tx(store, *location, now_ms)).encode()
+            )
+        )
 
     async def list_blocks(self, request: web.Request) -> web.Response:
         head = self.store.head_height
         start = _int_query(request, "from", max(1, head - 19), 1)
-        limit = min(_int_query(request, "limit", 20, 1), 100)
-        blocks = [
-            views.block_summary(self.store, h)
-            for h in range(start, min(head, start + limit - 1) + 1)
-        ]
-        return web.json_response({"head": head, "blocks": blocks})
+        limit = min(_int_query(request, "limit", 20, 1), MAX_PAGE_BLOCKS)
+        store = self.store
+
+        def read() -> bytes:
+            heights = range(start, min(head, start + limit - 1) + 1)
+            blocks = [views.block_summary(store, h) for h in heights]
+            return json.dumps({"head": head, "blocks": blocks}).encode()
+
+        return _json_body(await self.reads.run(read))
 
     async def get_block(self, request: web.Request) -> web.Response:
+        """The block with transactions tx_from.. (tx_limit, at most MAX_PAGE_TXS and
+        max_response_bytes); next_tx_from says where the next page starts."""
         height = self._height(request)
-        return web.json_response(views.block_detail(self.store, height))
+        tx_from = _int_query(request, "tx_from", 0, 0)
+        tx_limit = min(_int_query(request, "tx_limit", MAX_PAGE_TXS, 1), MAX_PAGE_TXS)
+        now_ms, store, cap = self.node.now_ms(), self.store, self.max_response_bytes
+        return _json_body(
+            await self.reads.run(
+                lambda: views.block_detail(store, height, now_ms, tx_from, tx_limit, cap)
+            )
+        )
 
     async def get_raw_block(self, request: web.Request) -> web.Response:
-        """msgpack [block, certificate, [receipt, ...]] for verifiers and state transfer."""
+        """msgpack [block, certificate, [receipt, ...]] for verifiers and state transfer:
+        always whole, from the stored bytes (never decoded and re-encoded)."""
         height = self._height(request)
-        raw = encoding.encode(
-            [
-                self.store.get_block(height).to_value(),
-                self.store.get_certificate(height).to_value(),
-                self.store.get_receipts(height),
-            ]
-        )
+        store = self.store
+        raw = await self.reads.run(lambda: views.raw_block(store, height))
         return web.Response(body=raw, content_type="application/msgpack")
 
     async def list_polls(self, request: web.Request) -> web.Response:
@@ -177,11 +229,17 @@ class _Routes:
             raise RpcError(RpcErrorCode.BAD_REQUEST, "status must be open, closed or upcoming")
         creator = _optional_hex(request.query.get("creator"), "creator", 32)
         org = request.query.get("org")
-        polls = votingcontract.list_polls(
-            self.store, now_ms=self.node.now_ms(), status=status, creator=creator, org_id=org
-        )
-        now_ms = self.node.now_ms()
-        return web.json_response({"polls": [p.to_dict(now_ms) for p in polls]})
+        start = _int_query(request, "from", 0, 0)
+        limit = min(_int_query(request, "limit", DEFAULT_PAGE_POLLS, 1), MAX_PAGE_POLLS)
+        now_ms, store, cap = self.node.now_ms(), self.store, self.max_response_bytes
+
+        def read() -> bytes:
+            polls = votingcontract.list_polls(
+                store, now_ms=now_ms, status=status, creator=creator, org_id=org
+            )
+            return views.poll_page(polls, now_ms, start, limit, cap)
+
+        return _json_body(await self.reads.run(read))
 
     async def get_poll(self, request: web.Request) -> web.Response:
         poll = votingcontract.get_poll(self.store, _hex_param(request, "poll_id", 32))
@@ -197,10 +255,26 @@ class _Routes:
         return web.json_response(results.to_dict())
 
     async def history(self, request: web.Request) -> web.Response:
-        phone_id = _hex_param(request, "phone_id", 32)
-        records = votingcontract.participation_history(self.store, phone_id)
-        return web.json_response(
-            {"phone_id": phone_id.hex(), "records": views.history_with_proofs(self.store, records)}
+        """POST /v1/history: the participation records of the signing voter's phone, for
+        its owner only (PROTOCOL.md section 14.4), paged by "from" and "limit"."""
+        document = _json_object(await request.read())
+        signed = parse_history_request(document)
+        start = _int_field(document, "from", 0, 0)
+        limit = min(_int_field(document, "limit", DEFAULT_PAGE_RECORDS, 1), MAX_PAGE_RECORDS)
+        check_history_request(signed, self.node.chain_id, self.node.now_ms())
+        owner = votingcontract.phone_id_of_key(self.store, signed.voter_key)
+        if owner is None or not is_voter_key_active(self.store, signed.voter_key):
+            raise RpcError(
+                RpcErrorCode.NOT_PERMITTED,
+                "this key is not an enrolled voter's active key; only the key a phone is "
+                "enrolled with now can read its history",
+            )
+        phone_id: bytes = owner
+        store, cap = self.store, self.max_response_bytes
+        return _json_body(
+            await self.reads.run(
+                lambda: views.history_page(store, signed.voter_key, phone_id, start, limit, cap)
+            )
         )
 
     async def voter(self, request: web.Request) -> web.Response:
@@ -243,6 +317,18 @@ class _Routes:
                 RpcErrorCode.NOT_FOUND, f"no block {height}; the head is {self.store.head_height}"
             )
         return height
+
+
+def _json_body(data: bytes) -> web.Response:
+    """JSON already encoded (in the read pool)."""
+    return web.Response(body=data, content_type="application/json", charset="utf-8")
+
+
+def _int_field(document: dict[str, Any], name: str, default: int, minimum: int) -> int:
+    value = document.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value < 2**63:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} must be an integer >= {minimum}")
+    return value
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -49,10 +49,11 @@ from node import views
 from node.app import ChainApplication
 from node.attester import Attester, DevOutboxSender
 from node.config import ClusterConfig, ConfigError
+from node.connlimit import ConnectionLimits, GuardedSite, connection_caps, raise_fd_limit
 from node.errors import RpcError, RpcErrorCode
 from node.mempool import Mempool
 from node.metrics import NodeMetrics
-from node.rpc import decode_raw_block, make_rpc_app
+from node.rpc import decode_raw_block, make_rpc_app, read_pool
 from node.setup import load_genesis, load_pepper
 from node.transport import PeerTransport
 
@@ -136,19 +137,47 @@ class Node:
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        rpc = self.config.rpc
         rpc_app = make_rpc_app(
             self,
-            self.config.rpc.max_body_bytes,
+            rpc.max_body_bytes,
             lambda code: self.metrics.rpc_errors.labels(code=code).inc(),
+            rpc,
         )
-        self._runner = web.AppRunner(rpc_app, access_log=None)
+        # Connection caps and timeouts on both servers (node/connlimit.py); aiohttp's
+        # keepalive_timeout is the idle timeout, the guard adds the head timeout.
+        fd_limit = raise_fd_limit()
+        rpc_cap, peer_cap = connection_caps(fd_limit, rpc.max_connections, rpc.peer_max_connections)
+        self._runner = web.AppRunner(rpc_app, access_log=None, keepalive_timeout=rpc.idle_timeout_s)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.address.host, self.address.rpc_port).start()
+        rpc_site = GuardedSite(
+            self._runner,
+            self.address.host,
+            self.address.rpc_port,
+            ConnectionLimits(rpc_cap, rpc.max_connections_per_client, rpc.header_timeout_s),
+        )
+        await rpc_site.start()
         peer_app = web.Application()
         peer_app.add_routes(self.transport.routes())
-        self._peer_runner = web.AppRunner(peer_app, access_log=None)
+        self._peer_runner = web.AppRunner(
+            peer_app, access_log=None, keepalive_timeout=rpc.idle_timeout_s
+        )
         await self._peer_runner.setup()
-        await web.TCPSite(self._peer_runner, self.address.host, self.address.peer_port).start()
+        peer_site = GuardedSite(
+            self._peer_runner,
+            self.address.host,
+            self.address.peer_port,
+            ConnectionLimits(peer_cap, rpc.peer_max_connections_per_client, rpc.header_timeout_s),
+        )
+        await peer_site.start()
+        self._export_connection_metrics(rpc_site, peer_site, rpc_app)
+        log.info(
+            "open-file limit %d: up to %d RPC connections (%d per client), %d peer connections",
+            fd_limit,
+            rpc_cap,
+            rpc.max_connections_per_client,
+            peer_cap,
+        )
         await self.transport.start()
         self._tasks.append(asyncio.create_task(self._tick_forever()))
         log.info(
@@ -325,7 +354,9 @@ class Node:
                 self._forget_waiter(tx.tx_id, waiter)
             location = self.store.locate_tx(tx.tx_id)
             if location is not None:
-                return {"status": "committed", **views.committed_tx(self.store, *location)}
+                # The full view: the submitter sent these bytes (ballot choices included).
+                document = views.committed_tx(self.store, *location, None)
+                return {"status": "committed", **document}
         return {"status": "pending", "tx_id": tx.tx_id.hex(), "height": None}
 
     def status(self) -> dict[str, Any]:
@@ -435,6 +466,30 @@ class Node:
             max_clock_drift_ms=c.max_clock_drift_ms,
             genesis_time_ms=self.store.genesis.genesis_time_ms,
         )
+
+    def _export_connection_metrics(
+        self, rpc_site: GuardedSite, peer_site: GuardedSite, rpc_app: web.Application
+    ) -> None:
+        guards = {"rpc": rpc_site.guard, "peer": peer_site.guard}
+        self.metrics.export_counts(
+            "votechain_connections_closed_by_limits",
+            "Connections closed by the connection guard, by server and reason "
+            "(total cap, per-client cap, header timeout)",
+            "reason",
+            lambda: {
+                f"{server}_{reason}": count
+                for server, guard in guards.items()
+                for reason, count in guard.counters.items()
+            },
+        )
+        reads = read_pool(rpc_app)
+        self.metrics.export_counts(
+            "votechain_rpc_heavy_reads",
+            "Heavy RPC reads refused busy because the read pool was full",
+            "outcome",
+            lambda: {"refused_busy": reads.refused},
+        )
+        self._guards = guards
 
     def _update_gauges(self) -> None:
         self.metrics.height.set(self.store.head_height)

@@ -1,7 +1,21 @@
-"""JSON views of chain objects for the RPC, CLI and web UI (one place for the shapes)."""
+"""JSON views of chain objects for the RPC, CLI and web UI (one place for the shapes).
+
+Public views show what a poll promises and no more: while a poll keeps its results until
+it closes (visibility "after_close"), a ballot's selections are left out of every view
+of its transaction (decoded body and encoded hex alike) and `choices_hidden` says so.
+Callers pass `now_ms` to judge that; `now_ms=None` is the full view, only for whoever
+already holds the transaction (its submitter, its signer through a signed history
+request). Raw blocks stay complete: blocks are public data (docs/OPERATIONS.md, Security).
+
+Views that can grow with a block or a state (block detail, poll lists, history) come
+as pages of JSON bytes no larger than the caller's max_bytes (plus one item, so a page
+always makes progress); `next_*` says where the next page starts, null at the end.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
 import votingcontract
@@ -10,6 +24,13 @@ from chain.errors import VotechainError
 from chain.merkle import MerkleProof, merkle_proof
 from chain.store import ChainStore
 from chain.tx import Transaction
+from votingcontract.records import PollRecord
+
+HIDDEN_CHOICES_NOTE = "the choices are hidden until the poll closes (its results come after close)"
+_ITEMS_PLACEHOLDER = "\u0000items\u0000"
+"""Stands for the list in a page's head; never in a head's own text (hex and numbers)."""
+RAW_BLOCK_ARRAY_HEADER = b"\x93"
+"""msgpack fixarray of 3: [block, certificate, receipts]."""
 
 
 def proof_dict(proof: MerkleProof) -> dict[str, Any]:
@@ -20,11 +41,21 @@ def proof_dict(proof: MerkleProof) -> dict[str, Any]:
     }
 
 
-def tx_dict(tx: Transaction) -> dict[str, Any]:
+def tx_dict(store: ChainStore, tx: Transaction, now_ms: int | None) -> dict[str, Any]:
+    """The transaction; a ballot's choices left out while its poll hides results at now_ms."""
     try:
-        body: Any = votingcontract.decode_body(tx.kind, tx.body).to_dict()
+        decoded = votingcontract.decode_body(tx.kind, tx.body)
     except (ValueError, KeyError, VotechainError):
+        decoded = None
+    hidden = decoded is not None and now_ms is not None and choices_hidden(store, decoded, now_ms)
+    body: Any
+    if decoded is None:
         body = {"undecodable": tx.body.hex()}
+    elif hidden:
+        assert isinstance(decoded, votingcontract.CastBallot)
+        body = {"poll_id": decoded.poll_id.hex(), "hidden": HIDDEN_CHOICES_NOTE}
+    else:
+        body = decoded.to_dict()
     return {
         "tx_id": tx.tx_id.hex(),
         "chain_id": tx.chain_id,
@@ -32,8 +63,22 @@ def tx_dict(tx: Transaction) -> dict[str, Any]:
         "signer": tx.signer.hex(),
         "nonce": tx.nonce,
         "body": body,
-        "encoded": tx.encode().hex(),
+        "choices_hidden": hidden,
+        "encoded": None if hidden else tx.encode().hex(),
     }
+
+
+def choices_hidden(store: ChainStore, body: Any, now_ms: int) -> bool:
+    """True for a ballot of a poll that shows results only after close and is not closed
+    at now_ms (the same judgement GET /v1/polls/{id}/results makes)."""
+    if not isinstance(body, votingcontract.CastBallot):
+        return False
+    poll = votingcontract.get_poll(store, body.poll_id)
+    return (
+        poll is not None
+        and poll.spec.visibility == "after_close"
+        and poll.status(now_ms) != "closed"
+    )
 
 
 def header_dict(block: Block) -> dict[str, Any]:
@@ -79,26 +124,104 @@ def block_summary(store: ChainStore, height: int) -> dict[str, Any]:
     return document
 
 
-def block_detail(store: ChainStore, height: int) -> dict[str, Any]:
+def block_detail(
+    store: ChainStore, height: int, now_ms: int, tx_from: int, tx_limit: int, max_bytes: int
+) -> bytes:
+    """JSON of block `height` with transactions tx_from.. (at most tx_limit, and no more
+    than max_bytes in all), each with its receipt; ballots as tx_dict shows them."""
     block = store.get_block(height)
     receipts = store.get_receipts(height)
-    return {
+    count = len(block.transactions)
+    head = {
         "header": header_dict(block),
         "certificate": certificate_dict(store, height),
         "app_hash": store.app_hash(height).hex(),
-        "transactions": [
-            {**tx_dict(tx), "receipt": receipt_dict(r)}
-            for tx, r in zip(block.transactions, receipts, strict=True)
-        ],
+        "tx_count": count,
+        "tx_from": tx_from,
     }
+    stop = min(count, tx_from + tx_limit)
+    entries = (
+        {**tx_dict(store, block.transactions[i], now_ms), "receipt": receipt_dict(receipts[i])}
+        for i in range(tx_from, stop)
+    )
+    return json_page(head, "transactions", entries, max_bytes, "next_tx_from", tx_from, count)
 
 
-def committed_tx(store: ChainStore, height: int, position: int) -> dict[str, Any]:
+def raw_block(store: ChainStore, height: int) -> bytes:
+    """msgpack [block, certificate, [receipt, ...]] from the stored bytes, which are
+    already canonical: an array header and the three stored encodings, nothing decoded."""
+    parts = [store.get_block_bytes(height), store.get_certificate_bytes(height)]
+    parts.append(store.get_receipts_bytes(height))
+    if any(part is None for part in parts):
+        raise VotechainError(f"block {height} is not complete in the store")
+    return RAW_BLOCK_ARRAY_HEADER + b"".join(p for p in parts if p is not None)
+
+
+def poll_page(
+    polls: list[PollRecord], now_ms: int, start: int, limit: int, max_bytes: int
+) -> bytes:
+    """JSON {"total", "from", "polls": [...], "next_from"} of polls[start:start+limit]."""
+    head = {"total": len(polls), "from": start}
+    entries = (p.to_dict(now_ms) for p in polls[start : start + limit])
+    stop = min(len(polls), start + limit)
+    return json_page(head, "polls", entries, max_bytes, "next_from", start, stop, len(polls))
+
+
+def history_page(
+    store: ChainStore, voter_key: bytes, phone_id: bytes, start: int, limit: int, max_bytes: int
+) -> bytes:
+    """The owner's participation records start.., each with its committed ballot in full
+    (the owner signed it) and the proofs a receipt needs."""
+    records = votingcontract.participation_history(store, phone_id)
+    head = {
+        "voter_key": voter_key.hex(),
+        "phone_id": phone_id.hex(),
+        "total": len(records),
+        "from": start,
+    }
+    entries = (_history_entry(store, r) for r in records[start : start + limit])
+    stop = min(len(records), start + limit)
+    return json_page(head, "records", entries, max_bytes, "next_from", start, stop, len(records))
+
+
+def json_page(
+    head: dict[str, Any],
+    items_key: str,
+    items: Iterable[dict[str, Any]],
+    max_bytes: int,
+    next_key: str,
+    start: int,
+    stop: int,
+    total: int | None = None,
+) -> bytes:
+    """`head` with the list `items_key` and `next_key` (the index after the last item
+    given, or null once `total` items are given), as JSON bytes of about max_bytes at
+    most: items stop before the one that would pass it (the first is always given)."""
+    total = stop if total is None else total
+    budget = max_bytes - len(json.dumps(head)) - 200
+    parts: list[str] = []
+    used = 0
+    for item in items:
+        text = json.dumps(item)
+        if parts and used + len(text) + 1 > budget:
+            break
+        parts.append(text)
+        used += len(text) + 1
+    end = start + len(parts)
+    document = {**head, next_key: end if end < total else None, items_key: _ITEMS_PLACEHOLDER}
+    before, _, after = json.dumps(document).rpartition(json.dumps(_ITEMS_PLACEHOLDER))
+    return f"{before}[{','.join(parts)}]{after}".encode()
+
+
+def committed_tx(
+    store: ChainStore, height: int, position: int, now_ms: int | None
+) -> dict[str, Any]:
     """A committed tx with everything a citizen needs to prove it counted.
 
     tx_proof shows the tx is in block `height` (tx_root, certified by `certificate`);
     when block height+1 exists, receipt_proof shows the receipt is in its
-    prev_receipts_root, certified by `next_certificate`.
+    prev_receipts_root, certified by `next_certificate`. A ballot's choices are hidden
+    as tx_dict says (now_ms=None: the full view, for whoever holds the tx already).
     """
     block = store.get_block(height)
     receipts = store.get_receipts(height)
@@ -106,7 +229,7 @@ def committed_tx(store: ChainStore, height: int, position: int) -> dict[str, Any
     document: dict[str, Any] = {
         "height": height,
         "position": position,
-        "tx": tx_dict(block.transactions[position]),
+        "tx": tx_dict(store, block.transactions[position], now_ms),
         "receipt": receipt_dict(receipts[position]),
         "header": header_dict(block),
         "certificate": certificate_dict(store, height),
@@ -123,18 +246,11 @@ def committed_tx(store: ChainStore, height: int, position: int) -> dict[str, Any
     return document
 
 
-def history_with_proofs(store: ChainStore, records: list[Any]) -> list[dict[str, Any]]:
-    entries = []
-    for record in records:
-        entry = dict(record.to_dict())
-        location = store.locate_tx(record.tx_id)
-        if location is not None:
-            block = store.get_block(location[0])
-            tx_ids = [tx.tx_id for tx in block.transactions]
-            entry["block_hash"] = block.block_hash.hex()
-            entry["tx_proof"] = proof_dict(merkle_proof(tx_ids, location[1]))
-        entries.append(entry)
-    return entries
+def _history_entry(store: ChainStore, record: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = dict(record.to_dict())
+    location = store.locate_tx(record.tx_id)
+    entry["committed"] = None if location is None else committed_tx(store, *location, None)
+    return entry
 
 
 def reason_table() -> dict[str, str]:

@@ -272,7 +272,7 @@ def test_a_tx_the_state_machine_would_refuse_is_refused_with_its_reason(live: Li
         (f"/v1/polls/{HEX32}/results", "not_found"),
         ("/v1/polls/zz/results", "bad_request"),
         (f"/v1/polls/{HEX32}/nothing", "not_found"),
-        ("/v1/history/zz", "bad_request"),
+        ("/v1/history/zz", "not_found"),  # history is POST /v1/history, signed
         ("/v1/voters/zz", "bad_request"),
         (f"/v1/voters/{HEX32}", "not_found"),
     ],
@@ -293,7 +293,8 @@ def test_good_reads_answer_with_json(live: LiveNode) -> None:
         "/v1/blocks",
         "/v1/blocks?from=999999&limit=100",
         "/v1/polls?status=open",
-        f"/v1/history/{HEX32}",
+        "/v1/polls?from=0&limit=100",
+        "/v1/blocks/1?tx_from=0&tx_limit=100",
         "/v1/stats",
         "/v1/reasons",
         "/v1/genesis",
