@@ -9,6 +9,12 @@ results of executing block h-1 (its app hash and its receipts root), as CometBFT
 the proposer of h has executed h-1, and a verifier that re-executes h-1 compares. The
 view in which a block was agreed is not in the header, so a block prepared in one view is
 re-proposed unchanged in the next; it is in the commit certificate.
+
+An encoded block is at most MAX_BLOCK_BYTES (PROTOCOL.md section 5). validate_basic checks
+it from the transactions' sizes without encoding the block; `from_value` refuses a block
+value over the limit before it builds a single transaction, and `read_header` reads a
+stored block's header without decoding its transactions, so a store that holds a block
+over the limit (issue 9) still answers hash and height queries.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+
+import msgpack
 
 from chain import encoding
 from chain.errors import DecodeError, InvalidBlock, VotechainError
@@ -27,6 +35,12 @@ from chain.tx import MAX_CHAIN_ID_LENGTH, MAX_TX_BYTES, Transaction
 HEADER_VERSION = 1
 MAX_BLOCK_TXS = 10_000
 MAX_BLOCK_BYTES = 8 * 1024 * 1024
+"""Protocol limit on len(encode(block)), header and array headers included."""
+MAX_HEADER_BYTES = 1_024
+"""More than any encoded header takes (a 64-character chain id in 4-byte UTF-8 is 258)."""
+BLOCK_OVERHEAD_MAX_BYTES = MAX_HEADER_BYTES + 1 + 5
+"""Bytes of a block that are not its transactions, at most: header, the block's own
+2-item array header (1 byte) and the transaction array's header (at most 5 bytes)."""
 
 
 @dataclass(frozen=True)
@@ -103,10 +117,25 @@ class Block:
     def encode(self) -> bytes:
         return encoding.encode(self.to_value())
 
+    @cached_property
+    def encoded_size(self) -> int:
+        """len(self.encode()), computed from the parts without encoding the block."""
+        return (
+            array_header_size(2)
+            + len(self.header.encode())
+            + array_header_size(len(self.transactions))
+            + sum(tx.encoded_size for tx in self.transactions)
+        )
+
     @classmethod
     def from_value(cls, value: Any) -> Block:
+        """The block whose decoded value is `value`; refuses one over MAX_BLOCK_BYTES
+        before building any transaction, since a proposal may hold up to 10,000."""
         fields = encoding.expect_list(value, 2, "block")
         txs = encoding.expect_array(fields[1], "block.transactions", MAX_BLOCK_TXS)
+        size = _value_size(value)
+        if size > MAX_BLOCK_BYTES:
+            raise DecodeError(f"block is {size} bytes, the limit is {MAX_BLOCK_BYTES}")
         return cls(BlockHeader.from_value(fields[0]), tuple(Transaction.from_value(t) for t in txs))
 
     @classmethod
@@ -126,6 +155,10 @@ class Block:
         if len(self.transactions) > MAX_BLOCK_TXS:
             raise InvalidBlock(
                 f"block {height}: {len(self.transactions)} transactions, limit {MAX_BLOCK_TXS}"
+            )
+        if self.encoded_size > MAX_BLOCK_BYTES:
+            raise InvalidBlock(
+                f"block {height} is {self.encoded_size} bytes, the limit is {MAX_BLOCK_BYTES}"
             )
         tx_ids = [tx.tx_id for tx in self.transactions]
         if len(set(tx_ids)) != len(tx_ids):
@@ -180,3 +213,39 @@ def make_header(
         prev_receipts_root,
         proposer,
     )
+
+
+def array_header_size(count: int) -> int:
+    """Bytes of the msgpack header of an array of `count` items (fixarray, array 16, 32)."""
+    if count < 16:
+        return 1
+    if count < 2**16:
+        return 3
+    return 5
+
+
+def read_header(data: bytes) -> BlockHeader:
+    """The header of encoded block `data`, without decoding its transactions.
+
+    The header is the first item of the block's 2-item array; its raw bytes are decoded
+    canonically, so its block_hash is the one the whole block would give.
+    """
+    unpacker = msgpack.Unpacker(raw=False, use_list=True, max_buffer_size=len(data) + 1)
+    unpacker.feed(data)
+    try:
+        if unpacker.read_array_header() != 2:
+            raise DecodeError("block: expected an array of 2 fields")
+        start = unpacker.tell()
+        unpacker.skip()
+        end = unpacker.tell()
+    except (msgpack.OutOfData, ValueError, TypeError, msgpack.UnpackException) as exc:
+        raise DecodeError(f"block: cannot read the header: {exc}") from exc
+    return BlockHeader.decode(data[start:end])
+
+
+def _value_size(value: Any) -> int:
+    """Encoded size of an already decoded value (packing is C code: no Python objects)."""
+    try:
+        return len(msgpack.packb(value, use_bin_type=True))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise DecodeError(f"block: not encodable: {exc}") from exc

@@ -36,7 +36,7 @@ from typing import Any
 import plyvel
 
 from chain import encoding
-from chain.block import Block
+from chain.block import Block, BlockHeader, read_header
 from chain.certificate import CommitCertificate
 from chain.errors import StoreError
 from chain.genesis import Genesis
@@ -191,10 +191,18 @@ class ChainStore:
         return self._head
 
     def block_hash(self, height: int) -> bytes:
-        """Hash of block `height`; height 0 is the genesis hash."""
+        """Hash of block `height`; height 0 is the genesis hash.
+
+        Read from the header alone: cheap for a full block, and possible even for a block
+        over the size limit that a store may hold from before the limit was enforced.
+        """
         if height == 0:
             return self.genesis.genesis_hash
-        return self.get_block(height).block_hash
+        return self.get_header(height).block_hash
+
+    def get_header(self, height: int) -> BlockHeader:
+        """The header of block `height`, without decoding the block's transactions."""
+        return read_header(self._require(_key(b"block/", height), f"block {height}"))
 
     def get_block(self, height: int) -> Block:
         return Block.decode(self._require(_key(b"block/", height), f"block {height}"))

@@ -67,6 +67,11 @@ class Transaction:
     def tx_id(self) -> bytes:
         return tagged_hash(Domain.TRANSACTION_ID, self.encode())
 
+    @cached_property
+    def encoded_size(self) -> int:
+        """len(self.encode()), remembered: block budgets and quotas add these up often."""
+        return len(self.encode())
+
     @classmethod
     def from_value(cls, value: Any) -> Transaction:
         fields = encoding.expect_list(value, 7, "transaction")

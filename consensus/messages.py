@@ -41,9 +41,18 @@ from consensus.errors import InvalidMessage
 from consensus.types import Height, ReplicaId, View
 
 MAX_MESSAGE_BYTES = 8 * MAX_BLOCK_BYTES
-"""Largest encoded message accepted; a NewView may carry a few blocks."""
-MAX_PREPARED_PER_VIEW_CHANGE = 256
-"""Decoding cap on prepared certificates in one ViewChange (the replica's window is tighter)."""
+"""Default cap for decode_message; a node passes max_message_bytes(n, q) instead."""
+MAX_PREPARED_PER_VIEW_CHANGE = 1
+"""Prepared certificates in one ViewChange. With one block in flight (ADR 003) a correct
+replica prepares only the height above its last delivered block, so it never holds more;
+the cap is what bounds the size of ViewChange and NewView (see max_message_bytes)."""
+MESSAGE_OVERHEAD_MAX_BYTES = 128
+"""More than a PrePrepare takes besides its block, and more than a whole Prepare, Commit
+or Checkpoint: array header, kind, two u64, replica id, hash and 64-byte signature."""
+CERTIFICATE_OVERHEAD_MAX_BYTES = 512
+"""More than a commit certificate takes besides its signers (chain id of up to 258 bytes)."""
+CERTIFICATE_SIGNER_MAX_BYTES = 128
+"""More than one [validator, signature] pair of a certificate takes (101 bytes)."""
 MAX_REPROPOSALS = 256
 """Decoding cap on re-proposals in one NewView."""
 NO_SIGNATURE = bytes(SIGNATURE_SIZE)
@@ -543,14 +552,15 @@ def encode_message(message: Message) -> bytes:
     return encoding.encode(message.to_value())
 
 
-def decode_message(data: bytes) -> Message:
+def decode_message(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> Message:
     """Decode and validate_basic a message; raise InvalidMessage on anything wrong.
 
     Unknown kinds, wrong field counts or types, non-canonical bytes, trailing bytes and
-    oversized input are all refused.
+    input over `max_bytes` are all refused; so is a block over MAX_BLOCK_BYTES, before
+    its transactions are built (Block.from_value).
     """
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise InvalidMessage(f"message is {len(data)} bytes, the limit is {MAX_MESSAGE_BYTES}")
+    if len(data) > max_bytes:
+        raise InvalidMessage(f"message is {len(data)} bytes, the limit is {max_bytes}")
     try:
         message = message_from_value(encoding.decode(data))
     except DecodeError as exc:
@@ -568,6 +578,23 @@ def message_from_value(value: Any) -> Message:
     if cls is None:
         raise DecodeError(f"message.kind: unknown kind {kind}")
     return cls.from_value(value)
+
+
+def max_message_bytes(validators: int, quorum: int) -> int:
+    """An upper bound on any valid message's encoded size, for a validator set of that
+    size (PROTOCOL.md 12.2); the peer transport's frame limit.
+
+    A PrePrepare is one block (at most MAX_BLOCK_BYTES) plus a small envelope; a
+    ViewChange at most one PrePrepare, a prepare per other validator and a commit
+    certificate; a NewView exactly `quorum` ViewChanges and at most one re-proposal per
+    ViewChange (each re-proposed height comes from a distinct prepared certificate).
+    So a NewView, the largest, holds at most 2 * quorum blocks.
+    """
+    pre_prepare = MAX_BLOCK_BYTES + MESSAGE_OVERHEAD_MAX_BYTES
+    certificate = CERTIFICATE_OVERHEAD_MAX_BYTES + validators * CERTIFICATE_SIGNER_MAX_BYTES
+    prepared = 8 + pre_prepare + (validators - 1) * MESSAGE_OVERHEAD_MAX_BYTES
+    view_change = MESSAGE_OVERHEAD_MAX_BYTES + certificate + prepared
+    return MESSAGE_OVERHEAD_MAX_BYTES + quorum * (view_change + pre_prepare)
 
 
 def _expect_kind(value: Any, cls: type[M]) -> M:

@@ -58,7 +58,7 @@ from consensus.records import (
     ViewRecord,
     slot_key,
 )
-from consensus.requests import PendingRequests
+from consensus.requests import PendingLimits, PendingRequests
 from consensus.signatures import SignatureVerifier
 from consensus.transfer import BehindDetector, check_fetched_block
 from consensus.types import MAX_BACKOFF_DOUBLINGS, Height, ReplicaConfig, ReplicaId, View
@@ -129,7 +129,15 @@ class Replica:
         self._committed_entries: tuple[CommittedEntry, ...] = ()
         self._app_behind = False
         # Requests and timers (all in ticks).
-        self._pending = PendingRequests()
+        self._pending = PendingRequests(
+            PendingLimits(
+                max_requests=config.max_pending_requests,
+                max_bytes=config.max_pending_bytes,
+                max_requests_per_signer=config.max_pending_per_signer,
+                max_bytes_per_signer=config.max_pending_bytes_per_signer,
+                exempt_signers=config.quota_exempt_signers,
+            )
+        )
         self._now_ms = 0
         self._ticks = 0
         self._idle_ticks = 0
@@ -278,8 +286,9 @@ class Replica:
         tx_id = tx.tx_id
         if tx_id in self._pending or self._app.is_committed(tx_id):
             return
-        if len(self._pending) >= self.config.max_pending_requests:
-            self.stats.drop("too many pending requests")
+        refusal = self._pending.refusal(tx)
+        if refusal is not None:
+            self.stats.drop(refusal)
             return
         try:
             tx.verify(self.config.chain_id)
@@ -330,7 +339,9 @@ class Replica:
         slot = self._log.slot(height)
         if slot.pre_prepare is not None:
             return
-        full = len(self._pending) >= self.config.max_block_txs
+        full = self._pending.is_full_batch(
+            self.config.max_block_txs, self.config.max_batch_tx_bytes
+        )
         if not full and self._batch_ticks < self.config.batch_delay_ticks:
             return
         transactions = self._take_batch()
@@ -351,7 +362,12 @@ class Replica:
         self._check_prepared(slot, out)
 
     def _take_batch(self) -> tuple[Transaction, ...]:
-        return tuple(self._pending.take_batch(self.config.max_block_txs, self._app.is_committed))
+        """The oldest pending requests that fit the block budget in count and bytes."""
+        return tuple(
+            self._pending.take_batch(
+                self.config.max_block_txs, self.config.max_batch_tx_bytes, self._app.is_committed
+            )
+        )
 
     def _check_own_block(self, block: Block, height: Height, timestamp_ms: int) -> None:
         header = block.header
@@ -361,6 +377,13 @@ class Replica:
             raise InvariantViolation(
                 f"Application.build_block returned height/timestamp/prev_hash/proposer "
                 f"{got[:2]}, expected {expected[:2]} on the last committed block by this replica"
+            )
+        if block.encoded_size > self.config.max_block_bytes:
+            # Every correct replica would refuse it (PROTOCOL.md section 5); proposing it
+            # would only cost a view change.
+            raise InvariantViolation(
+                f"Application.build_block returned a block of {block.encoded_size} bytes, "
+                f"over max_block_bytes {self.config.max_block_bytes}"
             )
 
     def on_pre_prepare(self, pre_prepare: PrePrepare, out: list[Effect]) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NewType
 
+from chain.block import BLOCK_OVERHEAD_MAX_BYTES, MAX_BLOCK_BYTES
 from chain.certificate import ValidatorSet
-from chain.tx import MAX_CHAIN_ID_LENGTH
+from chain.tx import MAX_CHAIN_ID_LENGTH, MAX_TX_BYTES
 
 View = NewType("View", int)
 """A PBFT view number; view v is led by replica v mod n."""
@@ -41,6 +42,9 @@ class ReplicaConfig:
     """L: messages are accepted only for heights in (low, low + L], low = stable checkpoint."""
     max_block_txs: int = 500
     """Most transactions the primary puts in one block."""
+    max_block_bytes: int = MAX_BLOCK_BYTES
+    """Largest encoded block the primary proposes: at most the protocol's MAX_BLOCK_BYTES,
+    and room for at least one transaction of MAX_TX_BYTES."""
     batch_delay_ticks: int = 1
     """Ticks the primary waits for more requests before proposing a non-full block."""
     request_timeout_ticks: int = 40
@@ -55,6 +59,15 @@ class ReplicaConfig:
     """How long to wait for BlocksFetched before asking again."""
     max_pending_requests: int = 50_000
     """Requests beyond this many are ignored (the node's mempool keeps the rest)."""
+    max_pending_bytes: int = 128 * 1024 * 1024
+    """Encoded bytes of all pending requests together; more are ignored likewise."""
+    max_pending_per_signer: int = 1_024
+    """Pending requests of one signer; a faulty validator's forwards cannot exceed it."""
+    max_pending_bytes_per_signer: int = 4 * 1024 * 1024
+    """Encoded bytes of one signer's pending requests (half a block at the protocol limit)."""
+    quota_exempt_signers: frozenset[bytes] = frozenset()
+    """Signers without a per-signer quota (the node passes the genesis attesters, which
+    sign one enrollment per verified phone); the total caps still apply to them."""
     signature_cache_size: int = 8_192
     """Verified (key, message, signature) triples remembered to avoid re-verifying."""
     genesis_time_ms: int = 0
@@ -81,6 +94,9 @@ class ReplicaConfig:
             "retransmit_ticks",
             "fetch_timeout_ticks",
             "max_pending_requests",
+            "max_pending_bytes",
+            "max_pending_per_signer",
+            "max_pending_bytes_per_signer",
             "signature_cache_size",
         ):
             if getattr(self, name) < 1:
@@ -89,6 +105,17 @@ class ReplicaConfig:
             raise ValueError("delays cannot be negative")
         if self.max_clock_drift_ms < 0:
             raise ValueError("max_clock_drift_ms cannot be negative")
+        smallest_block_bytes = BLOCK_OVERHEAD_MAX_BYTES + MAX_TX_BYTES
+        if not smallest_block_bytes <= self.max_block_bytes <= MAX_BLOCK_BYTES:
+            raise ValueError(
+                f"max_block_bytes ({self.max_block_bytes}) must be between "
+                f"{smallest_block_bytes} (one largest transaction) and {MAX_BLOCK_BYTES}"
+            )
+
+    @property
+    def max_batch_tx_bytes(self) -> int:
+        """Bytes of transactions a proposal may hold: the block budget less its header."""
+        return self.max_block_bytes - BLOCK_OVERHEAD_MAX_BYTES
 
     @property
     def size(self) -> int:

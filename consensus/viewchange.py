@@ -26,7 +26,14 @@ from chain.block import Block
 from chain.certificate import CommitCertificate
 from chain.keys import PrivateKey
 from consensus.errors import InvalidMessage
-from consensus.messages import NewView, PreparedCertificate, PrePrepare, ViewChange, sign
+from consensus.messages import (
+    MAX_PREPARED_PER_VIEW_CHANGE,
+    NewView,
+    PreparedCertificate,
+    PrePrepare,
+    ViewChange,
+    sign,
+)
 from consensus.signatures import SignatureVerifier
 from consensus.types import Height, ReplicaConfig, View
 
@@ -79,10 +86,13 @@ def check_view_change(
         reason = verifier.check_certificate(view_change.committed)
         if reason is not None:
             raise InvalidMessage(f"view-change from r{view_change.replica}: {reason}")
-    if len(view_change.prepared) > config.watermark_window:
+    if len(view_change.prepared) > MAX_PREPARED_PER_VIEW_CHANGE:
+        # One block in flight: a correct replica prepares only the height above its last
+        # delivered block. The cap bounds a NewView's size (messages.max_message_bytes).
         raise InvalidMessage(
             f"view-change from r{view_change.replica} carries "
-            f"{len(view_change.prepared)} prepared certificates"
+            f"{len(view_change.prepared)} prepared certificates, at most "
+            f"{MAX_PREPARED_PER_VIEW_CHANGE}"
         )
     for certificate in view_change.prepared:
         check_prepared_certificate(certificate, config, verifier)
@@ -148,10 +158,12 @@ def check_new_view(
         )
     if not verifier.verify_message(new_view):
         raise InvalidMessage(f"new-view {new_view.view}: bad signature")
-    if len(new_view.view_changes) < config.quorum:
+    if len(new_view.view_changes) != config.quorum:
+        # Exactly a quorum, as the primary chooses them: more would prove nothing more and
+        # would let a NewView outgrow the frame limit (messages.max_message_bytes).
         raise InvalidMessage(
             f"new-view {new_view.view} holds {len(new_view.view_changes)} view-changes, "
-            f"needs {config.quorum}"
+            f"needs exactly {config.quorum}"
         )
     for view_change in new_view.view_changes:
         check_view_change(view_change, config, verifier)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import votingcontract
-from chain.block import Block, make_header
+from chain.block import BLOCK_OVERHEAD_MAX_BYTES, MAX_BLOCK_BYTES, Block, make_header
 from chain.certificate import CommitCertificate
 from chain.errors import VotechainError
 from chain.state import OverlayState
@@ -36,6 +36,12 @@ class ChainApplication:
         prev_hash: bytes,
         transactions: tuple[Transaction, ...],
     ) -> Block:
+        """The proposal; leaves out a suffix of `transactions` if the block would be over
+        MAX_BLOCK_BYTES (the core's own budget normally keeps it well under)."""
+        tx_bytes = BLOCK_OVERHEAD_MAX_BYTES + sum(tx.encoded_size for tx in transactions)
+        while transactions and tx_bytes > MAX_BLOCK_BYTES:
+            tx_bytes -= transactions[-1].encoded_size
+            transactions = transactions[:-1]
         header = make_header(
             chain_id=self.chain_id,
             height=height,

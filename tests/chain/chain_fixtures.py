@@ -171,3 +171,34 @@ def block_key(height: int) -> bytes:
 
 def pack_u64(value: int) -> bytes:
     return struct.pack(">Q", value)
+
+
+def oversized_bundle(
+    store: ChainStore, tx_count: int = 139, body_bytes: int = 64_700
+) -> BlockBundle:
+    """The next block on `store` made of `tx_count` large transactions: over
+    MAX_BLOCK_BYTES with the defaults, like block 14 of issue 9. Only for tests that need
+    a store holding such a block (ChainStore.append_block never judges validity)."""
+    tip = ChainTip.from_store(store)
+    genesis = store.genesis
+    height = tip.height + 1
+    key = seeded_key("oversized-signer")
+    transactions = tuple(
+        Transaction.create(key, genesis.chain_id, "test", bytes(body_bytes), nonce=n)
+        for n in range(tx_count)
+    )
+    keys = validator_keys(len(genesis.validators))
+    header = make_header(
+        genesis.chain_id,
+        height,
+        genesis.genesis_time_ms + height * BLOCK_INTERVAL_MS,
+        tip.block_hash,
+        transactions,
+        tip.app_hash,
+        tip.receipts_root,
+        keys[height % len(keys)].public_key,
+    )
+    block = Block(header, transactions)
+    certificate = CommitCertificate.sign(keys, genesis.chain_id, 0, height, block.block_hash)
+    receipts = tuple(encoding.encode([tx.tx_id, "accepted"]) for tx in transactions)
+    return BlockBundle(block, certificate, receipts, [(COUNTER_KEY, pack_u64(height))])

@@ -15,9 +15,9 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from chain.block import Block, make_header
+from chain.block import MAX_BLOCK_BYTES, MAX_BLOCK_TXS, Block, make_header
 from chain.keys import PrivateKey
-from chain.tx import Transaction
+from chain.tx import MAX_TX_BYTES, Transaction
 from consensus.messages import (
     Checkpoint,
     Commit,
@@ -254,6 +254,48 @@ class InvalidBlocks(Strategy):
         return [(self.me, to, pre_prepare) for to in targets]
 
 
+class OversizedBlocks(Strategy):
+    """As primary, proposes blocks over a protocol limit (issue 9): over MAX_BLOCK_BYTES
+    in large transactions, or over MAX_BLOCK_TXS in tiny ones. Every transaction is
+    validly signed and new, so size is the only thing wrong with the block."""
+
+    name = "oversized-blocks"
+
+    def __init__(self, context: ByzantineContext) -> None:
+        super().__init__(context)
+        # One limit per run: 10,001 transactions cost the simulator a second a run to
+        # encode and decode, so the cheap byte variant runs twice as often.
+        self.limit = context.rng.choice(("bytes", "bytes", "count"))
+
+    def outgoing(self, targets: Sequence[int], message: Message) -> Outgoing:
+        if not isinstance(message, PrePrepare) or message.replica != self.me:
+            return super().outgoing(targets, message)
+        chain_id = self.ctx.config.chain_id
+        padding = oversized_padding(self.ctx.key, chain_id, self.limit)
+        block = self.rebuild(message.block, transactions=(*message.block.transactions, *padding))
+        pre_prepare = self.sign(PrePrepare(message.view, message.height, block, message.replica))
+        return [(self.me, to, pre_prepare) for to in targets]
+
+
+_PADDING: dict[tuple[bytes, str, str], tuple[Transaction, ...]] = {}
+
+
+def oversized_padding(key: PrivateKey, chain_id: str, limit: str) -> tuple[Transaction, ...]:
+    """Signed noop transactions that push any block over the byte ("bytes") or the
+    transaction ("count") limit. Made once per key: signing 10,001 costs a second."""
+    cache_key = (key.public_key, chain_id, limit)
+    if cache_key not in _PADDING:
+        if limit == "bytes":
+            body = bytes(MAX_TX_BYTES - 200)
+            count = MAX_BLOCK_BYTES // len(body) + 1
+        else:
+            body, count = b"", MAX_BLOCK_TXS + 1
+        _PADDING[cache_key] = tuple(
+            Transaction.create(key, chain_id, "noop", body, 1_000_000 + i) for i in range(count)
+        )
+    return _PADDING[cache_key]
+
+
 @dataclass
 class Coalition:
     """f + 1 colluding replicas (more than PBFT tolerates) with each other's keys.
@@ -311,6 +353,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
         Forger,
         BadTimestamps,
         InvalidBlocks,
+        OversizedBlocks,
     )
 }
 

@@ -6,6 +6,9 @@ violation (never raise) so that the run can print its seed and trace:
 - safety: no two honest replicas deliver different blocks at the same height;
 - certificates: every delivered certificate verifies (chain.certificate, independently of
   the core's own checks) for exactly that height and block;
+- valid blocks: every block an honest replica delivers (and so stores) passes
+  Block.validate_basic, the size limits included (issue 9: validators once committed a
+  block their own store could not read back);
 - no equivocation: an honest replica never signs two different pre-prepares, prepares or
   commits for one (view, height), even across crashes and restarts.
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 from chain.block import Block
 from chain.certificate import CommitCertificate, ValidatorSet
-from chain.errors import InvalidCertificate
+from chain.errors import InvalidBlock, InvalidCertificate
 from consensus.messages import Commit, Message, Prepare, PrePrepare
 
 
@@ -37,6 +40,10 @@ class Checkers:
         if replica not in self.honest:
             return
         height = block.height
+        try:
+            block.validate_basic()
+        except InvalidBlock as exc:
+            self.violations.append(f"t={time_ms} INVALID BLOCK: r{replica} delivered {exc}")
         first = self.committed.get(height)
         if first is None:
             self.committed[height] = (replica, block.block_hash)

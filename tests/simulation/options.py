@@ -22,6 +22,7 @@ SCENARIOS = (
     "bad-timestamps",
     "invalid-blocks",
     "mixed",
+    "oversized-blocks",
 )
 """Fault families; the Byzantine ones name the strategy classes in byzantine.py."""
 
@@ -33,8 +34,14 @@ BYZANTINE_SCENARIOS = {
     "silent": "silent",
     "bad-timestamps": "bad-timestamps",
     "invalid-blocks": "invalid-blocks",
+    "oversized-blocks": "oversized-blocks",
 }
-PRIMARY_STRATEGIES = {"equivocating-primary", "bad-timestamps", "invalid-blocks"}
+PRIMARY_STRATEGIES = {
+    "equivocating-primary",
+    "bad-timestamps",
+    "invalid-blocks",
+    "oversized-blocks",
+}
 ALL_STRATEGIES = tuple(sorted(set(BYZANTINE_SCENARIOS.values())))
 
 

@@ -1,7 +1,7 @@
 """Seeded cluster simulations: safety under faults, liveness after healing.
 
-The default run executes DEFAULT_SEEDS seeds; the scenario of a seed is seed mod 12, so
-every fault family and Byzantine strategy runs about 40 times. `pytest -m slow` runs
+The default run executes DEFAULT_SEEDS seeds; the scenario of a seed is seed mod 13, so
+every fault family and Byzantine strategy runs about 38 times. `pytest -m slow` runs
 SLOW_SEEDS more; `python -m tests.simulation --seeds 10000` runs any number.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.simulation.cluster import run_seed
+from tests.simulation.byzantine import ByzantineContext, OversizedBlocks
+from tests.simulation.cluster import Simulation, run_seed
 from tests.simulation.options import ALL_STRATEGIES, SCENARIOS, options_for_seed
 
 DEFAULT_SEEDS = range(500)
@@ -61,6 +62,38 @@ def test_a_failing_run_reports_its_seed_options_and_trace() -> None:
     assert "seed=3 FAILED" in report and "options: seed=3" in report
     assert "Prepare v=0 h=1" in report
     assert "python -m tests.simulation --seed 3 --trace" in report
+
+
+@pytest.mark.parametrize(
+    ("limit", "refusal"),
+    [("bytes", "the limit is 8388608"), ("count", "at most 10000 items")],
+)
+def test_primary_proposing_oversized_blocks_is_replaced_and_nothing_oversized_commits(
+    limit: str, refusal: str
+) -> None:
+    """Issue 9: a Byzantine primary proposes blocks over MAX_BLOCK_BYTES (or over
+    MAX_BLOCK_TXS) made of valid, signed, new transactions. Every honest replica refuses
+    the proposal, the cluster changes view and commits every request after healing, and
+    the checker (which runs validate_basic on every delivered block) finds nothing."""
+
+    def oversized(context: ByzantineContext) -> OversizedBlocks:
+        strategy = OversizedBlocks(context)
+        strategy.limit = limit
+        return strategy
+
+    options = options_for_seed(4, scenario="oversized-blocks")
+    assert 0 in options.byzantine  # the primary of view 0
+    simulation = Simulation(options, strategy_factory=oversized)
+    result = simulation.run()
+    assert result.ok, result.report()
+    assert result.view_changes > 0
+    trace = "\n".join(simulation._format_trace())
+    assert "undecodable frame from r0" in trace and refusal in trace
+    honest = [node for node in simulation.nodes if node.honest]
+    assert all(node.store.height > 0 for node in honest)
+    for node in honest:
+        for block, _ in node.store.blocks:
+            assert block.encoded_size == len(block.encode()) <= 8 * 1024 * 1024
 
 
 @pytest.mark.slow
