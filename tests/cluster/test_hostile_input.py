@@ -34,7 +34,7 @@ from chain.keys import PrivateKey
 from cli.client import RpcFailure
 from cli.demo import seed_if_fresh
 from consensus import Checkpoint, Commit, Height, Prepare, ReplicaId, View, encode_message
-from consensus.messages import sign
+from consensus.messages import max_message_bytes, sign
 from node.transport import make_hello
 from tests.cluster.harness import LocalCluster, wait_for
 
@@ -42,8 +42,9 @@ TARGET = "n2"
 TARGET_REPLICA = 1
 PEER = 3
 """The attacker's validator identity: n4, frozen during the attacks."""
-MAX_FRAME_BYTES = 16 * 1024 * 1024
-"""node.transport.PeerTransport's default max_frame_bytes."""
+MAX_FRAME_BYTES = max_message_bytes(4, 3)
+"""The frame limit of a node of a 4-validator cluster: the largest valid consensus
+message (a NewView of a quorum of view changes with their blocks), about 48 MiB."""
 
 
 class Hostile:

@@ -110,7 +110,7 @@ def test_an_oversized_pre_prepare_is_refused_when_decoded() -> None:
     pre_prepare = sign(
         PrePrepare(View(0), block.height, block, ReplicaId(0)), validator_key(0), CHAIN_ID
     )
-    with pytest.raises(InvalidMessage, match="block is .* bytes, the limit is 8388608"):
+    with pytest.raises(InvalidMessage, match=r"block is \d+ bytes, the limit is 8388608"):
         decode_message(encode_message(pre_prepare))
 
 
