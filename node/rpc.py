@@ -23,8 +23,9 @@ from aiohttp import web
 
 import votingcontract
 from chain import encoding
-from chain.block import Block
+from chain.block import MAX_BLOCK_BYTES, Block
 from chain.certificate import CommitCertificate
+from chain.errors import DecodeError
 from chain.store import ChainStore
 from node import views
 from node.client_auth import check_history_request, parse_history_request
@@ -51,6 +52,8 @@ MAX_PAGE_RECORDS = 50
 DEFAULT_PAGE_RECORDS = 20
 RETRY_AFTER_S = 1
 MAX_DECIMAL_DIGITS = 19
+MAX_RAW_BLOCK_BYTES = 2 * MAX_BLOCK_BYTES
+"""A raw block reply: a block at the limit, its certificate and its receipts fit easily."""
 """Heights and query numbers are at most this many ASCII digits (they fit in 63 bits)."""
 
 
@@ -398,7 +401,13 @@ def _decimal(text: str, name: str) -> int:
 
 
 def decode_raw_block(data: bytes) -> tuple[Block, CommitCertificate, list[bytes]]:
-    """Inverse of GET /v1/raw/blocks/{h}; raises DecodeError on anything else."""
+    """Inverse of GET /v1/raw/blocks/{h}; raises DecodeError on anything else.
+
+    A reply larger than a block at the limit plus its certificate and receipts is refused
+    unread; Block.from_value refuses an oversized block before building its transactions.
+    """
+    if len(data) > MAX_RAW_BLOCK_BYTES:
+        raise DecodeError(f"raw block is {len(data)} bytes, the limit is {MAX_RAW_BLOCK_BYTES}")
     fields = encoding.expect_list(encoding.decode(data), 3, "raw block")
     receipts = [
         encoding.expect_bytes(r, "receipt") for r in encoding.expect_array(fields[2], "receipts")

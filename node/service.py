@@ -45,6 +45,7 @@ from consensus import (
     decode_record,
     encode_message,
 )
+from consensus.messages import max_message_bytes
 from node import views
 from node.app import ChainApplication
 from node.attester import Attester, DevOutboxSender
@@ -105,6 +106,10 @@ class Node:
         peers = {
             config.replica_id(n.node_id): n.peer_url for n in config.nodes if n.node_id != node_id
         }
+        validator_set = genesis.validator_set
+        # The frame limit is the size of the largest valid consensus message (a NewView
+        # with its view changes' blocks), so no valid message is ever cut off.
+        self._max_message_bytes = max_message_bytes(validator_set.size, validator_set.quorum)
         self.transport = PeerTransport(
             self.replica_id,
             self.key,
@@ -112,6 +117,7 @@ class Node:
             genesis.validator_set,
             peers,
             self._on_frame,
+            max_frame_bytes=self._max_message_bytes,
         )
         self.metrics.export_counts(
             "votechain_peer_frames_dropped",
@@ -262,7 +268,7 @@ class Node:
 
     def _on_frame(self, sender: int, frame: bytes) -> None:
         try:
-            message = decode_message(frame)
+            message = decode_message(frame, self._max_message_bytes)
         except (DecodeError, VotechainError) as exc:
             self.transport.counters.drop("malformed")
             log.debug("dropped a malformed frame from replica %d: %s", sender, exc)
@@ -461,6 +467,8 @@ class Node:
             checkpoint_interval=c.checkpoint_interval,
             watermark_window=c.watermark_window,
             max_block_txs=c.max_block_txs,
+            max_block_bytes=c.max_block_bytes,
+            quota_exempt_signers=frozenset(k.public_key for k in self.store.genesis.attesters),
             batch_delay_ticks=c.batch_delay_ticks,
             request_timeout_ticks=c.request_timeout_ticks,
             max_clock_drift_ms=c.max_clock_drift_ms,
