@@ -497,7 +497,6 @@ class Node:
             "outcome",
             lambda: {"refused_busy": reads.refused},
         )
-        self._guards = guards
 
     def _update_gauges(self) -> None:
         self.metrics.height.set(self.store.head_height)
