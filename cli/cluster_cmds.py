@@ -38,6 +38,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=node)
 
+    p = sub.add_parser(
+        "attester",
+        help="run the phone-verification service (its own process, apart from validators)",
+        description="Serves POST /v1/enroll/start and /v1/enroll/finish at [attester] host:port, "
+        "signs enrollments with the attester key and submits them to the validators. Refuses "
+        "to start without a code sender (attester.sender).",
+    )
+    common.add_config(p)
+    p.add_argument("--log-level", default="INFO")
+    p.set_defaults(handler=attester)
+
     p = sub.add_parser("status", help="height, view, primary, head and app hash of every node")
     common.add_config(p)
     common.add_json(p)
@@ -77,7 +88,7 @@ def up(args: argparse.Namespace) -> int:
             print(
                 f"  {address.node_id}: RPC {address.rpc_url}/v1/status  (peers {address.peer_url})"
             )
-        print(f"attester (phone verification): {config.node(config.attester.node).rpc_url}")
+        print(f"  attester (phone verification): {config.attester.url}/v1/status")
         print("stop with Ctrl-C")
 
     return run_cluster(config, Path(args.config), ready)
@@ -97,6 +108,25 @@ def node(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await run_node(config, args.id, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def attester(args: argparse.Namespace) -> int:
+    from node.attester_service import run_attester
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    config = common.config_of(args)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_attester(config, stop)
 
     asyncio.run(main())
     return 0

@@ -51,7 +51,8 @@ def client_of(args: argparse.Namespace) -> RpcClient:
 
 
 def attester_client(args: argparse.Namespace) -> RpcClient:
-    if getattr(args, "rpc", None):
-        return RpcClient(args.rpc)
-    config = config_of(args)
-    return RpcClient(config.node(config.attester.node).rpc_url)
+    """The --attester URL, or the attester service of the cluster file (never a validator:
+    validators do not verify phones)."""
+    if getattr(args, "attester", None):
+        return RpcClient(args.attester)
+    return RpcClient(config_of(args).attester.url)

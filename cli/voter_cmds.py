@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ from cli import common
 from cli.client import RpcClient
 from cli.output import print_json, print_table, short
 from cli.txs import chain_id_of, describe_receipt, sign, submit
-from node.attester import read_outbox_code
+from node.attester import CODE_DIGITS
 from node.client_auth import sign_history_request
+from node.senders import read_outbox_code
 from verifier.errors import VerificationFailure
 from verifier.receipts import receipt_from_committed_tx, verify_receipt
 
@@ -28,14 +30,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "enroll",
         help="verify a phone number by one-time code and enroll your key",
-        description="Without --code: asks the attester to send a code, then reads it from the "
-        "development outbox (local clusters) or asks you for it. With --code: finishes an "
-        "enrollment whose code you already received.",
+        description="Without --session: asks the attester to send a code (a new session), then "
+        "reads it from the development outbox (local clusters) or asks you for it. With "
+        "--session and --code: finishes that session with the code you received.",
     )
-    p.add_argument("--phone", required=True, help="E.164 number, e.g. +821012345678")
+    p.add_argument("--phone", help="E.164 number, e.g. +821012345678 (to start a session)")
     p.add_argument("--key", required=True, type=Path, help="your key file (votechain keygen)")
-    p.add_argument("--code", help="the one-time code you received")
-    common.add_rpc(p)
+    p.add_argument("--session", help="the session a previous start printed")
+    p.add_argument("--code", help="the one-time code you received (with --session)")
+    common.add_config(p)
+    p.add_argument(
+        "--attester", help="the attester's URL (default: [attester] host and port of the file)"
+    )
     common.add_json(p)
     p.set_defaults(handler=enroll)
 
@@ -88,19 +94,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def enroll(args: argparse.Namespace) -> int:
     key = load_key(args.key)
     client = common.attester_client(args)
-    code = args.code
-    if code is None:
-        client.post("/v1/enroll/start", {"phone": args.phone})
-        code = _code_from_outbox(args) or _ask_code(args.phone)
+    session, code = args.session, args.code
+    if session is None:
+        if args.phone is None:
+            raise ValueError("give --phone to start, or --session and --code to finish")
+        session = client.post("/v1/enroll/start", {"phone": args.phone})["session"]
+        print(f"session {session}: a code was sent to {args.phone}", file=sys.stderr)
+        code = code or _code_from_outbox(args) or _ask_code(args.phone, session)
+    elif code is None:
+        raise ValueError("--session needs --code")
     result = client.post(
-        "/v1/enroll/finish",
-        {"phone": args.phone, "code": code, "voter_key": key.public_key.hex()},
+        "/v1/enroll/finish", {"session": session, "code": code, "voter_key": key.public_key.hex()}
     )
     if args.json:
         print_json(result)
-    else:
-        print(describe_receipt(result))
+        return 0 if result.get("receipt", {}).get("accepted") else 1
+    print(describe_receipt(result))
+    if result.get("voter_status") == "pending":
+        print(
+            f"your key is pending: it replaces this phone's old key at "
+            f"{_utc(result.get('effective_at_ms'))} unless cancelled from the old device; a "
+            "notice was sent to the phone"
+        )
     return 0 if result.get("receipt", {}).get("accepted") else 1
+
+
+def _utc(ms: object) -> str:
+    if not isinstance(ms, int):
+        return "the end of the waiting period"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def vote(args: argparse.Namespace) -> int:
@@ -250,14 +272,16 @@ def _code_from_outbox(args: argparse.Namespace) -> str | None:
         e164 = votingcontract.normalise_e164(args.phone)
     except (ValueError, OSError, VotechainError):
         return None
-    outbox = config.node_dir(config.attester.node) / "outbox"
-    code = read_outbox_code(outbox, e164)
+    outbox = config.attester_outbox
+    code = read_outbox_code(outbox, e164, CODE_DIGITS)
     if code is not None:
         print(f"(development outbox {outbox}: code {code})", file=sys.stderr)
     return code
 
 
-def _ask_code(phone: str) -> str:
+def _ask_code(phone: str, session: str) -> str:
     if not sys.stdin.isatty():
-        raise ValueError("no code given: rerun with --code CODE once the SMS arrives")
+        raise ValueError(
+            f"no code given: rerun with --session {session} --code CODE once the SMS arrives"
+        )
     return input(f"code sent to {phone}: ").strip()

@@ -1,69 +1,98 @@
-"""The attester role: verify a phone by one-time code, then enroll the voter's key.
+"""The attester's rules: verify a phone by one-time code in a session, then sign enroll_voter.
 
-Only phone_id = HMAC-SHA256(pepper, normalised E.164 number) leaves this module; codes
-are kept in memory keyed by phone_id, as a salted hash, and expire. The number itself
-is handed only to the code sender (the phone network). The development sender stands
-for the phone network: it writes each message to its own outbox folder, one file per
-number, so that the CLI and tests can read the code; production configs leave it off.
+The clock and the code sender are injected, so every limit is tested with a fake clock.
+node/attester_service.py puts this behind HTTP and submits the transactions.
+
+What stops whom (docs/OPERATIONS.md "Security" gives the figures):
+- `start` answers every valid number alike: a random session token, never the phone_id,
+  and it never reads the chain, so it tells nobody whether a number is enrolled.
+- Each session has its own code (8 digits) and its own attempt counter: a stranger's wrong
+  guesses in other sessions never void a citizen's pending code.
+- A wrong-guess budget per number across all sessions and codes (wrong_guess_budget per
+  wrong_guess_window_s), then a lockout for wrong_guess_window_s: a brute force gets at
+  most `budget` guesses per window whatever the number of sessions. The price: a stranger
+  can lock a number out for a day (a delay, never a takeover).
+- The resend interval per number holds across sessions; a global cap bounds codes per
+  minute to all numbers together; codes go only to allowed country codes.
+
+Kept in memory: phone_id, a salted hash of each code, and the number itself only inside
+a live session (the notice after `finish` goes to it); expired sessions are swept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
+import logging
 import secrets
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import votingcontract
 from chain.keys import PrivateKey
 from chain.tx import Transaction
 from node.errors import RpcError, RpcErrorCode
+from node.senders import CodeSender, SendFailed
 
-CODE_DIGITS = 6
-RESEND_INTERVAL_S = 20
-RATE_WINDOW_S = 60
+log = logging.getLogger("votechain.attester")
 
-
-class CodeSender(Protocol):
-    def send(self, e164: str, text: str) -> None: ...
-
-
-class DevOutboxSender:
-    """Writes `<outbox>/<number>.txt`; the newest message replaces the previous one."""
-
-    def __init__(self, outbox: Path) -> None:
-        self.outbox = outbox
-
-    def send(self, e164: str, text: str) -> None:
-        self.outbox.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = self.outbox / f"{e164}.txt"
-        temporary = path.with_suffix(".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(text + "\n")
-        temporary.replace(path)
+CODE_DIGITS = 8
+SESSION_TOKEN_BYTES = 16
+GLOBAL_WINDOW_S = 60
+RETRY_SEND_AFTER_S = 30
 
 
-def read_outbox_code(outbox: Path, e164: str) -> str | None:
-    """The code in the development outbox for a number (CLI and tests)."""
-    path = outbox / f"{e164}.txt"
-    if not path.exists():
-        return None
-    digits = [word for word in path.read_text().split() if word.isdigit()]
-    return digits[-1] if digits else None
+@dataclass(frozen=True)
+class AttesterLimits:
+    """The attester's limits; cluster.toml [attester] sets them (node/config.py)."""
+
+    code_ttl_s: int = 300
+    max_attempts: int = 5
+    wrong_guess_budget: int = 10
+    wrong_guess_window_s: int = 86_400
+    resend_interval_s: int = 60
+    max_codes_per_minute: int = 60
+    allowed_country_codes: tuple[str, ...] = ("82",)
+
+
+@dataclass(frozen=True)
+class Started:
+    session: str
+    expires_in_s: int
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A session whose code was right; the enrollment is being submitted."""
+
+    session: str
+    phone_id: bytes
+    e164: str
+    voter_key: bytes
 
 
 @dataclass
-class _Pending:
+class _Session:
+    phone_id: bytes
+    e164: str
     code_hash: bytes
     salt: bytes
     expires_s: float
-    sent_s: float
+    reference: str
+    """The sender's reference of the message that carried the code (for `discard`)."""
     attempts: int = 0
+    completing: bool = False
+
+
+@dataclass
+class _Number:
+    """What the attester remembers of one phone_id across sessions."""
+
+    last_code_s: float | None = None
+    wrong_guesses_s: list[float] = field(default_factory=list)
+    locked_until_s: float = 0.0
 
 
 class Attester:
@@ -74,74 +103,234 @@ class Attester:
         chain_id: str,
         sender: CodeSender,
         clock_s: Callable[[], float],
-        code_ttl_s: int = 300,
-        max_attempts: int = 5,
-        max_codes_per_minute: int = 60,
+        limits: AttesterLimits | None = None,
     ) -> None:
         self.key, self.pepper, self.chain_id, self.sender = key, pepper, chain_id, sender
-        self.clock_s, self.code_ttl_s, self.max_attempts = clock_s, code_ttl_s, max_attempts
-        self.max_codes_per_minute = max_codes_per_minute
-        self._pending: dict[bytes, _Pending] = {}
-        self._recent_sends: list[float] = []
+        self.clock_s = clock_s
+        self.limits = limits or AttesterLimits()
+        self.counts: Counter[str] = Counter()
+        """codes_sent, send_failures, wrong_guesses, lockouts, enrollments, notices_sent."""
+        self.limit_trips: Counter[str] = Counter()
+        """Refusals by kind: resend_interval, global, country, locked_out, session_attempts
+        (the service adds client_start and client_finish)."""
+        self._sessions: dict[str, _Session] = {}
+        self._numbers: dict[bytes, _Number] = {}
+        self._recent_sends_s: list[float] = []
 
-    def start(self, phone: str) -> bytes:
-        """Send a code to `phone`; returns its phone_id."""
+    @property
+    def code_ttl_s(self) -> int:
+        return self.limits.code_ttl_s
+
+    # --- start ---------------------------------------------------------------------------
+
+    async def start(self, phone: str) -> Started:
+        """Send a code to `phone` in a new session; the answer is the same for every number."""
         e164 = self._normalise(phone)
         phone_id = votingcontract.phone_id(self.pepper, e164)
         now = self.clock_s()
-        self._expire(now)
-        previous = self._pending.get(phone_id)
-        if previous is not None and now - previous.sent_s < RESEND_INTERVAL_S:
+        self.sweep()
+        number = self._numbers.setdefault(phone_id, _Number())
+        self._check_not_locked(number, phone_id, now)
+        if number.last_code_s is not None:
+            wait_s = number.last_code_s + self.limits.resend_interval_s - now
+            if wait_s > 0:
+                self.trip("resend_interval", phone_id)
+                raise RpcError(
+                    RpcErrorCode.TOO_MANY_ATTEMPTS,
+                    f"a code was sent to this number less than {self.limits.resend_interval_s} s "
+                    "ago; use it, or wait before asking again",
+                    retry_after_s=_whole_s(wait_s),
+                )
+        # A cap on codes to all numbers together: the gateway costs money and is a spam
+        # vector that neither the per-number interval nor per-client buckets bound.
+        self._recent_sends_s = [t for t in self._recent_sends_s if now - t < GLOBAL_WINDOW_S]
+        if len(self._recent_sends_s) >= self.limits.max_codes_per_minute:
+            self.trip("global", phone_id)
+            raise RpcError(
+                RpcErrorCode.BUSY,
+                "too many codes are being sent right now; retry in a minute",
+                retry_after_s=_whole_s(self._recent_sends_s[0] + GLOBAL_WINDOW_S - now),
+            )
+        # Reserve before the send awaits, so concurrent starts cannot pass the checks
+        # together; undone if the gateway fails (a failed send is not a sent code).
+        previous_s = number.last_code_s
+        number.last_code_s = now
+        self._recent_sends_s.append(now)
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        try:
+            reference = await self.sender.send(e164, f"votechain verification code: {code}")
+        except SendFailed as exc:
+            number.last_code_s = previous_s
+            if now in self._recent_sends_s:
+                self._recent_sends_s.remove(now)
+            self.counts["send_failures"] += 1
+            raise RpcError(
+                RpcErrorCode.SEND_FAILED,
+                "the code could not be sent (the SMS gateway did not take it); nothing was "
+                "sent, try again shortly",
+                retry_after_s=RETRY_SEND_AFTER_S,
+            ) from exc
+        salt = secrets.token_bytes(16)
+        session = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
+        self._sessions[session] = _Session(
+            phone_id, e164, _hash(salt, code), salt, now + self.limits.code_ttl_s, reference
+        )
+        self.counts["codes_sent"] += 1
+        return Started(session, self.limits.code_ttl_s)
+
+    # --- finish --------------------------------------------------------------------------
+
+    def verify(self, session: str, code: str, voter_key: bytes) -> Verified:
+        """Check the session's code; the session stays until `complete` or `release`."""
+        now = self.clock_s()
+        self.sweep()
+        pending = self._sessions.get(session)
+        if pending is None:
+            raise RpcError(
+                RpcErrorCode.CODE_EXPIRED,
+                "no such session: it expired, was used up, or never existed; start again",
+            )
+        if pending.completing:
             raise RpcError(
                 RpcErrorCode.TOO_MANY_ATTEMPTS,
-                f"a code was sent less than {RESEND_INTERVAL_S} s ago; wait before asking again",
+                "this session's enrollment is being submitted; wait for that answer",
+                retry_after_s=1,
             )
-        # A cap on codes sent to all numbers together: the SMS gateway costs money and
-        # is a spam vector; the per-number interval alone does not bound it.
-        self._recent_sends = [t for t in self._recent_sends if now - t < RATE_WINDOW_S]
-        if len(self._recent_sends) >= self.max_codes_per_minute:
-            raise RpcError(
-                RpcErrorCode.BUSY, "too many codes are being sent right now; retry in a minute"
-            )
-        self._recent_sends.append(now)
-        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-        salt = secrets.token_bytes(16)
-        self._pending[phone_id] = _Pending(_hash(salt, code), salt, now + self.code_ttl_s, now)
-        self.sender.send(e164, f"votechain verification code: {code}")
-        return phone_id
-
-    def finish(self, phone: str, code: str, voter_key: bytes, nonce: int) -> Transaction:
-        """Check the code; return the signed enroll_voter transaction."""
-        e164 = self._normalise(phone)
-        phone_id = votingcontract.phone_id(self.pepper, e164)
-        now = self.clock_s()
-        pending = self._pending.get(phone_id)
-        if pending is None:
-            raise RpcError(RpcErrorCode.BAD_CODE, "no code was sent to this number; start again")
-        if now > pending.expires_s:
-            del self._pending[phone_id]
-            raise RpcError(RpcErrorCode.CODE_EXPIRED, "the code has expired; ask for a new one")
-        if pending.attempts >= self.max_attempts:
-            del self._pending[phone_id]
-            raise RpcError(RpcErrorCode.TOO_MANY_ATTEMPTS, "too many wrong codes; start again")
+        number = self._numbers.setdefault(pending.phone_id, _Number())
+        self._check_not_locked(number, pending.phone_id, now)
+        if hmac.compare_digest(_hash(pending.salt, code.strip()), pending.code_hash):
+            pending.completing = True
+            return Verified(session, pending.phone_id, pending.e164, voter_key)
         pending.attempts += 1
-        if not hmac.compare_digest(_hash(pending.salt, code.strip()), pending.code_hash):
-            left = self.max_attempts - pending.attempts
-            raise RpcError(RpcErrorCode.BAD_CODE, f"wrong code; {left} attempts left")
-        del self._pending[phone_id]
-        body = votingcontract.EnrollVoter(phone_id=phone_id, voter_key=voter_key)
+        self.counts["wrong_guesses"] += 1
+        self._count_wrong_guess(number, pending.phone_id, now)
+        if number.locked_until_s > now:
+            self._check_not_locked(number, pending.phone_id, now)
+        left = self.limits.max_attempts - pending.attempts
+        if left <= 0:
+            self._end_session(session)
+            self.trip("session_attempts", pending.phone_id)
+            raise RpcError(
+                RpcErrorCode.TOO_MANY_ATTEMPTS,
+                "wrong code, and this session has no attempts left; start again",
+            )
+        raise RpcError(RpcErrorCode.BAD_CODE, f"wrong code; {left} attempts left in this session")
+
+    def enroll_tx(self, verified: Verified, nonce: int) -> Transaction:
+        body = votingcontract.EnrollVoter(phone_id=verified.phone_id, voter_key=verified.voter_key)
         return Transaction.create(self.key, self.chain_id, body.KIND, body.encode(), nonce)
+
+    def complete(self, verified: Verified) -> None:
+        """The enrollment committed: the session and its code are used up."""
+        self._end_session(verified.session)
+        self.counts["enrollments"] += 1
+
+    def release(self, verified: Verified) -> None:
+        """The enrollment did not commit: the right code may be tried again in this session."""
+        pending = self._sessions.get(verified.session)
+        if pending is not None:
+            pending.completing = False
+
+    async def send_notice(self, e164: str, effective_at_ms: int | None) -> bool:
+        """Tell the number that a new device was registered; False if the send failed."""
+        when = (
+            datetime.fromtimestamp(effective_at_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            if effective_at_ms
+            else "the end of its waiting period"
+        )
+        text = (
+            "votechain: a new device was registered for this phone number. It replaces your "
+            f"old device at {when} unless you cancel it from the old device."
+        )
+        try:
+            await self.sender.send(e164, text)
+        except SendFailed:
+            self.counts["notice_failures"] += 1
+            return False
+        self.counts["notices_sent"] += 1
+        return True
+
+    # --- limits and housekeeping -------------------------------------------------------------
+
+    def trip(self, kind: str, phone_id: bytes | None = None, client: str | None = None) -> None:
+        """Count and log a limit that refused a request; the number only as a short hash."""
+        self.limit_trips[kind] += 1
+        number = f" number #{phone_id[:3].hex()}" if phone_id is not None else ""
+        who = f" client {client}" if client is not None else ""
+        log.warning("attester limit tripped: %s%s%s", kind, number, who)
+
+    def sweep(self) -> None:
+        """Forget expired sessions (their outbox files go too) and numbers with no state."""
+        now = self.clock_s()
+        for session in [s for s, v in self._sessions.items() if now > v.expires_s]:
+            self._end_session(session)
+        live = {s.phone_id for s in self._sessions.values()}
+        window_s = self.limits.wrong_guess_window_s
+        for phone_id, number in list(self._numbers.items()):
+            number.wrong_guesses_s = [t for t in number.wrong_guesses_s if now - t < window_s]
+            quiet = (
+                number.last_code_s is None
+                or now - number.last_code_s >= self.limits.resend_interval_s
+            )
+            if (
+                phone_id not in live
+                and quiet
+                and not number.wrong_guesses_s
+                and number.locked_until_s <= now
+            ):
+                del self._numbers[phone_id]
+
+    @property
+    def session_count(self) -> int:
+        return len(self._sessions)
+
+    def _count_wrong_guess(self, number: _Number, phone_id: bytes, now: float) -> None:
+        window_s = self.limits.wrong_guess_window_s
+        number.wrong_guesses_s = [t for t in number.wrong_guesses_s if now - t < window_s]
+        number.wrong_guesses_s.append(now)
+        if len(number.wrong_guesses_s) >= self.limits.wrong_guess_budget:
+            number.locked_until_s = now + window_s
+            number.wrong_guesses_s = []
+            self.counts["lockouts"] += 1
+            for session in [s for s, v in self._sessions.items() if v.phone_id == phone_id]:
+                self._end_session(session)
+
+    def _check_not_locked(self, number: _Number, phone_id: bytes, now: float) -> None:
+        if number.locked_until_s > now:
+            self.trip("locked_out", phone_id)
+            wait_s = number.locked_until_s - now
+            raise RpcError(
+                RpcErrorCode.LOCKED_OUT,
+                f"too many wrong codes for this number; it is locked for {_whole_s(wait_s)} s "
+                "more (if this was not you, someone tried to take over your number: your "
+                "enrollment is unchanged)",
+                retry_after_s=_whole_s(wait_s),
+            )
+
+    def _end_session(self, session: str) -> None:
+        pending = self._sessions.pop(session, None)
+        if pending is not None:
+            self.sender.discard(pending.e164, pending.reference)
 
     def _normalise(self, phone: str) -> str:
         try:
-            return votingcontract.normalise_e164(phone)
+            e164 = votingcontract.normalise_e164(phone)
         except ValueError as exc:
             raise RpcError(RpcErrorCode.BAD_PHONE, str(exc)) from exc
-
-    def _expire(self, now: float) -> None:
-        for phone_id in [p for p, v in self._pending.items() if now > v.expires_s]:
-            del self._pending[phone_id]
+        allowed = self.limits.allowed_country_codes
+        if not any(e164.startswith("+" + code) for code in allowed):
+            self.trip("country")
+            raise RpcError(
+                RpcErrorCode.COUNTRY_NOT_ALLOWED,
+                "this service sends codes only to numbers with country code "
+                + " or ".join("+" + code for code in allowed),
+            )
+        return e164
 
 
 def _hash(salt: bytes, code: str) -> bytes:
     return hashlib.sha256(salt + code.encode()).digest()
+
+
+def _whole_s(seconds: float) -> int:
+    return max(1, int(-(-seconds // 1)))

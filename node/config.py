@@ -80,11 +80,47 @@ class RpcSettings:
 
 @dataclass(frozen=True)
 class AttesterSettings:
-    node: str = "n1"
+    """The phone-verification service (`votechain attester`), apart from the validators.
+
+    Paths are relative to the cluster file's folder; empty means the default under
+    <data_dir>/attester/, a folder only the attester reads (mode 0700).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8100
+    pepper_file: str = ""
+    """The HMAC pepper of phone ids (hex); default <data_dir>/attester/pepper."""
+    key_file: str = ""
+    """The attester's signing key, listed in genesis; default <data_dir>/attester/attester.pem."""
     code_ttl_s: int = 300
     max_attempts: int = 5
+    """Wrong codes one session may try before it is void."""
+    wrong_guess_budget: int = 10
+    """Wrong codes one number may receive across all sessions within wrong_guess_window_s;
+    the next locks the number out for wrong_guess_window_s."""
+    wrong_guess_window_s: int = 86_400
+    resend_interval_s: int = 60
+    """Least time between two codes to one number, whoever asks."""
     max_codes_per_minute: int = 60
-    dev_outbox: bool = False
+    """Codes sent to all numbers together per minute (the gateway costs money)."""
+    client_start_burst: int = 3
+    client_starts_per_hour: int = 10
+    client_finish_burst: int = 10
+    client_finishes_per_hour: int = 60
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies whose X-Forwarded-For names the client; others' headers are ignored."""
+    allowed_country_codes: tuple[str, ...] = ("82",)
+    sender: str = ""
+    """How codes reach phones: "http" (an SMS gateway), "dev_outbox" (files, development
+    only) or empty: no sender, and the attester refuses to start."""
+    gateway_url: str = ""
+    gateway_token_file: str = ""
+    gateway_timeout_s: float = 5.0
+    gateway_attempts: int = 3
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -120,6 +156,31 @@ class ClusterConfig:
     def genesis_path(self) -> Path:
         return self.data_dir / "genesis.json"
 
+    @property
+    def attester_dir(self) -> Path:
+        """The attester's own folder (mode 0700): key, pepper, development outbox, log."""
+        return self.data_dir / "attester"
+
+    @property
+    def attester_pepper_path(self) -> Path:
+        return self._attester_path(self.attester.pepper_file, "pepper")
+
+    @property
+    def attester_key_path(self) -> Path:
+        return self._attester_path(self.attester.key_file, "attester.pem")
+
+    @property
+    def attester_outbox(self) -> Path:
+        return self.attester_dir / "outbox"
+
+    def resolve_path(self, configured: str) -> Path:
+        """A path from the cluster file, relative to the file's folder."""
+        base = self.source.parent if self.source is not None else Path.cwd()
+        return (base / configured).resolve()
+
+    def _attester_path(self, configured: str, default_name: str) -> Path:
+        return self.resolve_path(configured) if configured else self.attester_dir / default_name
+
     def with_data_dir(self, data_dir: Path) -> ClusterConfig:
         return replace(self, data_dir=data_dir)
 
@@ -151,10 +212,9 @@ def parse_config(document: dict[str, Any], path: Path) -> ClusterConfig:
         consensus=_section(ConsensusSettings, _table(document, "consensus", path), path),
         mempool=_section(MempoolSettings, _table(document, "mempool", path), path),
         rpc=_section(RpcSettings, _table(document, "rpc", path), path),
-        attester=_section(AttesterSettings, _table(document, "attester", path), path),
+        attester=_attester(_table(document, "attester", path), path),
         source=path,
     )
-    config.node(config.attester.node)
     _check_block_bytes(config.consensus.max_block_bytes, path)
     return config
 
@@ -167,6 +227,35 @@ def _check_block_bytes(max_block_bytes: int, path: Path) -> None:
             f"{path}: consensus.max_block_bytes must be between {smallest} and "
             f"{MAX_BLOCK_BYTES} (the protocol limit), got {max_block_bytes}"
         )
+
+
+def _attester(table: dict[str, Any], path: Path) -> AttesterSettings:
+    table = dict(table)
+    if "node" in table or "dev_outbox" in table:
+        raise ConfigError(
+            f"{path}: attester.node and attester.dev_outbox are gone: the attester is its own "
+            "service (`votechain attester`) at attester.host and attester.port, and "
+            'attester.sender = "dev_outbox" selects the development outbox'
+        )
+    lists = {}
+    for name in ("trusted_proxies", "allowed_country_codes"):
+        if name in table:
+            value = table.pop(name)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: attester.{name} must be a list of strings")
+            lists[name] = tuple(value)
+    for code in lists.get("allowed_country_codes", ()):
+        if not (code.isascii() and code.isdigit() and 1 <= len(code) <= 3):
+            raise ConfigError(
+                f"{path}: attester.allowed_country_codes holds {code!r}; a country code is "
+                "1 to 3 digits without '+', e.g. \"82\""
+            )
+    settings: AttesterSettings = replace(_section(AttesterSettings, table, path), **lists)
+    if settings.sender not in ("", "dev_outbox", "http"):
+        raise ConfigError(
+            f'{path}: attester.sender must be "http" or "dev_outbox", got {settings.sender!r}'
+        )
+    return settings
 
 
 def _table(document: dict[str, Any], name: str, path: Path) -> dict[str, Any]:

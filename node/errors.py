@@ -25,11 +25,20 @@ class RpcErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     TIMEOUT = "timeout"
     """wait=commit gave up; the transaction may still commit (poll GET /v1/tx/{id})."""
-    NOT_ATTESTER = "not_attester"
     BAD_PHONE = "bad_phone"
+    COUNTRY_NOT_ALLOWED = "country_not_allowed"
+    """The attester sends codes only to the country codes of attester.allowed_country_codes."""
     BAD_CODE = "bad_code"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
+    """Attester: a code was sent to this number too recently, or this client asked too often
+    (per-client token bucket); retry after Retry-After."""
+    LOCKED_OUT = "locked_out"
+    """Attester: the number used its wrong-code budget; no code is checked or sent for it
+    until Retry-After."""
     CODE_EXPIRED = "code_expired"
+    """Attester: the session expired, was used up, or never existed; start again."""
+    SEND_FAILED = "send_failed"
+    """Attester: the SMS gateway did not take the message; nothing was sent, retry later."""
     NOT_PERMITTED = "not_permitted"
     BAD_REQUEST_SIGNATURE = "bad_request_signature"
     """A signed read request (POST /v1/history) whose signature does not verify."""
@@ -51,11 +60,13 @@ HTTP_STATUS = {
     RpcErrorCode.SIGNER_BUSY: 429,
     RpcErrorCode.NOT_FOUND: 404,
     RpcErrorCode.TIMEOUT: 504,
-    RpcErrorCode.NOT_ATTESTER: 404,
     RpcErrorCode.BAD_PHONE: 400,
+    RpcErrorCode.COUNTRY_NOT_ALLOWED: 400,
     RpcErrorCode.BAD_CODE: 403,
     RpcErrorCode.TOO_MANY_ATTEMPTS: 429,
+    RpcErrorCode.LOCKED_OUT: 429,
     RpcErrorCode.CODE_EXPIRED: 410,
+    RpcErrorCode.SEND_FAILED: 503,
     RpcErrorCode.NOT_PERMITTED: 403,
     RpcErrorCode.BAD_REQUEST_SIGNATURE: 403,
     RpcErrorCode.STALE_REQUEST: 403,
@@ -66,9 +77,17 @@ HTTP_STATUS = {
 class RpcError(VotechainError):
     """An error the RPC reports as {"error": code, "message": ..., "reason": ...}."""
 
-    def __init__(self, code: RpcErrorCode, message: str, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        code: RpcErrorCode,
+        message: str,
+        reason: str | None = None,
+        retry_after_s: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.reason = code, message, reason
+        self.retry_after_s = retry_after_s
+        """Seconds after which the same request may succeed (sent as Retry-After)."""
 
     @property
     def status(self) -> int:

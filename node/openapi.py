@@ -170,13 +170,6 @@ def openapi_document() -> dict[str, Any]:
             ),
             "/v1/stats": _get("Operating report: polls by kind, ballots, voters"),
             "/v1/reasons": _get("Every receipt reason code with its description"),
-            "/v1/enroll/start": _post(
-                "Attester node: send a one-time code to a phone", _object(phone={"type": "string"})
-            ),
-            "/v1/enroll/finish": _post(
-                "Attester node: check the code and enroll the voter key",
-                _object(phone={"type": "string"}, code={"type": "string"}, voter_key=_HEX32),
-            ),
             "/metrics": _get("Prometheus metrics (text format)"),
             "/openapi.json": _get("This document"),
         },

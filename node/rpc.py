@@ -51,6 +51,11 @@ MAX_PAGE_RECORDS = 50
 """History records per page: each carries its ballot with headers, certificates, proofs."""
 DEFAULT_PAGE_RECORDS = 20
 RETRY_AFTER_S = 1
+ENROLL_PREFIX = "/v1/enroll/"
+ENROLL_ELSEWHERE = (
+    "validators do not verify phones: enrollment is served by the attester service "
+    "(`votechain attester`; its address is [attester] host and port in cluster.toml)"
+)
 MAX_DECIMAL_DIGITS = 19
 MAX_RAW_BLOCK_BYTES = 2 * MAX_BLOCK_BYTES
 """A raw block reply: a block at the limit, its certificate and its receipts fit easily."""
@@ -70,10 +75,6 @@ class NodeService(Protocol):
     def metrics_text(self) -> tuple[bytes, str]: ...
 
     def now_ms(self) -> int: ...
-
-    async def enroll_start(self, phone: str) -> dict[str, Any]: ...
-
-    async def enroll_finish(self, phone: str, code: str, voter_key_hex: str) -> dict[str, Any]: ...
 
 
 def make_rpc_app(
@@ -108,8 +109,6 @@ def make_rpc_app(
             web.get("/v1/voters/{voter_key}", rpc.voter),
             web.get("/v1/stats", rpc.stats),
             web.get("/v1/reasons", rpc.reasons),
-            web.post("/v1/enroll/start", rpc.enroll_start),
-            web.post("/v1/enroll/finish", rpc.enroll_finish),
             web.get("/metrics", rpc.metrics),
             web.get("/openapi.json", rpc.openapi),
         ]
@@ -141,6 +140,8 @@ async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamR
             raise
         code = RpcErrorCode.NOT_FOUND if exc.status == 404 else RpcErrorCode.BAD_REQUEST
         error, status = RpcError(code, exc.reason), exc.status  # 404, 405, ...
+        if request.path.startswith(ENROLL_PREFIX):
+            error = RpcError(code, ENROLL_ELSEWHERE)
     except Exception:
         # A bug, not the client's fault; still JSON, and the traceback is in the log.
         log.exception("RPC %s %s failed", request.method, request.path)
@@ -292,19 +293,6 @@ class _Routes:
 
     async def reasons(self, request: web.Request) -> web.Response:
         return web.json_response(views.reason_table())
-
-    async def enroll_start(self, request: web.Request) -> web.Response:
-        document = _json_object(await request.read())
-        return web.json_response(await self.node.enroll_start(_str_field(document, "phone")))
-
-    async def enroll_finish(self, request: web.Request) -> web.Response:
-        document = _json_object(await request.read())
-        result = await self.node.enroll_finish(
-            _str_field(document, "phone"),
-            _str_field(document, "code"),
-            _str_field(document, "voter_key"),
-        )
-        return web.json_response(result)
 
     async def metrics(self, request: web.Request) -> web.Response:
         body, content_type = self.node.metrics_text()

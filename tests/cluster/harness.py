@@ -23,7 +23,12 @@ from chain.keyfile import load_key
 from chain.keys import PrivateKey
 from chain.tx import Transaction
 from cli.client import RpcClient, RpcFailure
-from cli.runner import start_node, wait_until_serving
+from cli.runner import (
+    start_attester,
+    start_node,
+    wait_until_attester_serving,
+    wait_until_serving,
+)
 from node.config import ClusterConfig, load_config
 from node.setup import init_cluster, load_pepper
 
@@ -36,7 +41,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cluster_toml(node_count: int = 4, consensus: str = "") -> str:
+def cluster_toml(node_count: int = 4, consensus: str = "", attester: str = "") -> str:
     nodes = "".join(
         f'\n[[nodes]]\nid = "n{i + 1}"\nhost = "127.0.0.1"\n'
         f"peer_port = {free_port()}\nrpc_port = {free_port()}\n"
@@ -46,28 +51,45 @@ def cluster_toml(node_count: int = 4, consensus: str = "") -> str:
         '[chain]\nchain_id = "votechain-test"\ndata_dir = "data"\n\n'
         "[consensus]\ntick_ms = 50\nbatch_delay_ticks = 1\ncheckpoint_interval = 5\n"
         f"watermark_window = 10\nrequest_timeout_ticks = 40\n{consensus}\n"
-        '[attester]\nnode = "n1"\ndev_outbox = true\n' + nodes
+        f'[attester]\nport = {free_port()}\nsender = "dev_outbox"\n{attester}\n' + nodes
     )
 
 
 class LocalCluster:
-    def __init__(self, folder: Path, node_count: int = 4, consensus: str = "") -> None:
+    def __init__(
+        self, folder: Path, node_count: int = 4, consensus: str = "", attester: str = ""
+    ) -> None:
         self.folder = folder
         self.config_path = folder / "cluster.toml"
-        self.config_path.write_text(cluster_toml(node_count, consensus))
+        self.config_path.write_text(cluster_toml(node_count, consensus, attester))
         self.config: ClusterConfig = load_config(self.config_path)
         self.genesis = init_cluster(self.config).genesis
         self.chain_id = self.genesis.chain_id
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.attester_process: subprocess.Popen[bytes] | None = None
 
     @property
     def node_ids(self) -> list[str]:
         return [n.node_id for n in self.config.nodes]
 
     def start(self, *node_ids: str) -> None:
+        """Start the nodes (all if none are named); starting all also starts the attester,
+        its own process as `votechain up` runs it."""
         for node_id in node_ids or self.node_ids:
             self.processes[node_id] = start_node(self.config, self.config_path, node_id)
         wait_until_serving(self._subset(node_ids or tuple(self.node_ids)))
+        if not node_ids and self.attester_process is None:
+            self.start_attester()
+
+    def start_attester(self) -> None:
+        self.attester_process = start_attester(self.config, self.config_path)
+        wait_until_attester_serving(self.config, self.attester_process)
+
+    def stop_attester(self) -> None:
+        if self.attester_process is not None:
+            self.attester_process.send_signal(signal.SIGTERM)
+            self.attester_process.wait(timeout=30)
+            self.attester_process = None
 
     def kill(self, node_id: str, signum: int = signal.SIGKILL) -> None:
         process = self.processes.pop(node_id)
@@ -75,6 +97,7 @@ class LocalCluster:
         process.wait(timeout=30)
 
     def stop(self) -> None:
+        self.stop_attester()
         for node_id in list(self.processes):
             self.kill(node_id, signal.SIGTERM)
 
@@ -106,7 +129,12 @@ class LocalCluster:
         return result
 
     def key(self, name: str) -> PrivateKey:
+        if name == "attester":  # the attester's key lives in its own folder, not keys/
+            return load_key(self.config.attester_key_path)
         return load_key(self.config.keys_dir / f"{name}.pem")
+
+    def attester_client(self, timeout_s: float = 60.0) -> RpcClient:
+        return RpcClient(self.config.attester.url, timeout_s=timeout_s)
 
     def sign(self, key: PrivateKey, body: Any) -> Transaction:
         return Transaction.create(

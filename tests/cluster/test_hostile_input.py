@@ -311,9 +311,9 @@ def attack_rpc_and_enroll_on_a_non_attester(hostile: Hostile) -> None:
         assert {"error", "message"} <= set(document), document
         assert error.value.code < 500, document
     with pytest.raises(RpcFailure) as refused:
-        client.post("/v1/enroll/finish", {"phone": "+821012345678", "code": "1", "voter_key": "00"})
-    assert refused.value.code == "not_attester"
-    assert "n1" in str(refused.value)
+        client.post("/v1/enroll/finish", {"session": "x", "code": "1", "voter_key": "00"})
+    assert refused.value.code == "not_found"
+    assert "attester" in str(refused.value)  # validators name where enrollment is served
     assert hostile.status()["height"] == height
     assert not (hostile.cluster.config.node_dir(TARGET) / "outbox").exists()
 

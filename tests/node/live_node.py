@@ -116,4 +116,4 @@ class LiveNode:
 
     @property
     def outbox(self) -> Path:
-        return self.config.node_dir("n1") / "outbox"
+        return self.config.attester_outbox

@@ -30,14 +30,18 @@ def test_shipped_cluster_file_describes_four_local_validators() -> None:
     assert [n.node_id for n in config.nodes] == ["n1", "n2", "n3", "n4"]
     assert all(n.host == "127.0.0.1" for n in config.nodes)
     assert config.data_dir == ROOT / "data"
-    assert config.attester.node == "n1"
+    assert config.attester.url == "http://127.0.0.1:8100"
+    assert config.attester.sender == "dev_outbox"
+    assert config.attester.allowed_country_codes == ("82",)
+    assert config.attester_pepper_path == ROOT / "data" / "attester" / "pepper"
     assert config.replica_id("n3") == 2
 
 
 def test_a_file_naming_only_nodes_gets_defaults(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, MINIMAL.replace('"a"', '"n1"')))
     assert config.consensus.checkpoint_interval > 0
-    assert config.attester.dev_outbox is False
+    assert config.attester.sender == "", "no sender unless asked for: the attester fails closed"
+    assert config.attester.trusted_proxies == ()
     assert config.data_dir == tmp_path / "data"
 
 
@@ -47,7 +51,12 @@ def test_a_file_naming_only_nodes_gets_defaults(tmp_path: Path) -> None:
         ("[[nodes]]\nid='a'\n", "lacks 'peer_port'"),
         (MINIMAL + "[consensus]\nbatch_delay = 3\n", "unknown setting 'batch_delay'"),
         (MINIMAL + "[consensus]\ntick_ms = -5\n", "tick_ms must be a positive number"),
-        (MINIMAL + "[attester]\nnode = 'zz'\n", "no node 'zz'"),
+        (MINIMAL + "[attester]\nnode = 'n1'\n", "attester.node and attester.dev_outbox are gone"),
+        (MINIMAL + "[attester]\ndev_outbox = true\n", "attester.sender"),
+        (MINIMAL + "[attester]\nsender = 'carrier-pigeon'\n", 'must be "http"'),
+        (MINIMAL + "[attester]\nallowed_country_codes = ['+82']\n", "1 to 3 digits"),
+        (MINIMAL + "[attester]\nallowed_country_codes = '82'\n", "list of strings"),
+        (MINIMAL + "[attester]\nwrong_guess_budget = 0\n", "must be a positive number"),
         ("not = [toml", "not valid TOML"),
         ("[chain]\n", "at least one node"),
         (MINIMAL + MINIMAL, "unique"),

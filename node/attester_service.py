@@ -1,0 +1,410 @@
+"""`votechain attester`: the phone-verification service, its own process apart from validators.
+
+It alone reads the attester's key and pepper (data/attester/, mode 0700). It serves
+
+    POST /v1/enroll/start   {"phone"}                       -> {"session", "sent", "expires_in_s"}
+    POST /v1/enroll/finish  {"session", "code", "voter_key"} -> the committed enroll_voter tx,
+                                                               "voter_status", "effective_at_ms"
+    GET  /v1/status, GET /metrics
+
+signs enroll_voter with its key and submits it to the validators' RPC (POST
+/v1/tx?wait=commit), trying the next validator when one fails or does not commit. Errors
+are JSON {"error", "message"} with the statuses of node/errors.py, plus Retry-After on
+every refusal that a later retry can pass. Per-client token buckets (the client is the
+remote address, or X-Forwarded-For from a trusted reverse proxy) come before any work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from chain.keyfile import load_key
+from chain.tx import Transaction
+from node.attester import Attester, AttesterLimits, Verified
+from node.config import ClusterConfig, ConfigError, NodeAddress
+from node.errors import RpcError, RpcErrorCode
+from node.ratelimit import TokenBuckets
+from node.senders import CodeSender, make_sender
+from node.setup import load_genesis, load_pepper
+
+log = logging.getLogger("votechain.attester")
+
+MAX_BODY_BYTES = 4096
+"""Enrollment bodies are a few short strings; anything larger is not a citizen's phone."""
+SWEEP_INTERVAL_S = 10.0
+VALIDATOR_GRACE_S = 5.0
+"""Added to the validators' commit wait, so their own `timeout` answer arrives first."""
+DEFINITIVE_CODES = frozenset(
+    {
+        RpcErrorCode.REFUSED,
+        RpcErrorCode.WRONG_CHAIN,
+        RpcErrorCode.BAD_SIGNATURE,
+        RpcErrorCode.MALFORMED_TX,
+    }
+)
+"""Validator answers that every honest validator would give alike: not worth a retry."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class AttesterService:
+    def __init__(
+        self,
+        config: ClusterConfig,
+        clock_s: Callable[[], float] = time.monotonic,
+        sender: CodeSender | None = None,
+    ) -> None:
+        self.config = config
+        settings = config.attester
+        genesis = load_genesis(config)
+        try:
+            key = load_key(config.attester_key_path)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the attester key at {config.attester_key_path}: {exc}"
+            ) from exc
+        if key.public_key not in {a.public_key for a in genesis.attesters}:
+            raise ConfigError(
+                f"the attester key {config.attester_key_path} is not an attester of genesis "
+                f"{config.genesis_path}; enrollments it signs would be refused"
+            )
+        self.sender = sender if sender is not None else make_sender(config)
+        limits = AttesterLimits(
+            code_ttl_s=settings.code_ttl_s,
+            max_attempts=settings.max_attempts,
+            wrong_guess_budget=settings.wrong_guess_budget,
+            wrong_guess_window_s=settings.wrong_guess_window_s,
+            resend_interval_s=settings.resend_interval_s,
+            max_codes_per_minute=settings.max_codes_per_minute,
+            allowed_country_codes=settings.allowed_country_codes,
+        )
+        self.attester = Attester(
+            key, load_pepper(config), genesis.chain_id, self.sender, clock_s, limits
+        )
+        self.start_buckets = TokenBuckets(
+            settings.client_start_burst, settings.client_starts_per_hour, clock_s
+        )
+        self.finish_buckets = TokenBuckets(
+            settings.client_finish_burst, settings.client_finishes_per_hour, clock_s
+        )
+        self.trusted_proxies = frozenset(settings.trusted_proxies)
+        self.validators = ValidatorPool(
+            config.nodes, config.rpc.commit_wait_timeout_s + VALIDATOR_GRACE_S
+        )
+        self.registry = CollectorRegistry()
+        self.registry.register(_AttesterCollector(self))
+        self._runner: web.AppRunner | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_errors_as_json])
+        app.add_routes(
+            [
+                web.post("/v1/enroll/start", self.enroll_start),
+                web.post("/v1/enroll/finish", self.enroll_finish),
+                web.get("/v1/status", self.status),
+                web.get("/metrics", self.metrics),
+            ]
+        )
+        return app
+
+    async def start(self) -> None:
+        await self.validators.open()
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        settings = self.config.attester
+        await web.TCPSite(self._runner, settings.host, settings.port).start()
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+        log.info(
+            "attester serving on %s (sender %s, country codes %s)",
+            settings.url,
+            settings.sender,
+            ", ".join(settings.allowed_country_codes),
+        )
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.validators.close()
+        await self.sender.close()
+
+    async def _sweep_forever(self) -> None:
+        """Expired sessions go (and their outbox files) even when nobody calls."""
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+            self.attester.sweep()
+
+    # --- routes --------------------------------------------------------------------------
+
+    async def enroll_start(self, request: web.Request) -> web.Response:
+        self._take(self.start_buckets, request, "client_start")
+        document = _json_object(await request.read())
+        started = await self.attester.start(_str_field(document, "phone"))
+        return web.json_response(
+            {"session": started.session, "sent": True, "expires_in_s": started.expires_in_s}
+        )
+
+    async def enroll_finish(self, request: web.Request) -> web.Response:
+        self._take(self.finish_buckets, request, "client_finish")
+        document = _json_object(await request.read())
+        session = _str_field(document, "session")
+        code = _str_field(document, "code")
+        voter_key = _voter_key(_str_field(document, "voter_key"))
+        verified = self.attester.verify(session, code, voter_key)
+        try:
+            result = await self.validators.submit(
+                self.attester.enroll_tx(verified, nonce=secrets.randbits(63))
+            )
+        except BaseException:
+            self.attester.release(verified)
+            raise
+        self.attester.complete(verified)
+        return web.json_response({**result, **await self._after_enrollment(verified)})
+
+    async def status(self, request: web.Request) -> web.Response:
+        settings = self.config.attester
+        return web.json_response(
+            {
+                "service": "attester",
+                "chain_id": self.attester.chain_id,
+                "attester_key": self.attester.key.public_key.hex(),
+                "sender": settings.sender,
+                "allowed_country_codes": list(settings.allowed_country_codes),
+                "sessions": self.attester.session_count,
+                "validators": [n.rpc_url for n in self.config.nodes],
+            }
+        )
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    # --- helpers -------------------------------------------------------------------------
+
+    async def _after_enrollment(self, verified: Verified) -> dict[str, Any]:
+        """Ask a validator whether the new key is active or pending; unless it is active at
+        once, tell the number: its old key's holder may not have asked for this."""
+        voter = await self.validators.voter_status(verified.voter_key)
+        status = str(voter.get("status", "unknown"))
+        effective_at_ms = voter.get("effective_at_ms")
+        if not isinstance(effective_at_ms, int):
+            effective_at_ms = None
+        notice_sent = False
+        if status != "active":
+            notice_sent = await self.attester.send_notice(verified.e164, effective_at_ms)
+        return {
+            "voter_status": status,
+            "effective_at_ms": effective_at_ms,
+            "notice_sent": notice_sent,
+        }
+
+    def _take(self, buckets: TokenBuckets, request: web.Request, kind: str) -> None:
+        client = client_address(request, self.trusted_proxies)
+        wait_s = buckets.take(client)
+        if wait_s is not None:
+            self.attester.trip(kind, client=client)
+            raise RpcError(
+                RpcErrorCode.TOO_MANY_ATTEMPTS,
+                f"too many requests from your address; retry in {wait_s} s",
+                retry_after_s=wait_s,
+            )
+
+
+class ValidatorPool:
+    """Submits to the validators' RPC, moving on from any that fails or does not commit."""
+
+    def __init__(self, nodes: tuple[NodeAddress, ...], timeout_s: float) -> None:
+        self.nodes, self.timeout_s = nodes, timeout_s
+        self._preferred = 0
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _rotation(self) -> list[NodeAddress]:
+        return [self.nodes[(self._preferred + i) % len(self.nodes)] for i in range(len(self.nodes))]
+
+    async def submit(self, tx: Transaction) -> dict[str, Any]:
+        """The committed tx as the validator reports it, or RpcError."""
+        failures = []
+        for index, address in enumerate(self._rotation()):
+            try:
+                status, document = await self._request(
+                    "POST", f"{address.rpc_url}/v1/tx?wait=commit", {"tx": tx.encode().hex()}
+                )
+                if status == 200 and document.get("height"):
+                    self._preferred = (self._preferred + index) % len(self.nodes)
+                    return document
+                code = document.get("error")
+                if code == RpcErrorCode.ALREADY_COMMITTED:
+                    status, document = await self._request(
+                        "GET", f"{address.rpc_url}/v1/tx/{tx.tx_id.hex()}", None
+                    )
+                    if status == 200:
+                        return {"status": "committed", **document}
+                if code in DEFINITIVE_CODES:
+                    raise RpcError(
+                        RpcErrorCode(code),
+                        str(document.get("message", code)),
+                        document.get("reason"),
+                    )
+                failures.append(f"{address.node_id}: HTTP {status} {code or 'pending'}")
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+                failures.append(f"{address.node_id}: {type(exc).__name__}")
+        log.warning("no validator committed an enrollment: %s", "; ".join(failures))
+        raise RpcError(
+            RpcErrorCode.BUSY,
+            "no validator committed the enrollment right now; your session and code stay "
+            "valid until they expire: send finish again",
+            retry_after_s=5,
+        )
+
+    async def voter_status(self, voter_key: bytes) -> dict[str, Any]:
+        """GET /v1/voters/{key} of the first validator that answers; {} if none does."""
+        for address in self._rotation():
+            try:
+                status, document = await self._request(
+                    "GET", f"{address.rpc_url}/v1/voters/{voter_key.hex()}", None
+                )
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
+                continue
+            if status == 200:
+                return document
+        return {}
+
+    async def _request(
+        self, method: str, url: str, body: dict[str, Any] | None
+    ) -> tuple[int, dict[str, Any]]:
+        assert self._session is not None, "open() first"
+        async with self._session.request(method, url, json=body) as response:
+            document = json.loads(await response.read())
+            if not isinstance(document, dict):
+                raise ValueError(f"{url} answered {type(document).__name__}, not an object")
+            return response.status, document
+
+
+def client_address(request: web.Request, trusted_proxies: frozenset[str]) -> str:
+    """The remote address, or, from a trusted reverse proxy, the nearest untrusted address
+    in X-Forwarded-For (entries further left can be written by the client itself)."""
+    remote = request.remote or "unknown"
+    if remote not in trusted_proxies:
+        return remote
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
+    for hop in reversed([h for h in hops if h]):
+        if hop not in trusted_proxies:
+            return hop
+    return remote
+
+
+@web.middleware
+async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except RpcError as exc:
+        error = exc
+    except web.HTTPRequestEntityTooLarge:
+        error = RpcError(RpcErrorCode.BODY_TOO_LARGE, f"bodies are at most {MAX_BODY_BYTES} bytes")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = RpcErrorCode.NOT_FOUND if exc.status == 404 else RpcErrorCode.BAD_REQUEST
+        return web.json_response(RpcError(code, exc.reason).to_dict(), status=exc.status)
+    except Exception:
+        log.exception("attester %s %s failed", request.method, request.path)
+        error = RpcError(RpcErrorCode.INTERNAL, "the attester failed on this request; see its log")
+    headers = {}
+    if error.retry_after_s is not None:
+        headers["Retry-After"] = str(error.retry_after_s)
+    return web.json_response(error.to_dict(), status=error.status, headers=headers)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, "body is not JSON") from exc
+    if not isinstance(document, dict):
+        raise RpcError(RpcErrorCode.BAD_REQUEST, "body must be a JSON object")
+    return document
+
+
+def _str_field(document: dict[str, Any], name: str) -> str:
+    value = document.get(name)
+    if not isinstance(value, str) or not value:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} must be a non-empty string")
+    return value
+
+
+def _voter_key(text: str) -> bytes:
+    try:
+        key = bytes.fromhex(text)
+    except ValueError as exc:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, "voter_key must be hex") from exc
+    if len(key) != 32:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, "voter_key must be 32 bytes of hex")
+    return key
+
+
+class _AttesterCollector(Collector):
+    """The attester's own counts, read at scrape time (the attester is their one owner)."""
+
+    def __init__(self, service: AttesterService) -> None:
+        self.service = service
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        attester = self.service.attester
+        for name, documentation in [
+            ("codes_sent", "One-time codes handed to the sender"),
+            ("send_failures", "Codes the sender failed to send (not counted as sent)"),
+            ("wrong_guesses", "Wrong codes tried in any session"),
+            ("lockouts", "Numbers locked out after using their wrong-guess budget"),
+            ("enrollments", "Enrollments committed"),
+            ("notices_sent", "New-device notices sent to a number"),
+            ("notice_failures", "New-device notices the sender failed to send"),
+        ]:
+            family = CounterMetricFamily(f"votechain_attester_{name}", documentation)
+            family.add_metric([], attester.counts[name])
+            yield family
+        trips = CounterMetricFamily(
+            "votechain_attester_limit_trips",
+            "Requests refused by a limit, by kind",
+            labels=["kind"],
+        )
+        for kind, count in sorted(attester.limit_trips.items()):
+            trips.add_metric([kind], count)
+        yield trips
+        sessions = GaugeMetricFamily("votechain_attester_sessions", "Sessions waiting for a code")
+        sessions.add_metric([], attester.session_count)
+        yield sessions
+
+
+async def run_attester(config: ClusterConfig, stop: asyncio.Event) -> None:
+    service = AttesterService(config)
+    await service.start()
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
