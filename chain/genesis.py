@@ -114,6 +114,7 @@ class Genesis:
 
     def to_json(self) -> str:
         document = {
+            "version": GENESIS_VERSION,
             "chain_id": self.chain_id,
             "genesis_time_ms": self.genesis_time_ms,
             "validators": [
@@ -130,6 +131,15 @@ class Genesis:
     def from_json(cls, text: str) -> Genesis:
         try:
             doc = json.loads(text)
+            if not isinstance(doc, dict):
+                raise InvalidGenesis("genesis.json must hold a JSON object")
+            # Files written before the field existed have no version: they are version 1.
+            version = doc.get("version", GENESIS_VERSION)
+            if version != GENESIS_VERSION:
+                raise InvalidGenesis(
+                    f"genesis.json has version {version!r}; this program reads version "
+                    f"{GENESIS_VERSION}"
+                )
             return cls(
                 chain_id=str(doc["chain_id"]),
                 genesis_time_ms=int(doc["genesis_time_ms"]),

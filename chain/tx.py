@@ -86,6 +86,10 @@ class Transaction:
         )
         if tx.version != TX_VERSION:
             raise DecodeError(f"transaction.version: unknown version {tx.version}")
+        if not tx.kind or not tx.kind.isascii():
+            # Part of decoding, so every reader (mempool, proposal check, verifier) refuses
+            # the same envelopes; PROTOCOL.md sections 4 and 10 (rule 1).
+            raise DecodeError(f"transaction.kind: {tx.kind!r} is not a non-empty ASCII name")
         return tx
 
     @classmethod

@@ -111,3 +111,18 @@ def test_decode_refuses_an_unknown_version() -> None:
     value[0] = 2
     with pytest.raises(DecodeError, match="unknown version 2"):
         Genesis.decode(encoding.encode(value))
+
+
+def test_genesis_json_carries_its_version_and_a_file_without_one_reads_as_version_1() -> None:
+    doc = json.loads(GENESIS.to_json())
+    assert doc["version"] == 1
+    del doc["version"]
+    assert Genesis.from_json(json.dumps(doc)) == GENESIS
+
+
+@pytest.mark.parametrize("version", [0, 2, "1", None])
+def test_genesis_json_of_another_version_is_refused_naming_it(version: object) -> None:
+    doc = json.loads(GENESIS.to_json())
+    doc["version"] = version
+    with pytest.raises(InvalidGenesis, match="version"):
+        Genesis.from_json(json.dumps(doc))

@@ -79,11 +79,15 @@ def test_validate_basic_refuses_an_unknown_version_built_in_memory() -> None:
         tx.verify(CHAIN_ID)
 
 
-@pytest.mark.parametrize("kind", ["", "vötë"])
+@pytest.mark.parametrize("kind", ["", "vötë", "é" * 32])
 def test_a_kind_that_is_not_a_non_empty_ascii_name_is_refused(kind: str) -> None:
+    """In memory and when decoding: so the node and every verifier refuse the same
+    envelopes (a block carrying one fails rule 1, PROTOCOL.md section 10)."""
     tx = Transaction.create(KEY, CHAIN_ID, kind, b"", 1)
     with pytest.raises(InvalidTransaction, match="kind"):
         tx.verify(CHAIN_ID)
+    with pytest.raises(DecodeError, match="transaction.kind"):
+        Transaction.decode(tx.encode())
 
 
 @pytest.mark.parametrize(
