@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from chain.errors import VotechainError
-from cli import cluster_cmds, poll_cmds, verify_cmds, voter_cmds
+from cli import cluster_cmds, poll_cmds, recover_cmds, verify_cmds, voter_cmds
 from cli.output import fail
 
 Command = Callable[[argparse.Namespace], int]
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     poll_cmds.register(sub)
     voter_cmds.register(sub)
     verify_cmds.register(sub)
+    recover_cmds.register(sub)
     return parser
 
 
