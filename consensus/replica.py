@@ -146,6 +146,13 @@ class Replica:
         self._batch_ticks = 0
         self._retransmit_ticks = 0
         self._behind = BehindDetector(config)
+        # Heights up to the last checkpoint height at or below the committed one are
+        # decided for this replica whatever its records say, so the watermark window
+        # starts there: a replica whose records are gone (a store rebuilt by `votechain
+        # recover`) can still accept the next height when it is beyond the window.
+        self._log.collect_garbage(
+            Height(committed_height - committed_height % config.checkpoint_interval)
+        )
         if restored:
             self._restore(restored)
 

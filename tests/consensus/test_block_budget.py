@@ -235,3 +235,23 @@ def test_requests_leave_the_quota_when_they_commit() -> None:
     primary = cluster[0].up
     assert primary.pending_count == 2
     assert "signer over its pending request quota" not in primary.stats.dropped
+
+
+# ---- restarting without records (after `votechain recover`) ------------------------------
+
+
+def test_a_cluster_restarted_without_its_records_beyond_the_window_commits_again() -> None:
+    """`votechain recover` rebuilds each store without its consensus records. Every
+    replica then starts at view 0 with no checkpoint; its watermark window must start at
+    its committed height, or height h + 1 is "above the high watermark" for good."""
+    cluster = Cluster()  # watermark_window 4, checkpoint_interval 2
+    cluster.commit_blocks(7)
+    for member in cluster.members:
+        cluster.crash(member.id)
+        member.disk.clear()
+    cluster.queue.clear()
+    for member in cluster.members:
+        cluster.restart(member.id)
+    assert all(m.up.low_watermark == 6 for m in cluster.members)
+    cluster.commit_blocks(2)
+    assert cluster.heights() == [9, 9, 9, 9]
