@@ -17,6 +17,7 @@ from votingcontract.bodies import (
     BODY_TYPES,
     AddOrgKey,
     Body,
+    CancelKeyChange,
     CastBallot,
     ClosePoll,
     EnrollVoter,
@@ -42,8 +43,10 @@ from votingcontract.identity import (
 )
 from votingcontract.poll_spec import Access, CreatePoll, Geofence, Option, Question
 from votingcontract.queries import (
+    KeyStatus,
     get_org,
     get_poll,
+    key_status,
     list_orgs,
     list_polls,
     participation_history,
@@ -62,6 +65,7 @@ __all__ = [
     "AddOrgKey",
     "BlockContext",
     "Body",
+    "CancelKeyChange",
     "CastBallot",
     "ClosePoll",
     "CreatePoll",
@@ -70,6 +74,7 @@ __all__ = [
     "ExtendRoll",
     "Geofence",
     "IssueTickets",
+    "KeyStatus",
     "Location",
     "Option",
     "Question",
@@ -87,6 +92,7 @@ __all__ = [
     "genesis_writes",
     "get_org",
     "get_poll",
+    "key_status",
     "list_orgs",
     "list_polls",
     "normalise_e164",

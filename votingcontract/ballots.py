@@ -22,8 +22,8 @@ from votingcontract.records import (
     is_set,
     read_ballot,
     read_poll,
-    read_voter_key,
 )
+from votingcontract.voterkeys import read_key_at, validate_key_is_active
 
 
 def process_cast_ballot(
@@ -32,7 +32,7 @@ def process_cast_ballot(
     poll = read_poll(state, body.poll_id)
     if poll is None:
         raise Refused(ReasonCode.UNKNOWN_POLL)
-    phone_id = check_voter(state, poll, tx.signer)
+    phone_id = check_voter(state, poll, tx.signer, context.timestamp_ms)
     validate_poll_is_open(poll, context.timestamp_ms)
     validate_roll(state, poll, phone_id, tx.signer)
     validate_gates(poll, body, context.chain_id, tx.signer)
@@ -48,20 +48,20 @@ def process_cast_ballot(
 # Rules, in the order process_cast_ballot applies them.
 
 
-def check_voter(state: StateView, poll: PollRecord, signer: bytes) -> bytes | None:
+def check_voter(state: StateView, poll: PollRecord, signer: bytes, now_ms: int) -> bytes | None:
     """The signer's phone_id, or None for an unenrolled voter in a ticket poll.
 
-    key_revoked for a replaced key; not_enrolled for an unknown key unless the poll
-    takes on-site tickets (a ticket stands in for phone verification).
+    key_pending for a replacement key still waiting, key_revoked for a replaced key (a
+    known key never votes as an unenrolled one); not_enrolled for an unknown key unless
+    the poll takes on-site tickets (a ticket stands in for phone verification).
     """
-    record = read_voter_key(state, signer)
-    if record is None:
+    key = read_key_at(state, signer, now_ms)
+    if key is None:
         if poll.spec.access.tickets is None:
             raise Refused(ReasonCode.NOT_ENROLLED)
         return None
-    if not record.active:
-        raise Refused(ReasonCode.KEY_REVOKED)
-    return record.phone_id
+    validate_key_is_active(key)
+    return key.phone_id
 
 
 def validate_poll_is_open(poll: PollRecord, now_ms: int) -> None:

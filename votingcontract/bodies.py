@@ -6,6 +6,7 @@ Each body's bytes are chain.encoding.encode(body.to_value()), a fixed-order arra
     add_org_key    = [org_id, key]
     revoke_org_key = [org_id, key]
     enroll_voter   = [phone_id, voter_key]
+    cancel_key_change = []
     create_poll    = see poll_spec.py
     close_poll     = [poll_id]
     extend_poll    = [poll_id, closes_at_ms]
@@ -168,6 +169,34 @@ class EnrollVoter(BodyBase):
             dicts.as_hex(dicts.field(d, "phone_id", w), f"{w}.phone_id", HASH_SIZE),
             dicts.as_hex(dicts.field(d, "voter_key", w), f"{w}.voter_key", PUBLIC_KEY_SIZE),
         )
+
+
+@dataclass(frozen=True)
+class CancelKeyChange(BodyBase):
+    """A phone's active key cancels the key replacement waiting to take over from it.
+
+    The body is empty: the signer's phone is the one whose replacement is dropped, so
+    nobody can cancel another phone's change, and the transaction names no phone_id.
+    """
+
+    KIND = "cancel_key_change"
+
+    def to_value(self) -> list[Any]:
+        return []
+
+    @classmethod
+    def from_value(cls, value: Any) -> CancelKeyChange:
+        encoding.expect_list(value, 0, cls.KIND)
+        return cls()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def parse_dict(cls, d: Any) -> CancelKeyChange:
+        if not isinstance(d, dict):
+            raise ValueError(f"{cls.KIND}: expected a table/object, got {type(d).__name__}")
+        return cls()
 
 
 @dataclass(frozen=True)
@@ -433,6 +462,7 @@ Body = (
     | AddOrgKey
     | RevokeOrgKey
     | EnrollVoter
+    | CancelKeyChange
     | CreatePoll
     | ClosePoll
     | ExtendPoll
@@ -448,6 +478,7 @@ BODY_TYPES: dict[str, type[Body]] = {
         AddOrgKey,
         RevokeOrgKey,
         EnrollVoter,
+        CancelKeyChange,
         CreatePoll,
         ClosePoll,
         ExtendPoll,

@@ -40,6 +40,7 @@ PROCESSORS: dict[str, Processor] = {
     "add_org_key": roles.process_add_org_key,
     "revoke_org_key": roles.process_revoke_org_key,
     "enroll_voter": roles.process_enroll_voter,
+    "cancel_key_change": roles.process_cancel_key_change,
     "create_poll": polls.process_create_poll,
     "close_poll": polls.process_close_poll,
     "extend_poll": polls.process_extend_poll,

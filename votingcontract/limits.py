@@ -58,3 +58,10 @@ MAX_TICKETS_CITIZEN = 1_000
 """Ticket keys registered for one citizen poll."""
 MAX_TICKETS_POLICY = 100_000
 """Ticket keys registered for one policy poll."""
+
+KEY_REPLACEMENT_DELAY_MS = 24 * 60 * 60 * 1000
+"""How long after its enrollment block a phone's new key waits before it replaces the
+phone's active key: 24 hours of block time. Someone who guesses a phone's one-time code
+cannot take the phone over at once; the old key keeps working, its holder is told (the
+attester reads the notice from state) and can cancel with cancel_key_change. A day gives
+a person who is asleep or travelling time to see the notice."""

@@ -23,10 +23,10 @@ from votingcontract.records import (
     is_set,
     read_count,
     read_poll,
-    read_voter_key,
     stored_spec,
 )
 from votingcontract.roles import check_org_signer, check_voter_signer, validate_org_exists
+from votingcontract.voterkeys import read_key_at, validate_key_is_active
 
 UNUSED_TICKET = encoding.encode(None)
 
@@ -35,7 +35,7 @@ def process_create_poll(
     state: OverlayState, context: BlockContext, tx: Transaction, body: CreatePoll
 ) -> bytes:
     """Create the poll; returns its id."""
-    creator_phone_id = check_creator(state, body, tx.signer)
+    creator_phone_id = check_creator(state, body, tx.signer, context.timestamp_ms)
     validate_poll_content(body)
     validate_schedule(body, context.timestamp_ms)
     if creator_phone_id is not None:
@@ -68,7 +68,7 @@ def process_create_poll(
 def process_close_poll(
     state: OverlayState, context: BlockContext, tx: Transaction, body: ClosePoll
 ) -> None:
-    poll = check_managed_poll(state, body.poll_id, tx.signer)
+    poll = check_managed_poll(state, body.poll_id, tx.signer, context.timestamp_ms)
     if poll.status(context.timestamp_ms) == "closed":
         raise Refused(ReasonCode.CLOSED)
     closed = PollRecord(
@@ -86,7 +86,7 @@ def process_close_poll(
 def process_extend_poll(
     state: OverlayState, context: BlockContext, tx: Transaction, body: ExtendPoll
 ) -> None:
-    poll = check_managed_poll(state, body.poll_id, tx.signer)
+    poll = check_managed_poll(state, body.poll_id, tx.signer, context.timestamp_ms)
     if poll.status(context.timestamp_ms) == "closed":
         raise Refused(ReasonCode.CLOSED)
     if body.closes_at_ms <= poll.closes_at_ms:
@@ -106,7 +106,7 @@ def process_extend_poll(
 def process_extend_roll(
     state: OverlayState, context: BlockContext, tx: Transaction, body: ExtendRoll
 ) -> None:
-    poll = check_managed_poll(state, body.poll_id, tx.signer)
+    poll = check_managed_poll(state, body.poll_id, tx.signer, context.timestamp_ms)
     if poll.spec.access.roll is None:
         raise Refused(ReasonCode.NOT_APPLICABLE)
     status = poll.status(context.timestamp_ms)
@@ -120,7 +120,7 @@ def process_extend_roll(
 def process_issue_tickets(
     state: OverlayState, context: BlockContext, tx: Transaction, body: IssueTickets
 ) -> None:
-    poll = check_managed_poll(state, body.poll_id, tx.signer)
+    poll = check_managed_poll(state, body.poll_id, tx.signer, context.timestamp_ms)
     if poll.spec.access.tickets is None:
         raise Refused(ReasonCode.NOT_APPLICABLE)
     if poll.status(context.timestamp_ms) == "closed":
@@ -131,17 +131,17 @@ def process_issue_tickets(
 # Rules, in the order process_create_poll applies them.
 
 
-def check_creator(state: StateView, body: CreatePoll, signer: bytes) -> bytes | None:
+def check_creator(state: StateView, body: CreatePoll, signer: bytes, now_ms: int) -> bytes | None:
     """Who may create this poll. Returns the creator's phone_id for a citizen poll.
 
     policy: unknown_org, then not_authorized / key_revoked for the signing key.
-    citizen: not_enrolled / key_revoked for the signing key.
+    citizen: not_enrolled / key_pending / key_revoked for the signing key.
     """
     if body.kind == "policy":
         validate_org_exists(state, body.org_id)
         check_org_signer(state, body.org_id, signer)
         return None
-    return check_voter_signer(state, signer)
+    return check_voter_signer(state, signer, now_ms)
 
 
 def validate_poll_content(body: CreatePoll) -> None:
@@ -192,12 +192,13 @@ def calculate_live_citizen_polls(state: StateView, phone_id: bytes, now_ms: int)
     return live
 
 
-def check_managed_poll(state: StateView, poll_id: bytes, signer: bytes) -> PollRecord:
+def check_managed_poll(state: StateView, poll_id: bytes, signer: bytes, now_ms: int) -> PollRecord:
     """The poll, if it exists (unknown_poll) and `signer` manages it.
 
     policy poll: the signer must be an active key of its organisation;
-    citizen poll: the signer must be the active key of the creator's phone
-    (not_authorized; key_revoked for a replaced key of that phone).
+    citizen poll: the signer must be the creator's phone's key active at `now_ms`
+    (not_authorized; key_pending for its waiting replacement; key_revoked for a
+    replaced key of that phone).
     """
     poll = read_poll(state, poll_id)
     if poll is None:
@@ -205,11 +206,10 @@ def check_managed_poll(state: StateView, poll_id: bytes, signer: bytes) -> PollR
     if poll.creator_phone_id is None:
         check_org_signer(state, poll.spec.org_id, signer)
         return poll
-    record = read_voter_key(state, signer)
-    if record is None or record.phone_id != poll.creator_phone_id:
+    key = read_key_at(state, signer, now_ms)
+    if key is None or key.phone_id != poll.creator_phone_id:
         raise Refused(ReasonCode.NOT_AUTHORIZED)
-    if not record.active:
-        raise Refused(ReasonCode.KEY_REVOKED)
+    validate_key_is_active(key)
     return poll
 
 

@@ -20,11 +20,11 @@ from votingcontract.records import (
     PollRecord,
     read_count,
     read_org,
-    read_phone,
     read_poll,
     read_voter_key,
 )
 from votingcontract.results import PollResults, calculate_results
+from votingcontract.voterkeys import read_key_at, read_phone_at
 
 POLL_STATUSES = ("upcoming", "open", "closed")
 
@@ -54,14 +54,44 @@ class VoterInfo:
     active_key: bytes
     enrolled_height: int
     enrollments: int
+    pending_key: bytes | None = None
+    """A replacement key waiting to become active (see voterkeys.py)."""
+    pending_effective_at_ms: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "phone_id": self.phone_id.hex(),
             "active_key": self.active_key.hex(),
             "enrolled_height": self.enrolled_height,
             "enrollments": self.enrollments,
         }
+        if self.pending_key is not None:
+            d["pending_key"] = self.pending_key.hex()
+            d["pending_effective_at_ms"] = self.pending_effective_at_ms
+        return d
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """A voter key's status at a block time. It names no phone_id: the public RPC shows
+    it, and a key must not lead to the person behind it (issue 9, finding 2)."""
+
+    voter_key: bytes
+    status: str
+    """"active", "pending", "revoked" or "unknown" (never enrolled)."""
+    effective_at_ms: int | None = None
+    """For a pending key: the block time from which it is active."""
+    replacement_pending_until_ms: int | None = None
+    """For an active key: a new key was enrolled for its phone and replaces it at this
+    block time, unless this key sends cancel_key_change first (the notice)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"voter_key": self.voter_key.hex(), "status": self.status}
+        if self.effective_at_ms is not None:
+            d["effective_at_ms"] = self.effective_at_ms
+        if self.replacement_pending_until_ms is not None:
+            d["replacement_pending_until_ms"] = self.replacement_pending_until_ms
+        return d
 
 
 @dataclass(frozen=True)
@@ -153,16 +183,42 @@ def phone_id_of_key(state: StateView, voter_key: bytes) -> bytes | None:
     return None if record is None else record.phone_id
 
 
-def voter_info(state: StateView, phone_id: bytes) -> VoterInfo | None:
-    record = read_phone(state, phone_id)
+def voter_info(state: StateView, phone_id: bytes, now_ms: int) -> VoterInfo | None:
+    """The phone's keys as they stand at `now_ms` (a matured replacement is active)."""
+    record = read_phone_at(state, phone_id, now_ms)
     if record is None:
         return None
-    return VoterInfo(phone_id, record.active_key, record.enrolled_height, record.enrollments)
+    pending = record.replacement
+    return VoterInfo(
+        phone_id,
+        record.active_key,
+        record.enrolled_height,
+        record.enrollments,
+        None if pending is None else pending.key,
+        None if pending is None else pending.effective_at_ms,
+    )
 
 
-def is_voter_key_active(state: StateView, voter_key: bytes) -> bool:
-    record = read_voter_key(state, voter_key)
-    return record is not None and record.active
+def is_voter_key_active(state: StateView, voter_key: bytes, now_ms: int) -> bool:
+    key = read_key_at(state, voter_key, now_ms)
+    return key is not None and key.status == "active"
+
+
+def key_status(state: StateView, voter_key: bytes, now_ms: int) -> KeyStatus:
+    """What a voter key may do at `now_ms`, and the notice its holder should see.
+
+    For the RPC (GET /v1/voters/{key}): the phone attester reads it to text the old
+    key's holder, and the CLI warns before using a key whose replacement is waiting.
+    """
+    key = read_key_at(state, voter_key, now_ms)
+    if key is None:
+        return KeyStatus(voter_key, "unknown")
+    pending = key.phone.replacement
+    if key.status == "pending" and pending is not None:
+        return KeyStatus(voter_key, "pending", effective_at_ms=pending.effective_at_ms)
+    if key.status == "active" and pending is not None:
+        return KeyStatus(voter_key, "active", replacement_pending_until_ms=pending.effective_at_ms)
+    return KeyStatus(voter_key, key.status)
 
 
 def get_org(state: StateView, org_id: str) -> OrgInfo | None:

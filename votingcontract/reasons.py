@@ -47,6 +47,7 @@ class ReasonCode(StrEnum):
     OVER_BUDGET = "over_budget"
     DUPLICATE = "duplicate"
     LIST_FULL = "list_full"
+    KEY_PENDING = "key_pending"
 
     @property
     def description(self) -> str:
@@ -62,13 +63,14 @@ DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.UNKNOWN_ORG: "no organisation is registered under this id",
     ReasonCode.ORG_EXISTS: "an organisation is already registered under this id",
     ReasonCode.KEY_IN_USE: "this key already belongs to another organisation or phone",
-    ReasonCode.ALREADY_ENROLLED: "this key is already the active key of this phone",
+    ReasonCode.ALREADY_ENROLLED: "this key is already the active or pending key of this phone",
     ReasonCode.NOT_ENROLLED: "the signing key is not enrolled as a voter",
     ReasonCode.TOO_MANY_OPEN_POLLS: "this citizen already runs the most open polls allowed",
     ReasonCode.INVALID_POLL: "the poll's questions, options or access settings are inconsistent",
     ReasonCode.BAD_SCHEDULE: "the opening and closing times are inconsistent or already past",
     ReasonCode.UNKNOWN_POLL: "no poll exists with this id",
-    ReasonCode.NOT_APPLICABLE: "nothing to change: no such access method or active key",
+    ReasonCode.NOT_APPLICABLE: "nothing to change: no such access method, active key or "
+    "pending key change",
     ReasonCode.ALREADY_OPEN: "the poll has opened; its voter roll can no longer change",
     ReasonCode.NOT_OPEN: "the poll has not opened yet",
     ReasonCode.CLOSED: "the poll is closed",
@@ -85,6 +87,9 @@ DESCRIPTIONS: dict[ReasonCode, str] = {
     f"(citizen polls: {limits.MAX_ROLL_ENTRIES_CITIZEN:,} roll entries, "
     f"{limits.MAX_TICKETS_CITIZEN:,} tickets; policy polls: "
     f"{limits.MAX_ROLL_ENTRIES_POLICY:,} and {limits.MAX_TICKETS_POLICY:,})",
+    ReasonCode.KEY_PENDING: "this key replaces the phone's previous key and becomes active "
+    f"{limits.KEY_REPLACEMENT_DELAY_MS // 3_600_000} hours after its enrollment; until then "
+    "the previous key stays active and its holder may cancel the change",
 }
 
 

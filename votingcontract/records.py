@@ -2,8 +2,9 @@
 
     OrgRecord           = [name, category, registered_height]
     OrgKeyRecord        = [org_id, active]
-    PhoneRecord         = [active_key, enrolled_height, enrollments]
-    VoterKeyRecord      = [phone_id, active]
+    PhoneRecord         = [active_key, enrolled_height, enrollments,
+                           [new_key, enrolled_height, effective_at_ms] | nil]
+    VoterKeyRecord      = [phone_id]
     PollRecord          = [create_poll value, creator_key, creator_phone_id | nil,
                            created_height, closes_at_ms, closed_early_at_ms | nil]
     BallotRecord        = [[[option_index, ...] per question], height, tx_id]
@@ -12,6 +13,12 @@
 A PollRecord's create_poll value keeps the access flags but not the initial roll or
 ticket lists (those live under rollphone/, rollkey/ and ticket/); closes_at_ms is the
 current closing time (extend_poll moves it).
+
+A PhoneRecord's last field is the pending key replacement: a key enrolled for a phone
+that already had one waits until effective_at_ms (voterkeys.py says how a record reads
+at a given time). A VoterKeyRecord only ties a key to its phone, for good: whether the
+key is active, pending or revoked follows from the phone's record, so no stored flag
+can go stale when a replacement matures.
 """
 
 from __future__ import annotations
@@ -58,32 +65,57 @@ class OrgKeyRecord:
 
 
 @dataclass(frozen=True)
+class Replacement:
+    """A key enrolled for a phone that already had one, waiting to take over."""
+
+    key: bytes
+    enrolled_height: int
+    effective_at_ms: int
+    """Block time from which `key` is the phone's active key (enrollment + 24 h)."""
+
+    def to_value(self) -> list[Any]:
+        return [self.key, self.enrolled_height, self.effective_at_ms]
+
+
+@dataclass(frozen=True)
 class PhoneRecord:
     active_key: bytes
     enrolled_height: int
+    """Height of the enrollment of active_key."""
     enrollments: int
+    """Accepted enroll_voter transactions for this phone, pending ones included."""
+    replacement: Replacement | None = None
 
     def encode(self) -> bytes:
-        return encoding.encode([self.active_key, self.enrolled_height, self.enrollments])
+        return encoding.encode(
+            [
+                self.active_key,
+                self.enrolled_height,
+                self.enrollments,
+                None if self.replacement is None else self.replacement.to_value(),
+            ]
+        )
 
     @classmethod
     def decode(cls, data: bytes) -> PhoneRecord:
-        f = encoding.expect_list(encoding.decode(data), 3, "phone record")
-        return cls(f[0], f[1], f[2])
+        f = encoding.expect_list(encoding.decode(data), 4, "phone record")
+        if f[3] is None:
+            return cls(f[0], f[1], f[2])
+        r = encoding.expect_list(f[3], 3, "phone record replacement")
+        return cls(f[0], f[1], f[2], Replacement(r[0], r[1], r[2]))
 
 
 @dataclass(frozen=True)
 class VoterKeyRecord:
     phone_id: bytes
-    active: bool
 
     def encode(self) -> bytes:
-        return encoding.encode([self.phone_id, self.active])
+        return encoding.encode([self.phone_id])
 
     @classmethod
     def decode(cls, data: bytes) -> VoterKeyRecord:
-        f = encoding.expect_list(encoding.decode(data), 2, "voter key record")
-        return cls(f[0], f[1])
+        f = encoding.expect_list(encoding.decode(data), 1, "voter key record")
+        return cls(f[0])
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """Roles: genesis admins and attesters, organisations and their keys, voter enrollment.
 
+A phone's first enrollment takes effect at once; a later one waits (voterkeys.py) and
+the phone's active key may cancel it with cancel_key_change.
+
 Each process_* function applies one transaction kind to a per-transaction overlay. It
 runs that kind's rules in the order docs/PROTOCOL.md section 11 lists them; the first
 rule that fails raises Refused and the overlay is discarded.
@@ -11,8 +14,14 @@ from chain import encoding
 from chain.genesis import Genesis
 from chain.state import OverlayState, StateView, WriteSet
 from chain.tx import Transaction
-from votingcontract import state_keys
-from votingcontract.bodies import AddOrgKey, EnrollVoter, RegisterOrg, RevokeOrgKey
+from votingcontract import limits, state_keys
+from votingcontract.bodies import (
+    AddOrgKey,
+    CancelKeyChange,
+    EnrollVoter,
+    RegisterOrg,
+    RevokeOrgKey,
+)
 from votingcontract.context import BlockContext
 from votingcontract.reasons import ReasonCode, Refused
 from votingcontract.records import (
@@ -20,14 +29,14 @@ from votingcontract.records import (
     OrgKeyRecord,
     OrgRecord,
     PhoneRecord,
+    Replacement,
     VoterKeyRecord,
     add_to_count,
     is_set,
     read_org,
     read_org_key,
-    read_phone,
-    read_voter_key,
 )
+from votingcontract.voterkeys import read_key_at, read_phone_at, validate_key_is_active
 
 
 def genesis_writes(genesis: Genesis) -> WriteSet:
@@ -80,28 +89,44 @@ def process_revoke_org_key(
 def process_enroll_voter(
     state: OverlayState, context: BlockContext, tx: Transaction, body: EnrollVoter
 ) -> None:
+    """First key of a phone: active at once. Later keys: the phone's replacement, active
+    KEY_REPLACEMENT_DELAY_MS after this block's time; a replacement still waiting is
+    dropped (its key revoked) and the clock starts again."""
     if not is_set(state, state_keys.attester(tx.signer)):
         raise Refused(ReasonCode.NOT_AUTHORIZED)
-    existing = read_voter_key(state, body.voter_key)
+    now_ms = context.timestamp_ms
+    existing = read_key_at(state, body.voter_key, now_ms)
     if existing is not None:
-        if existing.phone_id == body.phone_id and existing.active:
+        if existing.phone_id == body.phone_id and existing.status != "revoked":
             raise Refused(ReasonCode.ALREADY_ENROLLED)
         raise Refused(ReasonCode.KEY_IN_USE)
-    phone = read_phone(state, body.phone_id)
+    phone = read_phone_at(state, body.phone_id, now_ms)
     if phone is None:
+        record = PhoneRecord(body.voter_key, context.height, 1)
         add_to_count(state, state_keys.stat("voters"), 1)
-        enrollments = 1
     else:
-        state.set(
-            state_keys.voter_key(phone.active_key),
-            VoterKeyRecord(body.phone_id, False).encode(),
+        effective_at_ms = now_ms + limits.KEY_REPLACEMENT_DELAY_MS
+        replacement = Replacement(body.voter_key, context.height, effective_at_ms)
+        record = PhoneRecord(
+            phone.active_key, phone.enrolled_height, phone.enrollments + 1, replacement
         )
-        enrollments = phone.enrollments + 1
-    state.set(
-        state_keys.phone(body.phone_id),
-        PhoneRecord(body.voter_key, context.height, enrollments).encode(),
-    )
-    state.set(state_keys.voter_key(body.voter_key), VoterKeyRecord(body.phone_id, True).encode())
+    state.set(state_keys.phone(body.phone_id), record.encode())
+    state.set(state_keys.voter_key(body.voter_key), VoterKeyRecord(body.phone_id).encode())
+
+
+def process_cancel_key_change(
+    state: OverlayState, context: BlockContext, tx: Transaction, body: CancelKeyChange
+) -> None:
+    """The phone's active key drops the replacement waiting to take over from it."""
+    signer = read_key_at(state, tx.signer, context.timestamp_ms)
+    if signer is None:
+        raise Refused(ReasonCode.NOT_ENROLLED)
+    validate_key_is_active(signer)
+    phone = signer.phone
+    if phone.replacement is None:
+        raise Refused(ReasonCode.NOT_APPLICABLE)
+    kept = PhoneRecord(phone.active_key, phone.enrolled_height, phone.enrollments)
+    state.set(state_keys.phone(signer.phone_id), kept.encode())
 
 
 # Rules shared by several kinds.
@@ -137,11 +162,14 @@ def check_org_signer(state: StateView, org_id: str, signer: bytes) -> None:
         raise Refused(ReasonCode.KEY_REVOKED)
 
 
-def check_voter_signer(state: StateView, signer: bytes) -> bytes:
-    """The phone_id of an active voter key; not_enrolled / key_revoked otherwise."""
-    record = read_voter_key(state, signer)
-    if record is None:
+def check_voter_signer(state: StateView, signer: bytes, now_ms: int) -> bytes:
+    """The phone_id of a voter key active at `now_ms`.
+
+    not_enrolled for a key never enrolled; key_pending for a replacement still waiting;
+    key_revoked for a replaced key.
+    """
+    key = read_key_at(state, signer, now_ms)
+    if key is None:
         raise Refused(ReasonCode.NOT_ENROLLED)
-    if not record.active:
-        raise Refused(ReasonCode.KEY_REVOKED)
-    return record.phone_id
+    validate_key_is_active(key)
+    return key.phone_id

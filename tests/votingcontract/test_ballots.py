@@ -19,6 +19,7 @@ from votingcontract import (
     queries,
     ticket_signature,
 )
+from votingcontract.limits import KEY_REPLACEMENT_DELAY_MS
 from votingcontract.reasons import ReasonCode
 from votingcontract.records import read_count
 from votingcontract.state_keys import tally
@@ -61,9 +62,10 @@ def test_stranger_without_enrollment_cannot_vote(h: Harness) -> None:
 
 
 def test_replaced_key_cannot_vote(h: Harness) -> None:
-    poll_id = _poll(h)
+    poll_id = _poll(h, lasts_ms=3 * DAY_MS)
     old = h.enroll("alice")
     h.submit(h.attester, EnrollVoter(phone_id_of("alice"), seeded_key("new").public_key))
+    h.advance(KEY_REPLACEMENT_DELAY_MS)
     assert h.submit(old, CastBallot(poll_id, ((0,),))).code == R.KEY_REVOKED
 
 
@@ -165,12 +167,13 @@ def test_over_budget(h: Harness) -> None:
 
 
 def test_duplicate_is_per_phone_not_per_key(h: Harness) -> None:
-    poll_id = _poll(h)
+    poll_id = _poll(h, lasts_ms=3 * DAY_MS)
     old = h.enroll("alice")
     assert h.submit(old, CastBallot(poll_id, ((0,),))).code == "accepted"
     assert h.submit(old, CastBallot(poll_id, ((1,),))).code == R.DUPLICATE
     new = seeded_key("alice-new")
     h.submit(h.attester, EnrollVoter(phone_id_of("alice"), new.public_key))
+    h.advance(KEY_REPLACEMENT_DELAY_MS)
     assert h.submit(new, CastBallot(poll_id, ((1,),))).code == R.DUPLICATE
     result = queries.results(h.state, poll_id, h.now_ms)
     assert result is not None and result.participants == 1
@@ -195,11 +198,12 @@ def test_revote_counts_only_the_last_ballot(h: Harness) -> None:
 
 
 def test_revote_with_a_rotated_key_replaces_the_phone_ballot(h: Harness) -> None:
-    poll_id = _poll(h, revote=True)
+    poll_id = _poll(h, revote=True, lasts_ms=3 * DAY_MS)
     old = h.enroll("alice")
     h.submit(old, CastBallot(poll_id, ((0,),)))
     new = seeded_key("alice-new")
     h.submit(h.attester, EnrollVoter(phone_id_of("alice"), new.public_key))
+    h.advance(KEY_REPLACEMENT_DELAY_MS)
     assert h.submit(new, CastBallot(poll_id, ((1,),))).code == "accepted"
     assert read_count(h.state, tally(poll_id, 0, 0)) == 0
     assert read_count(h.state, tally(poll_id, 0, 1)) == 1

@@ -21,7 +21,7 @@ from votingcontract import (
     RevokeOrgKey,
     queries,
 )
-from votingcontract.limits import MAX_OPEN_CITIZEN_POLLS
+from votingcontract.limits import KEY_REPLACEMENT_DELAY_MS, MAX_OPEN_CITIZEN_POLLS
 from votingcontract.reasons import ReasonCode
 
 from .helpers import (
@@ -72,6 +72,8 @@ def test_citizen_poll_needs_an_enrolled_active_voter(h: Harness) -> None:
     assert h.submit(stranger, citizen_poll(h.now_ms)).code == R.NOT_ENROLLED
     old = h.enroll("alice")
     h.submit(h.attester, EnrollVoter(phone_id_of("alice"), seeded_key("alice-2").public_key))
+    assert h.submit(seeded_key("alice-2"), citizen_poll(h.now_ms)).code == R.KEY_PENDING
+    h.advance(KEY_REPLACEMENT_DELAY_MS)
     assert h.submit(old, citizen_poll(h.now_ms)).code == R.KEY_REVOKED
     poll_id = h.create_poll(seeded_key("alice-2"), citizen_poll(h.now_ms))
     poll = queries.get_poll(h.state, poll_id)
@@ -178,11 +180,16 @@ def test_revoked_org_key_cannot_manage(h: Harness) -> None:
 
 def test_citizen_poll_is_managed_by_the_creator_phone_current_key(h: Harness) -> None:
     old = h.enroll("alice")
-    poll_id = h.create_poll(old, citizen_poll(h.now_ms))
+    poll_id = h.create_poll(old, citizen_poll(h.now_ms, lasts_ms=3 * DAY_MS))
     bob = h.enroll("bob")
     assert h.submit(bob, ClosePoll(poll_id)).code == R.NOT_AUTHORIZED
     new = seeded_key("alice-2")
     h.submit(h.attester, EnrollVoter(phone_id_of("alice"), new.public_key))
+    # during the wait the old key still manages the poll and the new one does not
+    assert h.submit(new, ClosePoll(poll_id)).code == R.KEY_PENDING
+    later = ExtendPoll(poll_id, h.now_ms + 4 * DAY_MS)
+    assert h.submit(old, later).code == "accepted"
+    h.advance(KEY_REPLACEMENT_DELAY_MS)
     assert h.submit(old, ClosePoll(poll_id)).code == R.KEY_REVOKED
     assert h.submit(new, ClosePoll(poll_id)).code == "accepted"
 

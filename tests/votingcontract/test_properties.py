@@ -20,6 +20,7 @@ from chain.keys import PrivateKey
 from chain.tx import Transaction
 from votingcontract import BODY_TYPES, CastBallot, ClosePoll, EnrollVoter, queries
 from votingcontract.bodies import decode_body
+from votingcontract.limits import KEY_REPLACEMENT_DELAY_MS
 from votingcontract.receipts import CODES
 from votingcontract.records import read_poll
 from votingcontract.results import calculate_counts
@@ -76,11 +77,14 @@ ballot_op = st.tuples(
 )
 close_op = st.tuples(st.just("close"), st.integers(0, POLL_SLOTS - 1))
 wait_op = st.tuples(st.just("wait"))
+day_op = st.tuples(st.just("day"))  # past the key replacement wait: a new key takes over
 block_op = st.tuples(st.just("block"))
 operations = st.lists(
-    st.integers(0, 19).flatmap(  # about 3 in 4 operations are ballots
+    st.integers(0, 20).flatmap(  # about 3 in 4 operations are ballots
         lambda i: (
-            ballot_op if i < 15 else (enroll_op, create_op, close_op, wait_op, block_op)[i - 15]
+            ballot_op
+            if i < 15
+            else (enroll_op, create_op, close_op, wait_op, block_op, day_op)[i - 15]
         )
     ),
     min_size=5,
@@ -102,7 +106,8 @@ class Run:
 
 
 def interpret(ops: list[tuple[object, ...]]) -> Run:
-    """Execute `ops` on a fresh chain; "block" ends a block, "wait" moves time 20 min."""
+    """Execute `ops` on a fresh chain; "block" ends a block, "wait" moves time 20 min,
+    "day" moves it by the key replacement wait."""
     h = Harness.create()
     org = h.register_org("prop-city")
     poll_ids: dict[int, bytes] = {}
@@ -140,6 +145,9 @@ def interpret(ops: list[tuple[object, ...]]) -> Run:
             case ("wait",):
                 flush()
                 h.advance(20 * 60_000)
+            case ("day",):
+                flush()
+                h.advance(KEY_REPLACEMENT_DELAY_MS)
             case ("block",):
                 flush()
     flush()

@@ -57,3 +57,7 @@ def test_poll_caps_table_matches_limits() -> None:
     assert (
         f"| policy | {limits.MAX_ROLL_ENTRIES_POLICY:,} | {limits.MAX_TICKETS_POLICY:,} |" in text
     )
+
+
+def test_key_replacement_delay_matches_limits() -> None:
+    assert f"KEY_REPLACEMENT_DELAY_MS = {limits.KEY_REPLACEMENT_DELAY_MS:,}" in section_11()

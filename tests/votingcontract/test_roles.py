@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from votingcontract import AddOrgKey, EnrollVoter, RegisterOrg, RevokeOrgKey, queries
+from votingcontract.limits import KEY_REPLACEMENT_DELAY_MS
 from votingcontract.reasons import ReasonCode
 
-from .helpers import Harness, phone_id_of, policy_poll, seeded_key
+from .helpers import BLOCK_INTERVAL_MS, Harness, phone_id_of, policy_poll, seeded_key
 
 R = ReasonCode
 
@@ -97,17 +98,25 @@ def test_one_key_belongs_to_one_phone() -> None:
     assert h.submit(h.attester, other_phone).code == R.KEY_IN_USE
 
 
-def test_re_enrolling_a_phone_rotates_its_key() -> None:
+def test_re_enrolling_a_phone_rotates_its_key_after_the_wait() -> None:
     h = Harness.create()
     old = h.enroll("alice")
     new = seeded_key("alice-new-phone")
     assert h.submit(h.attester, EnrollVoter(phone_id_of("alice"), new.public_key)).code == (
         "accepted"
     )
-    info = queries.voter_info(h.state, phone_id_of("alice"))
-    assert info is not None and info.active_key == new.public_key and info.enrollments == 2
-    assert not queries.is_voter_key_active(h.state, old.public_key)
-    assert queries.is_voter_key_active(h.state, new.public_key)
+    enrolled_at_ms = h.now_ms - BLOCK_INTERVAL_MS
+    info = queries.voter_info(h.state, phone_id_of("alice"), h.now_ms)
+    assert info is not None and info.active_key == old.public_key and info.enrollments == 2
+    assert info.pending_key == new.public_key
+    assert info.pending_effective_at_ms == enrolled_at_ms + KEY_REPLACEMENT_DELAY_MS
+    assert queries.is_voter_key_active(h.state, old.public_key, h.now_ms)
+    assert not queries.is_voter_key_active(h.state, new.public_key, h.now_ms)
+    h.advance(KEY_REPLACEMENT_DELAY_MS)
+    info = queries.voter_info(h.state, phone_id_of("alice"), h.now_ms)
+    assert info is not None and info.active_key == new.public_key and info.pending_key is None
+    assert not queries.is_voter_key_active(h.state, old.public_key, h.now_ms)
+    assert queries.is_voter_key_active(h.state, new.public_key, h.now_ms)
     assert queries.stats(h.state).voters == 1  # still one phone
     # the old key can be bound to nothing again, not even its own phone
     back = EnrollVoter(phone_id_of("alice"), old.public_key)
