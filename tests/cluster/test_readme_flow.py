@@ -47,6 +47,8 @@ def test_a_newcomer_enrolls_votes_and_sees_results_following_the_readme(tmp_path
             if "stop with Ctrl-C" in line:
                 break
         assert any("demo poll" in line for line in output), "".join(output)
+        attester_url = cluster.config.attester.url
+        assert any(f"attester (phone verification): {attester_url}" in ln for ln in output)
         survey = next(line.split()[2].rstrip(":") for line in output if "bike-sharing" in line)
         transcript = {}
         for step in readme_steps():
