@@ -10,6 +10,22 @@ _ERROR = {"$ref": "#/components/schemas/Error"}
 _HEX32 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 
 
+def _voter_status(operation: dict[str, Any]) -> dict[str, Any]:
+    """The GET /v1/voters/{voter_key} operation with its 200 answer's schema."""
+    schema = {
+        "type": "object",
+        "required": ["voter_key", "status"],
+        "properties": {
+            "voter_key": _HEX32,
+            "status": {"type": "string", "enum": ["active", "pending", "revoked"]},
+            "effective_at_ms": {"type": "integer", "minimum": 0},
+            "replacement_pending_until_ms": {"type": "integer", "minimum": 0},
+        },
+    }
+    operation["get"]["responses"]["200"]["content"]["application/json"] = {"schema": schema}
+    return operation
+
+
 def _get(summary: str, params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "get": {
@@ -165,8 +181,14 @@ def openapi_document() -> dict[str, Any]:
                     },
                 )
             ),
-            "/v1/voters/{voter_key}": _get(
-                "The phone id a voter key is enrolled under", [_path_param("voter_key", _HEX32)]
+            "/v1/voters/{voter_key}": _voter_status(
+                _get(
+                    "A voter key's status now: active (with the notice "
+                    "replacement_pending_until_ms if a new key waits to replace it), pending "
+                    "(active from effective_at_ms) or revoked; 404 if never enrolled. Never "
+                    "the phone id",
+                    [_path_param("voter_key", _HEX32)],
+                )
             ),
             "/v1/stats": _get("Operating report: polls by kind, ballots, voters"),
             "/v1/reasons": _get("Every receipt reason code with its description"),

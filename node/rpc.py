@@ -267,7 +267,9 @@ class _Routes:
         limit = min(_int_field(document, "limit", DEFAULT_PAGE_RECORDS, 1), MAX_PAGE_RECORDS)
         check_history_request(signed, self.node.chain_id, self.node.now_ms())
         owner = votingcontract.phone_id_of_key(self.store, signed.voter_key)
-        if owner is None or not is_voter_key_active(self.store, signed.voter_key):
+        if owner is None or not is_voter_key_active(
+            self.store, signed.voter_key, self.node.now_ms()
+        ):
             raise RpcError(
                 RpcErrorCode.NOT_PERMITTED,
                 "this key is not an enrolled voter's active key; only the key a phone is "
@@ -282,11 +284,14 @@ class _Routes:
         )
 
     async def voter(self, request: web.Request) -> web.Response:
+        """A voter key's status now (the node's clock, which the next block's time follows
+        within the drift bound) with the notice of a pending replacement; never the
+        phone_id (a key must not lead to its phone)."""
         voter_key = _hex_param(request, "voter_key", 32)
-        phone_id = votingcontract.phone_id_of_key(self.store, voter_key)
-        if phone_id is None:
+        status = votingcontract.key_status(self.store, voter_key, self.node.now_ms())
+        if status.status == "unknown":
             raise RpcError(RpcErrorCode.NOT_FOUND, "this key is not an enrolled voter's key")
-        return web.json_response({"voter_key": voter_key.hex(), "phone_id": phone_id.hex()})
+        return web.json_response(status.to_dict())
 
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response(votingcontract.stats(self.store).to_dict())
