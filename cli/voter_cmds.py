@@ -16,7 +16,7 @@ from chain.genesis import Genesis
 from chain.keyfile import load_key
 from chain.keys import PrivateKey
 from cli import common
-from cli.client import RpcClient
+from cli.client import RpcClient, RpcFailure
 from cli.output import print_json, print_table, short
 from cli.txs import chain_id_of, describe_receipt, sign, submit
 from node.attester import CODE_DIGITS
@@ -32,7 +32,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="verify a phone number by one-time code and enroll your key",
         description="Without --session: asks the attester to send a code (a new session), then "
         "reads it from the development outbox (local clusters) or asks you for it. With "
-        "--session and --code: finishes that session with the code you received.",
+        "--session and --code: finishes that session with the code you received. "
+        "`enroll cancel --key OLD_KEY`: from the device whose key is active, cancel a new "
+        "key enrolled for your phone that is still waiting to replace it.",
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["cancel"],
+        help="cancel: stop a pending key change of your phone (signed by its active key)",
     )
     p.add_argument("--phone", help="E.164 number, e.g. +821012345678 (to start a session)")
     p.add_argument("--key", required=True, type=Path, help="your key file (votechain keygen)")
@@ -42,6 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--attester", help="the attester's URL (default: [attester] host and port of the file)"
     )
+    p.add_argument("--rpc", help="a node's RPC URL, for `enroll cancel` (default: as `vote`)")
     common.add_json(p)
     p.set_defaults(handler=enroll)
 
@@ -92,6 +101,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def enroll(args: argparse.Namespace) -> int:
+    if args.action == "cancel":
+        return cancel_key_change(args)
     key = load_key(args.key)
     client = common.attester_client(args)
     session, code = args.session, args.code
@@ -114,9 +125,54 @@ def enroll(args: argparse.Namespace) -> int:
         print(
             f"your key is pending: it replaces this phone's old key at "
             f"{_utc(result.get('effective_at_ms'))} unless cancelled from the old device; a "
-            "notice was sent to the phone"
+            "notice was sent to the phone. Until then the old key keeps voting; its holder can "
+            "stop the change with `votechain enroll cancel --key OLD_KEY_FILE`"
         )
     return 0 if result.get("receipt", {}).get("accepted") else 1
+
+
+def cancel_key_change(args: argparse.Namespace) -> int:
+    """Send cancel_key_change signed by --key, the phone's active key."""
+    client = common.client_of(args)
+    key = load_key(args.key)
+    notice = key_notice(client, key)
+    if notice is not None:
+        print(notice, file=sys.stderr)
+    result = submit(client, sign(key, chain_id_of(client), votingcontract.CancelKeyChange()))
+    accepted = bool(result.get("receipt", {}).get("accepted"))
+    if args.json:
+        print_json(result)
+    else:
+        print(describe_receipt(result))
+        if accepted:
+            print("the new key enrolled for your phone is cancelled; this key stays active")
+    return 0 if accepted else 1
+
+
+def key_notice(client: RpcClient, key: PrivateKey) -> str | None:
+    """One line to warn the holder of `key` about a key change, or None.
+
+    An active key whose phone has a new key waiting gets the notice (and how to cancel);
+    a pending key is told when it becomes active. A node that cannot answer gets no
+    warning: the chain's receipt still says what happened.
+    """
+    try:
+        status = client.get(f"/v1/voters/{key.public_key.hex()}")
+    except RpcFailure:
+        return None
+    until = status.get("replacement_pending_until_ms")
+    if status.get("status") == "active" and until is not None:
+        return (
+            f"warning: a new key was enrolled for your phone; it replaces this key at "
+            f"{_utc(until)}. If that was not you, run `votechain enroll cancel --key "
+            f"YOUR_KEY_FILE` before then"
+        )
+    if status.get("status") == "pending":
+        return (
+            f"warning: this key is pending: it becomes your phone's key at "
+            f"{_utc(status.get('effective_at_ms'))} (until then the chain refuses it)"
+        )
+    return None
 
 
 def _utc(ms: object) -> str:
@@ -156,6 +212,9 @@ def vote(args: argparse.Namespace) -> int:
     if args.lat is not None and args.lon is not None:
         body["location"] = {"lat_micro": round(args.lat * 1e6), "lon_micro": round(args.lon * 1e6)}
     ballot = votingcontract.CastBallot.from_dict(body)
+    notice = key_notice(client, key)
+    if notice is not None:
+        print(notice, file=sys.stderr)
     result = submit(client, sign(key, chain_id, ballot))
     if args.json:
         print_json(result)
@@ -167,6 +226,9 @@ def vote(args: argparse.Namespace) -> int:
 def history(args: argparse.Namespace) -> int:
     client = common.client_of(args)
     key = load_key(args.key)
+    notice = key_notice(client, key)
+    if notice is not None:
+        print(notice, file=sys.stderr)
     if args.genesis is not None:
         genesis = Genesis.from_json(args.genesis.read_text())
     else:
