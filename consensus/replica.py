@@ -30,7 +30,7 @@ from chain.block import Block
 from chain.certificate import CommitCertificate, CommitSignature
 from chain.errors import VotechainError
 from chain.keys import PrivateKey
-from chain.tx import Transaction
+from chain.tx import MAX_TX_BYTES, Transaction
 from consensus.app import Application
 from consensus.effects import Broadcast, Deliver, Effect, Persist, Send
 from consensus.errors import InvalidMessage, InvariantViolation
@@ -292,6 +292,11 @@ class Replica:
         """
         tx_id = tx.tx_id
         if tx_id in self._pending or self._app.is_committed(tx_id):
+            return
+        if tx.encoded_size > MAX_TX_BYTES:
+            # Forwarded requests skip the mempool's size check; a block holding this one
+            # would be refused by every correct replica (PROTOCOL.md section 10, rule 1).
+            self.stats.drop("transaction over MAX_TX_BYTES")
             return
         refusal = self._pending.refusal(tx)
         if refusal is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NewType
 
-from chain.block import BLOCK_OVERHEAD_MAX_BYTES, MAX_BLOCK_BYTES
+from chain.block import BLOCK_OVERHEAD_MAX_BYTES, MAX_BLOCK_BYTES, MAX_BLOCK_TXS
 from chain.certificate import ValidatorSet
 from chain.tx import MAX_CHAIN_ID_LENGTH, MAX_TX_BYTES
 
@@ -105,6 +105,10 @@ class ReplicaConfig:
             raise ValueError("delays cannot be negative")
         if self.max_clock_drift_ms < 0:
             raise ValueError("max_clock_drift_ms cannot be negative")
+        if self.max_block_txs > MAX_BLOCK_TXS:
+            raise ValueError(
+                f"max_block_txs ({self.max_block_txs}) is over the protocol's {MAX_BLOCK_TXS}"
+            )
         smallest_block_bytes = BLOCK_OVERHEAD_MAX_BYTES + MAX_TX_BYTES
         if not smallest_block_bytes <= self.max_block_bytes <= MAX_BLOCK_BYTES:
             raise ValueError(

@@ -126,7 +126,15 @@ def test_read_header_gives_the_header_and_hash_without_the_transactions() -> Non
 
 
 @pytest.mark.parametrize(
-    "data", [b"", b"\x93\x01\x02\x03", b"\x92", encoding.encode([[1, 2], []]), b"\xc1"]
+    "data",
+    [
+        b"",
+        b"\x93\x01\x02\x03",
+        b"\x92",
+        encoding.encode([[1, 2], []]),
+        b"\xc1",
+        encoding.encode([[b"x" * 2_000] * 9, []]),  # a "header" longer than any header
+    ],
 )
 def test_read_header_refuses_what_is_not_a_block(data: bytes) -> None:
     with pytest.raises(DecodeError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from chain.block import BLOCK_OVERHEAD_MAX_BYTES, MAX_BLOCK_BYTES, Block
+from chain.block import BLOCK_OVERHEAD_MAX_BYTES, MAX_BLOCK_BYTES, MAX_BLOCK_TXS, Block
 from chain.tx import MAX_TX_BYTES, Transaction
 from consensus import InvalidMessage, Prepare, PrePrepare, ReplicaConfig, ReplicaId, Request
 from consensus.messages import (
@@ -87,6 +87,26 @@ def test_the_replica_config_refuses_a_budget_over_the_protocol_limit_or_under_on
     for bad in (MAX_BLOCK_BYTES + 1, BLOCK_OVERHEAD_MAX_BYTES + MAX_TX_BYTES - 1):
         with pytest.raises(ValueError, match="max_block_bytes"):
             ReplicaConfig(CHAIN_ID, config.validators, ReplicaId(0), max_block_bytes=bad)
+
+
+def test_a_budget_over_the_protocols_transaction_count_is_refused() -> None:
+    config = Cluster()[0].config
+    with pytest.raises(ValueError, match="max_block_txs"):
+        ReplicaConfig(CHAIN_ID, config.validators, ReplicaId(0), max_block_txs=MAX_BLOCK_TXS + 1)
+
+
+def test_a_forwarded_transaction_over_max_tx_bytes_is_never_proposed() -> None:
+    """Forwarded requests skip the mempool: a faulty validator forwards a transaction a
+    little over MAX_TX_BYTES (its body alone is within the decoder's cap). A primary that
+    proposed it would see every backup refuse the block, view after view."""
+    cluster = Cluster(batch_delay_ticks=0)
+    too_big = Transaction.create(client_key(4), CHAIN_ID, NOOP_KIND, bytes(MAX_TX_BYTES), 0)
+    assert too_big.encoded_size > MAX_TX_BYTES
+    forward(cluster, [too_big])
+    assert cluster[0].up.pending_count == 0
+    assert cluster[0].up.stats.dropped["transaction over MAX_TX_BYTES"] == 1
+    cluster.commit_blocks(1)
+    assert cluster.heights() == [1, 1, 1, 1] and cluster[0].up.view == 0
 
 
 # ---- a backup refuses an oversized proposal ---------------------------------------------
