@@ -42,6 +42,8 @@ CODE_DIGITS = 8
 SESSION_TOKEN_BYTES = 16
 GLOBAL_WINDOW_S = 60
 RETRY_SEND_AFTER_S = 30
+SWEEP_EVERY_S = 1.0
+"""Requests sweep expired state at most this often (a sweep walks every number kept)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class Attester:
         self._sessions: dict[str, _Session] = {}
         self._numbers: dict[bytes, _Number] = {}
         self._recent_sends_s: list[float] = []
+        self._last_sweep_s = float("-inf")
 
     @property
     def code_ttl_s(self) -> int:
@@ -128,7 +131,7 @@ class Attester:
         e164 = self._normalise(phone)
         phone_id = votingcontract.phone_id(self.pepper, e164)
         now = self.clock_s()
-        self.sweep()
+        self.sweep(force=False)
         number = self._numbers.setdefault(phone_id, _Number())
         self._check_not_locked(number, phone_id, now)
         if number.last_code_s is not None:
@@ -183,8 +186,11 @@ class Attester:
     def verify(self, session: str, code: str, voter_key: bytes) -> Verified:
         """Check the session's code; the session stays until `complete` or `release`."""
         now = self.clock_s()
-        self.sweep()
+        self.sweep(force=False)
         pending = self._sessions.get(session)
+        if pending is not None and now > pending.expires_s:
+            self._end_session(session)
+            pending = None
         if pending is None:
             raise RpcError(
                 RpcErrorCode.CODE_EXPIRED,
@@ -259,9 +265,13 @@ class Attester:
         who = f" client {client}" if client is not None else ""
         log.warning("attester limit tripped: %s%s%s", kind, number, who)
 
-    def sweep(self) -> None:
-        """Forget expired sessions (their outbox files go too) and numbers with no state."""
+    def sweep(self, force: bool = True) -> None:
+        """Forget expired sessions (their outbox files go too) and numbers with no state;
+        requests call it unforced, so a flood of them walks the table once a second."""
         now = self.clock_s()
+        if not force and now - self._last_sweep_s < SWEEP_EVERY_S:
+            return
+        self._last_sweep_s = now
         for session in [s for s, v in self._sessions.items() if now > v.expires_s]:
             self._end_session(session)
         live = {s.phone_id for s in self._sessions.values()}
