@@ -224,7 +224,10 @@ def test_history_lists_records_with_checked_proofs(cluster_chain: ClusterChain) 
     assert "ok: 3 validators signed; accepted, receipt certified" in history["stdout"]
     records = json.loads(cluster_chain.cli_outputs["history_json"]["stdout"])["records"]
     assert len(records) == 2  # voter 0: the survey, and the budget poll (revoted)
-    assert all(r["proof"]["ok"] and r["tx_proof"]["siblings"] is not None for r in records)
+    # Each record carries the voter's own ballot with its proofs (POST /v1/history).
+    assert all(
+        r["proof"]["ok"] and r["committed"]["tx_proof"]["siblings"] is not None for r in records
+    )
     assert cluster_chain.cli_outputs["verify_rpc"]["returncode"] == 0
 
 
