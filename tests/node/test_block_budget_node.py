@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from chain import encoding
-from chain.block import MAX_BLOCK_BYTES
+from chain.block import MAX_BLOCK_BYTES, Block
 from chain.errors import DecodeError
 from chain.store import ChainStore
+from node.app import ChainApplication
 from node.config import ConfigError, load_config
 from node.rpc import MAX_RAW_BLOCK_BYTES, decode_raw_block
 from tests.chain.chain_fixtures import (
@@ -78,3 +79,18 @@ def test_state_transfer_refuses_an_oversized_block_from_a_peer(tmp_path: Path) -
 def test_state_transfer_refuses_a_reply_over_its_size_cap_unread() -> None:
     with pytest.raises(DecodeError, match="raw block is"):
         decode_raw_block(b"\x00" * (MAX_RAW_BLOCK_BYTES + 1))
+
+
+def test_build_block_leaves_out_the_suffix_that_would_break_the_limit(tmp_path: Path) -> None:
+    """The Application contract lets the node trim a proposal; it never returns one over
+    MAX_BLOCK_BYTES even if the core's budget were misconfigured."""
+    genesis = make_genesis(4)
+    with ChainStore(tmp_path / "chain") as store:
+        store.initialize(genesis, genesis_writes())
+        txs = oversized_bundle(store).block.transactions
+        app = ChainApplication(store, proposer=bytes(32))
+        block = app.build_block(1, genesis.genesis_time_ms + 1, genesis.genesis_hash, txs)
+    assert block.encoded_size == len(block.encode()) <= MAX_BLOCK_BYTES
+    assert block.transactions == txs[: len(block.transactions)]
+    one_more = Block(block.header, txs[: len(block.transactions) + 1])
+    assert one_more.encoded_size > MAX_BLOCK_BYTES  # only what had to go was left out
