@@ -1,15 +1,17 @@
 """The attester as `votechain up` runs it: its own process beside four validator processes.
 
 Issue 9, findings 3, 4 and 6 on the wire: no validator holds the pepper or verifies
-phones; `start` says the same for an enrolled and an unknown number; a brute force over
-many sessions ends in a lockout; other countries are refused; a citizen still enrolls
-with the CLI.
+phones; `start` says the same for an enrolled and an unknown number; one address pumping
+`start` is throttled while another still gets a code; a brute force over many sessions
+ends in a lockout; other countries are refused; a citizen still enrolls with the CLI.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
+import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -30,15 +32,23 @@ STRANGER = "+821012340003"
 SETTINGS = "resend_interval_s = 1\nclient_start_burst = 20\nclient_finish_burst = 40\n"
 
 
-def post(url: str, document: object) -> tuple[int, dict[str, Any], dict[str, str]]:
-    request = urllib.request.Request(
-        url, json.dumps(document).encode(), {"Content-Type": "application/json"}
+def post(
+    url: str, document: object, source: str = "127.0.0.1"
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """POST JSON from the loopback address `source` (each is its own client to the attester)."""
+    parts = urllib.parse.urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    connection = http.client.HTTPConnection(
+        parts.hostname, parts.port, timeout=60, source_address=(source, 0)
     )
     try:
-        with urllib.request.urlopen(request, timeout=60) as reply:
-            return reply.status, json.loads(reply.read()), dict(reply.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read()), dict(error.headers)
+        connection.request(
+            "POST", parts.path, json.dumps(document), {"Content-Type": "application/json"}
+        )
+        reply = connection.getresponse()
+        return reply.status, json.loads(reply.read()), dict(reply.getheaders())
+    finally:
+        connection.close()
 
 
 @pytest.fixture
@@ -78,7 +88,7 @@ def test_the_attester_runs_apart_from_validators_and_holds_its_limits_on_the_wir
     assert read_outbox_code(config.attester_outbox, CITIZEN) is None
 
     # --- start answers the enrolled and an unknown number alike, without a phone_id -------
-    cluster_wait(1.1)  # the resend interval since the CLI's start
+    time.sleep(1.1)  # the resend interval since the CLI's start
     answers = []
     for phone in (CITIZEN, STRANGER):
         code, body, _ = post(attester_url + "/v1/enroll/start", {"phone": phone})
@@ -86,6 +96,18 @@ def test_the_attester_runs_apart_from_validators_and_holds_its_limits_on_the_wir
         assert votingcontract.phone_id(pepper, phone).hex() not in json.dumps(body)
         answers.append({k: (len(v) if k == "session" else v) for k, v in body.items()})
     assert answers[0] == answers[1]
+
+    # --- one address pumping start is throttled; another address still gets a code ---------
+    pumped = [
+        post(attester_url + "/v1/enroll/start", {"phone": f"+8210777{i:05d}"}, "127.0.0.3")[0]
+        for i in range(25)
+    ]
+    assert pumped == [200] * 20 + [429] * 5  # client_start_burst = 20 in SETTINGS
+    code, body, _ = post(attester_url + "/v1/enroll/start", {"phone": "+821066660000"}, "127.0.0.4")
+    assert code == 200 and body["sent"]
+    assert 'votechain_attester_limit_trips_total{kind="client_start"} 5.0' in cluster_metrics(
+        attester_url
+    )
 
     # --- other countries are refused ------------------------------------------------------
     code, body, _ = post(attester_url + "/v1/enroll/start", {"phone": "+14155550123"})
@@ -96,7 +118,7 @@ def test_the_attester_runs_apart_from_validators_and_holds_its_limits_on_the_wir
     for _ in range(10):
         code, started, headers = post(attester_url + "/v1/enroll/start", {"phone": TARGET})
         if code == 429 and started["error"] == "too_many_attempts":  # the 1 s resend interval
-            cluster_wait(1.1)
+            time.sleep(1.1)
             code, started, headers = post(attester_url + "/v1/enroll/start", {"phone": TARGET})
         if code != 200:
             last = started
@@ -121,19 +143,13 @@ def test_the_attester_runs_apart_from_validators_and_holds_its_limits_on_the_wir
 
     # --- re-enrolling the citizen's phone with a new key: the old holder is told -------------
     cluster.cli("keygen", "new.pem")
-    cluster_wait(1.1)  # the resend interval since the start above
+    time.sleep(1.1)  # the resend interval since the start above
     again = cluster.cli("enroll", "--phone", CITIZEN, "--key", "new.pem", "--json")
     result = json.loads(again.stdout)
     assert result["receipt"]["accepted"], result
     if result["voter_status"] != "active":
         notices = outbox_messages(config.attester_outbox, CITIZEN)
         assert result["notice_sent"] and any("new device" in n for n in notices), notices
-
-
-def cluster_wait(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)
 
 
 def cluster_metrics(url: str) -> str:
