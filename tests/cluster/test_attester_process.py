@@ -147,9 +147,11 @@ def test_the_attester_runs_apart_from_validators_and_holds_its_limits_on_the_wir
     again = cluster.cli("enroll", "--phone", CITIZEN, "--key", "new.pem", "--json")
     result = json.loads(again.stdout)
     assert result["receipt"]["accepted"], result
-    if result["voter_status"] != "active":
-        notices = outbox_messages(config.attester_outbox, CITIZEN)
-        assert result["notice_sent"] and any("new device" in n for n in notices), notices
+    assert result["voter_status"] == "pending" and result["effective_at_ms"] > 0, result
+    notices = outbox_messages(config.attester_outbox, CITIZEN)
+    assert result["notice_sent"] and any("new device" in n for n in notices), notices
+    first = [n for n in notices if "new device" in n]
+    assert len(first) == 1, "the first enrollment (no old key) sent no notice"
 
 
 def cluster_metrics(url: str) -> str:
