@@ -244,3 +244,22 @@ def test_a_ticket_may_be_presented_again_only_to_revote(h: Harness) -> None:
         body = CastBallot(poll_id, ((0,),), ticket=Ticket(ticket.public_key, sig))
         assert h.submit(alice, body).code == "accepted"
         assert h.submit(alice, body).code == second
+
+
+def test_in_a_revote_poll_a_used_ticket_still_admits_no_other_voter(h: Harness) -> None:
+    """Revote lets the ticket's first voter vote again; it never hands the ticket on."""
+    ticket = seeded_key("ticket-shared")
+    poll_id = _poll(h, access=Access(tickets=(ticket.public_key,)), revote=True)
+    alice, bob = h.enroll("alice"), h.enroll("bob")
+    stranger = seeded_key("unenrolled-holder")
+
+    def ballot(voter: Any, choice: int) -> CastBallot:
+        sig = ticket_signature(ticket, h.chain_id, poll_id, voter.public_key)
+        return CastBallot(poll_id, ((choice,),), ticket=Ticket(ticket.public_key, sig))
+
+    assert h.submit(alice, ballot(alice, 0)).code == "accepted"
+    assert h.submit(bob, ballot(bob, 1)).code == R.TICKET_USED
+    assert h.submit(stranger, ballot(stranger, 1)).code == R.TICKET_USED
+    assert h.submit(alice, ballot(alice, 1)).code == "accepted"
+    assert read_count(h.state, tally(poll_id, 0, 1)) == 1
+    assert read_count(h.state, tally(poll_id, 0, 0)) == 0
