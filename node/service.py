@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -48,14 +47,13 @@ from consensus import (
 from consensus.messages import max_message_bytes
 from node import views
 from node.app import ChainApplication
-from node.attester import Attester, DevOutboxSender
 from node.config import ClusterConfig, ConfigError
 from node.connlimit import ConnectionLimits, GuardedSite, connection_caps, raise_fd_limit
 from node.errors import RpcError, RpcErrorCode
 from node.mempool import Mempool
 from node.metrics import NodeMetrics
 from node.rpc import decode_raw_block, make_rpc_app, read_pool
-from node.setup import load_genesis, load_pepper
+from node.setup import load_genesis
 from node.transport import PeerTransport
 
 log = logging.getLogger("votechain.node")
@@ -131,7 +129,6 @@ class Node:
             "reason",
             lambda: self.replica.stats.dropped,
         )
-        self.attester = self._make_attester(config)
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self._fetching = False
         self._runner: web.AppRunner | None = None
@@ -385,7 +382,6 @@ class Node:
                 self.config.nodes[peer].node_id: connected
                 for peer, connected in self.transport.connected.items()
             },
-            "attester": self.attester is not None,
             "consensus": {
                 "low_watermark": replica.low_watermark,
                 "log_size": replica.log_size,
@@ -402,22 +398,6 @@ class Node:
         self._update_gauges()
         return self.metrics.render()
 
-    async def enroll_start(self, phone: str) -> dict[str, Any]:
-        attester = self._require_attester()
-        phone_id = attester.start(phone)
-        return {"phone_id": phone_id.hex(), "sent": True, "expires_in_s": attester.code_ttl_s}
-
-    async def enroll_finish(self, phone: str, code: str, voter_key_hex: str) -> dict[str, Any]:
-        attester = self._require_attester()
-        try:
-            voter_key = bytes.fromhex(voter_key_hex)
-        except ValueError as exc:
-            raise RpcError(RpcErrorCode.BAD_REQUEST, "voter_key must be hex") from exc
-        if len(voter_key) != 32:
-            raise RpcError(RpcErrorCode.BAD_REQUEST, "voter_key must be 32 bytes of hex")
-        tx = attester.finish(phone, code, voter_key, nonce=secrets.randbits(63))
-        return await self.submit(tx.encode(), wait_commit=True)
-
     # --- helpers ----------------------------------------------------------------------
 
     def _forget_waiter(self, tx_id: bytes, waiter: asyncio.Future[None]) -> None:
@@ -428,35 +408,6 @@ class Node:
             waiters.remove(waiter)
         if not waiters:
             self._waiters.pop(tx_id, None)
-
-    def _require_attester(self) -> Attester:
-        if self.attester is None:
-            raise RpcError(
-                RpcErrorCode.NOT_ATTESTER,
-                f"node {self.node_id} is not the attester; use node {self.config.attester.node}",
-            )
-        return self.attester
-
-    def _make_attester(self, config: ClusterConfig) -> Attester | None:
-        if config.attester.node != self.node_id:
-            return None
-        key = load_key(config.keys_dir / "attester.pem")
-        if not config.attester.dev_outbox:
-            raise ConfigError(
-                "the attester needs a code sender; only the development outbox is built in "
-                "(attester.dev_outbox = true)"
-            )
-        sender = DevOutboxSender(config.node_dir(self.node_id) / "outbox")
-        return Attester(
-            key,
-            load_pepper(config),
-            self.chain_id,
-            sender,
-            time.monotonic,
-            config.attester.code_ttl_s,
-            config.attester.max_attempts,
-            config.attester.max_codes_per_minute,
-        )
 
     def _replica_config(self) -> ReplicaConfig:
         c = self.config.consensus
