@@ -176,6 +176,14 @@ class AttesterService:
         except BaseException:
             self.attester.release(verified)
             raise
+        receipt = result.get("receipt")
+        if not (isinstance(receipt, dict) and receipt.get("accepted")):
+            # Committed but refused (e.g. the key belongs to another phone): nothing was
+            # registered, so no notice; the session stays for a finish with another key.
+            self.attester.release(verified)
+            return web.json_response(
+                {**result, "voter_status": None, "effective_at_ms": None, "notice_sent": False}
+            )
         self.attester.complete(verified)
         return web.json_response({**result, **await self._after_enrollment(verified)})
 

@@ -69,6 +69,8 @@ class StandInValidator:
                 {"error": "refused", "message": "key in use", "reason": "key_in_use"}, status=422
             )
         receipt = {"accepted": True, "code": "accepted", "description": "accepted"}
+        if self.mode == "commit_refused":
+            receipt = {"accepted": False, "code": "key_in_use", "description": "key in use"}
         return web.json_response(
             {
                 "status": "committed",
@@ -210,6 +212,19 @@ async def test_a_refusal_by_the_chain_is_passed_on_with_its_reason(world: World)
     status, body, _ = await world.post("/v1/enroll/finish", finish)
     assert (status, body["error"], body["reason"]) == (422, "refused", "key_in_use")
     assert len(world.validators[0].received) + len(world.validators[1].received) == 1
+
+
+async def test_an_enrollment_the_chain_refuses_at_commit_sends_no_notice(world: World) -> None:
+    for validator in world.validators:
+        validator.mode = "commit_refused"
+        validator.voter = {"status": "pending", "effective_at_ms": 1}
+    _, started, _ = await world.post("/v1/enroll/start", {"phone": PHONE})
+    finish = {"session": started["session"], "code": world.code(), "voter_key": VOTER}
+    status, body, _ = await world.post("/v1/enroll/finish", finish)
+    assert status == 200 and body["receipt"]["code"] == "key_in_use"
+    assert body["notice_sent"] is False and body["voter_status"] is None
+    assert not any("/v1/voters/" in path for v in world.validators for path in v.received)
+    assert world.service.attester.session_count == 1, "the code may be used with another key"
 
 
 # --- finding 3: the notice to the old key's holder -----------------------------------------
