@@ -3,7 +3,6 @@ comes back by itself, and nothing acknowledged is lost or doubled."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -61,5 +60,6 @@ def test_killed_node_rejoins_and_nothing_acknowledged_is_lost(
     assert not stream.refused, stream.refused[:3]
     check_everything_acknowledged_is_there_once(cluster, stream.acknowledged)
     restarted = cluster.status(victim)
-    assert restarted["consensus"]["fetches"] >= 0
-    time.sleep(0)
+    # It missed 40 blocks whose pre-prepares the others have garbage-collected, so it
+    # can only have caught up by fetching certified blocks (state transfer).
+    assert restarted["consensus"]["fetches"] >= 1, restarted["consensus"]
