@@ -86,7 +86,7 @@ def test_a_kind_that_is_not_a_non_empty_ascii_name_is_refused(kind: str) -> None
     tx = Transaction.create(KEY, CHAIN_ID, kind, b"", 1)
     with pytest.raises(InvalidTransaction, match="kind"):
         tx.verify(CHAIN_ID)
-    with pytest.raises(DecodeError, match="transaction.kind"):
+    with pytest.raises(DecodeError, match=r"transaction\.kind"):
         Transaction.decode(tx.encode())
 
 
