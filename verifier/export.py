@@ -98,7 +98,7 @@ class ExportSource:
 
     def blocks(self, start: int = 1) -> Iterator[RawBlock]:
         for expected in range(1, self._head + 1):
-            value = self._next_value()
+            value = self._next_value(expected)
             try:
                 fields = encoding.expect_list(value, 5, "block frame")
                 if fields[0] != "block":
@@ -127,13 +127,20 @@ class ExportSource:
     def close(self) -> None:
         self._file.close()
 
-    def _next_value(self) -> Any:
+    def _next_value(self, height: int | None = None) -> Any:
+        """The next frame's value. A block frame (`height` given) that does not decode
+        canonically fails rule 1 at that height, as the same bytes from a node's
+        /v1/raw/blocks/{h} do (PROTOCOL.md 14.2)."""
         data = _read_frame(self._file, self.path)
         if data is None:
             raise VerificationFailure(None, f"export file {self.path}", "ends early")
         try:
             return encoding.decode(data)
         except DecodeError as exc:
+            if height is not None:
+                raise VerificationFailure(
+                    height, f"export frame of block {height}", f"does not decode: {exc}", 1
+                ) from exc
             raise VerificationFailure(
                 None, f"export file {self.path}", f"has an undecodable frame: {exc}"
             ) from exc

@@ -135,9 +135,9 @@ def verify_receipt(document: dict[str, Any], genesis: Genesis | None = None) -> 
     genesis = _check_genesis(document, genesis)
     height, position = _int(document, "height"), _int(document, "position")
     tx = _check_transaction(document, genesis, height)
-    header = _decode(document, "header", BlockHeader.decode, height)
-    _check_header(header, genesis, height, "header of block")
-    proof = _proof(document.get("tx_proof"), height, "tx_proof")
+    header = _decode(document, "header", BlockHeader.decode, height, 3)
+    _check_header(header, genesis, height, "header of block", 3)
+    proof = _proof(document.get("tx_proof"), height, "tx_proof", 4)
     if proof.index != position or not verify_merkle_proof(header.tx_root, tx.tx_id, proof):
         raise VerificationFailure(
             height,
@@ -147,7 +147,7 @@ def verify_receipt(document: dict[str, Any], genesis: Genesis | None = None) -> 
             4,
         )
     signers = _check_certificate(document, "certificate", genesis, header, 5)
-    receipt = _decode(document, "receipt", votingcontract.Receipt.decode, height)
+    receipt = _decode(document, "receipt", votingcontract.Receipt.decode, height, 6)
     if receipt.tx_id != tx.tx_id or receipt.position != position:
         raise VerificationFailure(
             height,
@@ -180,7 +180,7 @@ def verify_receipt(document: dict[str, Any], genesis: Genesis | None = None) -> 
 def check_header_on_chain(document: dict[str, Any], header_bytes: bytes) -> None:
     """The chain (as a node gives it now) still has the receipt's header at its height."""
     height = _int(document, "height")
-    saved = _decode(document, "header", BlockHeader.decode, height)
+    saved = _decode(document, "header", BlockHeader.decode, height, 3)
     try:
         current = BlockHeader.decode(header_bytes)
     except VotechainError as exc:
@@ -237,7 +237,7 @@ def _check_genesis(document: dict[str, Any], given: Genesis | None) -> Genesis:
 
 def _check_transaction(document: dict[str, Any], genesis: Genesis, height: int) -> Transaction:
     """Check 2: the transaction, its id and its signature."""
-    tx = _decode(document, "tx", Transaction.decode, height)
+    tx = _decode(document, "tx", Transaction.decode, height, 2)
     if document.get("tx_id") != tx.tx_id.hex():
         raise VerificationFailure(
             height,
@@ -252,14 +252,16 @@ def _check_transaction(document: dict[str, Any], genesis: Genesis, height: int) 
     return tx
 
 
-def _check_header(header: BlockHeader, genesis: Genesis, height: int, what: str) -> None:
-    """Check 3: a header of this chain at the expected height."""
+def _check_header(
+    header: BlockHeader, genesis: Genesis, height: int, what: str, check: int
+) -> None:
+    """Checks 3 and 7: a header of this chain at the expected height."""
     if header.chain_id != genesis.chain_id or header.height != height:
         raise VerificationFailure(
             height,
             f"{what} {height}",
             f"is for chain {header.chain_id!r} at height {header.height}",
-            3,
+            check,
         )
 
 
@@ -273,6 +275,9 @@ def _check_certificate(
         certificate = rules.decode_certificate(height, bytes.fromhex(str(data[field])))
     except (KeyError, ValueError) as exc:
         raise VerificationFailure(height, "receipt file", f"has no valid {field}", check) from exc
+    except VerificationFailure as failure:
+        failure.rule = check  # rule 9 of a chain; this receipt's check 5 or 7
+        raise
     message = certificate.sign_bytes
     valid = [verify_signature(s.validator, s.signature, message) for s in certificate.signatures]
     try:
@@ -301,13 +306,13 @@ def _check_receipt_proof(
         raise VerificationFailure(
             height, "receipt_proof", f"has no valid next_header: {exc}", 7
         ) from exc
-    _check_header(next_header, genesis, height, "next header, of block")
+    _check_header(next_header, genesis, height, "next header, of block", 7)
     if next_header.prev_hash != header.block_hash:
         raise VerificationFailure(
             height, f"header of block {height}", "does not link to the receipt's block", 7
         )
     _check_certificate(document, "next_certificate", genesis, next_header, 7)
-    proof = _proof(following.get("proof"), height, "receipt_proof.proof")
+    proof = _proof(following.get("proof"), height, "receipt_proof.proof", 7)
     if proof.index != position or not verify_merkle_proof(
         next_header.prev_receipts_root, encoded_receipt, proof
     ):
@@ -320,7 +325,7 @@ def _check_receipt_proof(
     return True
 
 
-def _proof(value: Any, height: int, what: str) -> MerkleProof:
+def _proof(value: Any, height: int, what: str, check: int) -> MerkleProof:
     try:
         return MerkleProof(
             int(value["index"]),
@@ -328,7 +333,7 @@ def _proof(value: Any, height: int, what: str) -> MerkleProof:
             tuple(bytes.fromhex(s) for s in value["siblings"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise VerificationFailure(height, "receipt file", f"has a malformed {what}", 4) from exc
+        raise VerificationFailure(height, "receipt file", f"has a malformed {what}", check) from exc
 
 
 def _proof_json(value: dict[str, Any]) -> dict[str, Any]:
@@ -340,15 +345,21 @@ def _proof_json(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _decode(
-    document: dict[str, Any], field: str, decoder: Callable[[bytes], T], height: int | None
+    document: dict[str, Any],
+    field: str,
+    decoder: Callable[[bytes], T],
+    height: int | None,
+    check: int,
 ) -> T:
+    """Decode a hex field; a missing or undecodable one fails `check`, the check of
+    section 14.3 that names the field (2 tx, 3 header, 6 receipt)."""
     try:
         return decoder(bytes.fromhex(str(document[field])))
     except KeyError as exc:
-        raise VerificationFailure(height, "receipt file", f"has no {field}", 2) from exc
+        raise VerificationFailure(height, "receipt file", f"has no {field}", check) from exc
     except (ValueError, VotechainError) as exc:
         raise VerificationFailure(
-            height, f"the receipt's {field}", f"does not decode: {exc}", 2
+            height, f"the receipt's {field}", f"does not decode: {exc}", check
         ) from exc
 
 
