@@ -4,12 +4,15 @@ rule and name it (issue 12; PROTOCOL.md sections 10 and 14.3).
 Tampering with a stored block breaks its certificate first (test_tamper.py only ever
 fails at rules 6, 9 and 11). Here a colluding quorum re-signs every forged block
 (tests/verifier/forge.py), so each rule is the first and only thing that can catch the
-forgery: disabling that check in verifier/ makes its test here fail.
+forgery: disabling that check in verifier/ makes its test here fail. The same cases are
+published as docs/test-vectors/ (test_vectors_match_a_fresh_generation below).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from pathlib import Path
 
 import msgpack
@@ -21,7 +24,7 @@ from chain.block import Block
 from chain.certificate import CommitCertificate
 from chain.hashing import Domain, tagged_hash
 from chain.merkle import merkle_root
-from tests.verifier import forge
+from tests.verifier import forge, vectors
 from verifier.errors import VerificationFailure
 from verifier.export import ExportSource
 from verifier.receipts import verify_receipt
@@ -169,3 +172,27 @@ def test_a_receipt_saved_before_the_next_block_proves_inclusion_only() -> None:
     check = verify_receipt(document, forge.base().genesis)
     assert check.accepted and not check.receipt_certified
 
+
+def test_vectors_match_a_fresh_generation_and_votechains_verdicts() -> None:
+    """docs/test-vectors/ is what `python -m tests.verifier.vectors --write` makes, and
+    `votechain verify` / `votechain receipt verify` give each file its manifest verdict."""
+    assert vectors.check_vectors() == []
+
+
+def test_the_vector_check_reports_a_changed_file_and_a_wrong_verdict(tmp_path: Path) -> None:
+    """The check can fail: a copy with one export byte changed (checksum and all) and
+    one manifest verdict moved is reported for both."""
+    copy = tmp_path / "test-vectors"
+    shutil.copytree(vectors.VECTORS_DIR, copy)
+    forged = copy / "chains" / "valid.export"
+    data = bytearray(forged.read_bytes())
+    data[-1] ^= 0x01
+    forged.write_bytes(bytes(data))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["chains"][1]["expected"]["rule"] = 2
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    problems = vectors.check_vectors(copy)
+    assert any("valid.export differs from a fresh generation" in p for p in problems)
+    assert any("valid.export: votechain verify says {'height': None" in p for p in problems)
+    assert any("rule-01-header-version.export: votechain verify says" in p for p in problems)
+    assert any("manifest.json differs" in p for p in problems)
