@@ -266,10 +266,14 @@ class OversizedBlocks(Strategy):
         # One limit per run: 10,001 transactions cost the simulator a second a run to
         # encode and decode, so the cheap byte variant runs twice as often.
         self.limit = context.rng.choice(("bytes", "bytes", "count"))
+        self.proposed: set[tuple[int, int]] = set()
 
     def outgoing(self, targets: Sequence[int], message: Message) -> Outgoing:
         if not isinstance(message, PrePrepare) or message.replica != self.me:
             return super().outgoing(targets, message)
+        if (message.view, message.height) in self.proposed:
+            return []  # no retransmissions: each costs the simulator a large encode
+        self.proposed.add((message.view, message.height))
         chain_id = self.ctx.config.chain_id
         padding = oversized_padding(self.ctx.key, chain_id, self.limit)
         block = self.rebuild(message.block, transactions=(*message.block.transactions, *padding))
