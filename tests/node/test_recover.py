@@ -118,6 +118,11 @@ def test_recover_rebuilds_below_an_oversized_block_and_resubmit_brings_its_txs_b
         assert main(["recover", "--node", "n1", "--below", str(bad), "-c", config_path]) == 1
         assert "stop the node before recovering it" in capsys.readouterr().err
     assert not (node_dir / "chain.recovering").exists()
+    # The verifier's verdict on the damaged store: the validators' own block breaks rule 1.
+    assert main(["verify", "--data", str(node_dir), "--workers", "1", "--json"]) == 1
+    verdict = capsys.readouterr()
+    assert f'"height": {bad}' in verdict.out + verdict.err, verdict
+    assert '"rule": 1' in verdict.out + verdict.err, verdict
 
     assert main(["recover", "--node", "n1", "--below", str(bad), "-c", config_path, "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -131,6 +136,8 @@ def test_recover_rebuilds_below_an_oversized_block_and_resubmit_brings_its_txs_b
     assert aside == node_dir / f"chain.damaged-at-{bad}"
     with ChainStore(aside, create=False) as damaged:  # kept, never deleted
         assert damaged.head_height == bad and damaged.block_hash(bad) == bad_block.block_hash
+    assert main(["verify", "--data", str(node_dir), "--workers", "1", "--json"]) == 0
+    capsys.readouterr()
     removed = Path(summary["removed_file"])
     assert [tx.tx_id for tx in read_removed(removed)] == [tx.tx_id for tx in bad_txs]
 
