@@ -52,7 +52,7 @@ from node.connlimit import ConnectionLimits, GuardedSite, connection_caps, raise
 from node.errors import RpcError, RpcErrorCode
 from node.mempool import Mempool
 from node.metrics import NodeMetrics
-from node.rpc import decode_raw_block, make_rpc_app, read_pool
+from node.rpc import MAX_RAW_BLOCK_BYTES, decode_raw_block, make_rpc_app, read_pool
 from node.setup import load_genesis
 from node.transport import PeerTransport
 
@@ -323,7 +323,8 @@ class Node:
                 async with self._session.get(f"{rpc_url}/v1/raw/blocks/{height}") as response:
                     if response.status != 200:
                         break
-                    block, certificate, _ = decode_raw_block(await response.read())
+                    data = await read_capped(response, MAX_RAW_BLOCK_BYTES)
+                    block, certificate, _ = decode_raw_block(data)
             except (aiohttp.ClientError, OSError, TimeoutError, DecodeError) as exc:
                 log.debug("state transfer from %s stopped at %d: %s", rpc_url, height, exc)
                 break
@@ -463,3 +464,16 @@ async def run_node(config: ClusterConfig, node_id: str, stop: asyncio.Event) -> 
         await stop.wait()
     finally:
         await node.stop()
+
+
+async def read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """The body of `response`, refused (DecodeError) as soon as it passes `max_bytes`: a
+    faulty peer answering a state-transfer fetch cannot make this node buffer more."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise DecodeError(f"reply is over {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

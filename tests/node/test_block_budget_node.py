@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from chain import encoding
 from chain.block import MAX_BLOCK_BYTES, Block
@@ -14,6 +16,7 @@ from chain.store import ChainStore
 from node.app import ChainApplication
 from node.config import ConfigError, load_config
 from node.rpc import MAX_RAW_BLOCK_BYTES, decode_raw_block
+from node.service import read_capped
 from tests.chain.chain_fixtures import (
     ChainTip,
     genesis_writes,
@@ -94,3 +97,37 @@ def test_build_block_leaves_out_the_suffix_that_would_break_the_limit(tmp_path: 
     assert block.transactions == txs[: len(block.transactions)]
     one_more = Block(block.header, txs[: len(block.transactions) + 1])
     assert one_more.encoded_size > MAX_BLOCK_BYTES  # only what had to go was left out
+
+
+async def test_a_state_transfer_reply_is_cut_off_past_its_cap(tmp_path: Path) -> None:
+    """A faulty peer answering a fetch with an endless body costs at most the cap."""
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        chunk = b"\\0" * 1_000_000
+        for _ in range(40):
+            await response.write(chunk)
+        return response
+
+    async def small(request: web.Request) -> web.Response:
+        return web.Response(body=raw_reply(tmp_path, oversized=False))
+
+    app = web.Application()
+    app.router.add_get("/endless", endless)
+    app.router.add_get("/small", small)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port}/small") as response:
+                block, _, _ = decode_raw_block(await read_capped(response, MAX_RAW_BLOCK_BYTES))
+                assert block.height == 1
+            async with session.get(f"http://127.0.0.1:{port}/endless") as response:
+                with pytest.raises(DecodeError, match="reply is over 5000000 bytes"):
+                    await read_capped(response, 5_000_000)
+    finally:
+        await runner.cleanup()
