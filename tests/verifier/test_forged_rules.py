@@ -24,7 +24,7 @@ from chain.block import Block
 from chain.certificate import CommitCertificate
 from chain.hashing import Domain, tagged_hash
 from chain.merkle import merkle_root
-from tests.verifier import forge, vectors
+from tests.verifier import forge, forge_receipts, vectors
 from verifier.errors import VerificationFailure
 from verifier.export import ExportSource
 from verifier.receipts import verify_receipt
@@ -32,7 +32,7 @@ from verifier.replay import verify_chain
 from verifier.sources import ChainSource
 
 BAD_CHAINS = [c for c in forge.CHAIN_CASES if c.rule is not None]
-BAD_RECEIPTS = [c for c in forge.RECEIPT_CASES if c.check is not None]
+BAD_RECEIPTS = [c for c in forge_receipts.RECEIPT_CASES if c.check is not None]
 
 
 def first_failure(source: ChainSource) -> VerificationFailure:
@@ -153,8 +153,8 @@ def test_stored_state_that_differs_from_the_replay_fails_at_the_head() -> None:
     assert failure.subject == "stored state after block 7"
 
 
-@pytest.mark.parametrize("case", forge.RECEIPT_CASES, ids=lambda c: c.name)
-def test_a_forged_receipt_fails_at_its_check(case: forge.ReceiptCase) -> None:
+@pytest.mark.parametrize("case", forge_receipts.RECEIPT_CASES, ids=lambda c: c.name)
+def test_a_forged_receipt_fails_at_its_check(case: forge_receipts.ReceiptCase) -> None:
     genesis = forge.base().genesis if case.pin_genesis else None
     document = case.build()
     if case.check is None:
@@ -167,7 +167,7 @@ def test_a_forged_receipt_fails_at_its_check(case: forge.ReceiptCase) -> None:
 
 
 def test_a_receipt_saved_before_the_next_block_proves_inclusion_only() -> None:
-    document = forge.receipt_case_named("valid").build()
+    document = forge_receipts.receipt_case_named("valid").build()
     document["receipt_proof"] = None
     check = verify_receipt(document, forge.base().genesis)
     assert check.accepted and not check.receipt_certified

@@ -1,12 +1,13 @@
 """The published test vectors (docs/test-vectors/): write them, or check them.
 
     python -m tests.verifier.vectors --write     # regenerate docs/test-vectors/
-    python -m tests.verifier.vectors --check     # what CI runs (tests/verifier/test_vectors.py)
+    python -m tests.verifier.vectors --check     # the default suite runs this
 
-The vectors are tests/verifier/forge.py's cases written as an outsider reads them: each
-chain as an export file (PROTOCOL.md 14.2), each receipt as a receipt file (14.3), the
-chain's genesis.json, and manifest.json with the verdict every one must get. Generation
-is deterministic (seeded keys, fixed times), so `--write` reproduces the same bytes.
+The vectors are the cases of tests/verifier/forge.py and forge_receipts.py, written as
+an outsider reads them: each chain as an export file (PROTOCOL.md 14.2), each receipt
+as a receipt file (14.3), the chain's genesis.json, and manifest.json with the verdict
+every one must get. Generation is deterministic (seeded keys, fixed times), so
+`--write` reproduces the same bytes.
 
 `--check` regenerates into a temporary folder and fails if any committed file differs
 (or is missing, or is extra), then runs `votechain verify --file` and `votechain receipt
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.chaingen import GeneratedChain
-from tests.verifier import forge
+from tests.verifier import forge, forge_receipts
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS_DIR = ROOT / "docs" / "test-vectors"
@@ -60,7 +61,7 @@ def write_vectors(folder: Path) -> dict[str, Any]:
             entry["expected"] = {"height": case.height, "rule": case.rule}
         chains.append(entry)
     receipts = []
-    for receipt_case in forge.RECEIPT_CASES:
+    for receipt_case in forge_receipts.RECEIPT_CASES:
         name = f"receipts/{receipt_case.file_name}"
         _write_json(folder / name, receipt_case.build())
         receipts.append(
