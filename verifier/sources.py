@@ -12,6 +12,7 @@ import http.client
 import json
 import shutil
 import tempfile
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ from chain.errors import DecodeError, VotechainError
 from chain.genesis import Genesis
 from chain.store import ChainStore
 from verifier.errors import VerificationFailure
+
+BUSY_RETRIES = 30
+"""A node answers 503 busy (with Retry-After) while its heavy-read pool is full; wait
+and ask again this many times before giving up."""
+MAX_RETRY_AFTER_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -181,7 +187,16 @@ class RpcSource:
             self._connection = None
 
     def get_bytes(self, path: str) -> bytes:
-        """GET `path`; retried once on a dropped keep-alive connection."""
+        """GET `path`; retried once on a dropped keep-alive connection, and after the
+        node's Retry-After while it answers 503 busy."""
+        for _ in range(BUSY_RETRIES):
+            try:
+                return self._get_once(path)
+            except _Busy as busy:
+                time.sleep(busy.retry_after_s)
+        raise VerificationFailure(None, self.url + path, "the node stayed busy; try later")
+
+    def _get_once(self, path: str) -> bytes:
         for attempt in range(2):
             connection = self._connect()
             try:
@@ -195,6 +210,8 @@ class RpcSource:
                 raise VerificationFailure(
                     None, self.url + path, f"cannot be fetched: {exc}"
                 ) from exc
+            if response.status == 503:
+                raise _Busy(_retry_after_s(response.getheader("Retry-After")))
             if response.status != 200:
                 raise VerificationFailure(
                     None, self.url + path, f"answered HTTP {response.status}: {_message(data)}"
@@ -223,3 +240,18 @@ def _message(data: bytes) -> str:
         return str(json.loads(data).get("message", ""))[:200]
     except (ValueError, AttributeError):
         return data[:200].decode("utf-8", "replace")
+
+
+class _Busy(Exception):
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(retry_after_s)
+        self.retry_after_s = retry_after_s
+
+
+def _retry_after_s(header: str | None) -> float:
+    """Retry-After in seconds (this node sends an integer), at least 0.1, at most 5."""
+    try:
+        seconds = float(header) if header is not None else 1.0
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.1), MAX_RETRY_AFTER_S)
