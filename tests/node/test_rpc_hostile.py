@@ -293,7 +293,6 @@ def test_good_reads_answer_with_json(live: LiveNode) -> None:
         "/v1/blocks?from=999999&limit=100",
         "/v1/polls?status=open",
         "/v1/polls?from=0&limit=100",
-        "/v1/blocks/1?tx_from=0&tx_limit=100",
         "/v1/stats",
         "/v1/reasons",
         "/v1/genesis",
