@@ -65,3 +65,25 @@ phone's active key: 24 hours of block time. Someone who guesses a phone's one-ti
 cannot take the phone over at once; the old key keeps working, its holder is told (the
 attester reads the notice from state) and can cancel with cancel_key_change. A day gives
 a person who is asleep or travelling time to see the notice."""
+
+WHITESPACE = frozenset(
+    chr(c)
+    for c in (
+        *range(0x09, 0x0E),  # tab, line feed, vertical tab, form feed, carriage return
+        *range(0x1C, 0x21),  # information separators 4..1, space
+        0x85,  # next line
+        0xA0,  # no-break space
+        0x1680,  # ogham space mark
+        *range(0x2000, 0x200B),  # en quad .. hair space
+        0x2028,  # line separator
+        0x2029,  # paragraph separator
+        0x202F,  # narrow no-break space
+        0x205F,  # medium mathematical space
+        0x3000,  # ideographic space
+    )
+)
+"""The 29 code points a title may not consist of alone (PROTOCOL.md section 11.6).
+
+Listed, not taken from a library, so that the rule cannot move with a Unicode version:
+it is what Python's str.isspace() accepts under Unicode 14, and a test keeps it so.
+"""

@@ -146,7 +146,7 @@ def check_creator(state: StateView, body: CreatePoll, signer: bytes, now_ms: int
 
 def validate_poll_content(body: CreatePoll) -> None:
     """invalid_poll unless title, org_id and every question are consistent."""
-    if not body.title.strip():
+    if all(ch in limits.WHITESPACE for ch in body.title):
         raise Refused(ReasonCode.INVALID_POLL)
     if body.kind == "citizen" and body.org_id != "":
         raise Refused(ReasonCode.INVALID_POLL)

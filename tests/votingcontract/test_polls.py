@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 
 import pytest
@@ -21,7 +22,7 @@ from votingcontract import (
     RevokeOrgKey,
     queries,
 )
-from votingcontract.limits import KEY_REPLACEMENT_DELAY_MS, MAX_OPEN_CITIZEN_POLLS
+from votingcontract.limits import KEY_REPLACEMENT_DELAY_MS, MAX_OPEN_CITIZEN_POLLS, WHITESPACE
 from votingcontract.reasons import ReasonCode
 
 from .helpers import (
@@ -268,3 +269,23 @@ def test_a_replayed_create_poll_does_not_overwrite_the_poll(h: Harness) -> None:
     tx = h.sign(org, policy_poll("seoul-city", h.now_ms))
     assert h.execute([tx])[0].code == "accepted"
     assert h.execute([tx])[0].code == R.DUPLICATE
+
+
+def test_the_whitespace_of_the_title_rule_is_a_fixed_list_of_29_code_points() -> None:
+    """PROTOCOL.md 11.6 lists them; they are what str.isspace() accepts (Unicode 14)."""
+    assert len(WHITESPACE) == 29
+    assert {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()} == WHITESPACE
+
+
+@pytest.mark.parametrize("title", ["", " ", "\u3000\u00a0\t", "\u2028\u200a"])
+def test_a_title_of_only_whitespace_is_invalid(h: Harness, title: str) -> None:
+    org = h.register_org("seoul-city")
+    body = replace(policy_poll("seoul-city", h.now_ms), title=title)
+    assert h.submit(org, body).code == ReasonCode.INVALID_POLL
+
+
+@pytest.mark.parametrize("title", ["a", " 투표 ", "\u200b"])
+def test_a_title_with_one_other_character_is_valid(h: Harness, title: str) -> None:
+    org = h.register_org("seoul-city")
+    body = replace(policy_poll("seoul-city", h.now_ms), title=title)
+    assert h.submit(org, body).code == "accepted"
