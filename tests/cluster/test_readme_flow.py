@@ -62,7 +62,11 @@ def test_a_newcomer_enrolls_votes_and_sees_results_following_the_readme(tmp_path
         assert re.search(r"Satisfied\s+1\s+100\.00%", results), results
         assert "participants: 1" in results
         assert survey[:16] in transcript["history"].stdout
-        assert transcript["status"].stdout.count(" 0 ") >= 1
+        rows = [line.split() for line in transcript["status"].stdout.splitlines()]
+        nodes = [row for row in rows if row and row[0] in cluster.node_ids]
+        assert len(nodes) == 4, transcript["status"].stdout
+        assert len({(row[1], row[4], row[5]) for row in nodes}) == 1, "height and hashes agree"
+        assert all(row[6] == "3/3" for row in nodes), "every node sees its three peers"
         again = cluster.cli("vote", survey, "--answer", "1:1", "--key", "me.pem", check=False)
         assert again.returncode != 0 and "duplicate" in again.stderr
     finally:
