@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from chain.keyfile import save_key
@@ -97,36 +98,31 @@ def up(args: argparse.Namespace) -> int:
 def node(args: argparse.Namespace) -> int:
     from node.service import run_node
 
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
     config = common.config_of(args)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await run_node(config, args.id, stop)
-
-    asyncio.run(main())
-    return 0
+    return _serve_until_signalled(args, lambda stop: run_node(config, args.id, stop))
 
 
 def attester(args: argparse.Namespace) -> int:
     from node.attester_service import run_attester
 
+    config = common.config_of(args)
+    return _serve_until_signalled(args, lambda stop: run_attester(config, stop))
+
+
+def _serve_until_signalled(
+    args: argparse.Namespace, serve: Callable[[asyncio.Event], Awaitable[None]]
+) -> int:
+    """Run a service until SIGINT or SIGTERM sets its stop event."""
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
-    config = common.config_of(args)
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await run_attester(config, stop)
+        await serve(stop)
 
     asyncio.run(main())
     return 0
