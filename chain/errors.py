@@ -38,5 +38,13 @@ class StoreError(VotechainError):
     """The block store refused an operation that would break its invariants."""
 
 
+class StoreWriteError(StoreError):
+    """The disk refused a durable write (ENOSPC, EIO, a LevelDB background error).
+
+    Nothing that depends on the write may follow it: the node stops (fail-stop), and
+    LevelDB keeps refusing every later write once one failed, so retrying is no cure.
+    """
+
+
 class KeyFileError(VotechainError):
     """A key file that is missing, unreadable or not an Ed25519 private key."""

@@ -24,6 +24,11 @@ Invariants, kept by writing every block in one synced write batch:
 - state/ is the state after executing block head.
 A kill -9 at any moment leaves either the whole block or none of it: LevelDB applies a
 write batch atomically from its log on reopen.
+
+A write the disk refuses raises StoreWriteError and leaves the store as it was (the batch
+is all or nothing). LevelDB then refuses every later write of this handle (its background
+error sticks), so the caller stops rather than retries; `probe_write` lets a starting
+node find a disk that cannot take writes before it says anything to anyone.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import plyvel
 from chain import encoding
 from chain.block import Block, BlockHeader, read_header
 from chain.certificate import CommitCertificate
-from chain.errors import StoreError
+from chain.errors import StoreError, StoreWriteError
 from chain.genesis import Genesis
 from chain.merkle import merkle_root
 from chain.state import ZERO_HASH, WriteSet, next_app_hash
@@ -47,6 +52,10 @@ META_GENESIS = b"meta/genesis"
 META_HEAD = b"meta/head"
 STATE_PREFIX = b"state/"
 LOCAL_PREFIX = b"local/"
+PROBE_KEY = b"probe/start"
+PROBE_VALUE_BYTES = 4096
+"""A start-up probe as large as a typical consensus record, so a disk too full for one
+refuses the probe too."""
 
 
 class ChainStore:
@@ -162,6 +171,10 @@ class ChainStore:
 
     def delete_local(self, key: bytes, sync: bool = True) -> None:
         self._db.delete(LOCAL_PREFIX + key, sync=sync)
+
+    def probe_write(self) -> None:
+        """A synced write of a local record: StoreWriteError if the disk cannot take it."""
+        self.put_local(PROBE_KEY, b"\0" * PROBE_VALUE_BYTES, sync=True)
 
     def write_local(self, writes: Sequence[tuple[bytes, bytes | None]], sync: bool = True) -> None:
         """Several local records in one atomic batch."""
@@ -303,20 +316,52 @@ class _CheckedReads:
         except plyvel.Error as exc:
             raise self._damaged(exc) from exc
 
-    def write_batch(self, sync: bool) -> Any:
-        return self._db.write_batch(sync=sync)
+    def write_batch(self, sync: bool) -> _CheckedBatch:
+        return _CheckedBatch(self._db.write_batch(sync=sync), self._path)
 
     def put(self, key: bytes, value: bytes, sync: bool) -> None:
-        self._db.put(key, value, sync=sync)
+        try:
+            self._db.put(key, value, sync=sync)
+        except plyvel.Error as exc:
+            raise _write_failed(self._path, exc) from exc
 
     def delete(self, key: bytes, sync: bool) -> None:
-        self._db.delete(key, sync=sync)
+        try:
+            self._db.delete(key, sync=sync)
+        except plyvel.Error as exc:
+            raise _write_failed(self._path, exc) from exc
 
     def close(self) -> None:
         self._db.close()
 
     def _damaged(self, exc: Exception) -> StoreError:
         return StoreError(f"the chain store at {self._path} is damaged: {exc}")
+
+
+class _CheckedBatch:
+    """A LevelDB write batch whose write failure is a StoreWriteError naming the store."""
+
+    def __init__(self, batch: Any, path: Path) -> None:
+        self._batch, self._path = batch, path
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self._batch.put(key, value)
+
+    def delete(self, key: bytes) -> None:
+        self._batch.delete(key)
+
+    def write(self) -> None:
+        try:
+            self._batch.write()
+        except plyvel.Error as exc:
+            raise _write_failed(self._path, exc) from exc
+
+
+def _write_failed(path: Path, exc: Exception) -> StoreWriteError:
+    detail = exc.args[0] if exc.args else exc
+    if isinstance(detail, bytes):
+        detail = detail.decode(errors="replace")
+    return StoreWriteError(f"the disk of the chain store at {path} refused a write: {detail}")
 
 
 def _put_writes(batch: Any, writes: WriteSet) -> None:

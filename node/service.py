@@ -4,6 +4,11 @@ One asyncio loop per node process. Everything that changes the replica goes thro
 `_step(event)`, which runs `Replica.step` and then executes its effects in order, keeping
 the duties consensus/effects.py lists: persist (synced) before any later send, deliver in
 height order and before the next step, fetch blocks for state transfer in the background.
+
+Fail-stop on the disk: a durable write the disk refuses (ENOSPC, EIO, a LevelDB
+background error) ends the process at once with EXIT_DISK_FAILED, before any effect after
+it runs, so nothing that depends on the write is ever sent; a node whose disk cannot take
+a synced probe write does not start. A supervisor (`votechain up`, systemd) restarts it.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 from aiohttp import web
@@ -21,7 +27,7 @@ from aiohttp import web
 import votingcontract
 from chain.block import Block
 from chain.certificate import CommitCertificate
-from chain.errors import DecodeError, VotechainError
+from chain.errors import DecodeError, StoreWriteError, VotechainError
 from chain.keyfile import load_key
 from chain.store import ChainStore
 from consensus import (
@@ -60,6 +66,27 @@ log = logging.getLogger("votechain.node")
 
 CONSENSUS_RECORD_PREFIX = b"consensus/"
 FETCH_BATCH = 50
+EXIT_DISK_FAILED = 74
+"""Exit status of a node whose disk refused a durable write (EX_IOERR in sysexits.h)."""
+EXIT_CANNOT_FOLLOW = 70
+"""Exit status of a node that can no longer follow the chain (EX_SOFTWARE)."""
+
+
+def fail_stop(error: StoreWriteError, doing: str) -> NoReturn:
+    """Stop the process now: the disk refused a write this node's promises depend on.
+
+    Logged and also written straight to stderr (the log file may sit on the full disk, and
+    a supervisor reads stderr). os._exit, not an exception: no handler, finally block or
+    pending effect may run and send what the lost write should have recorded.
+    """
+    line = f"votechain: FATAL: {error} while {doing}; stopping (exit {EXIT_DISK_FAILED})"
+    log.critical("%s", line)
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+    os._exit(EXIT_DISK_FAILED)
 
 
 class Node:
@@ -76,7 +103,16 @@ class Node:
                 f"{self.replica_id}; is the data directory from another chain?"
             )
         self.store = ChainStore(config.node_dir(node_id) / "chain")
-        self.store.initialize(genesis, votingcontract.genesis_writes(genesis))
+        try:
+            # A disk that cannot take a synced write now would fail the first vote; refuse
+            # to start instead, naming the path, so the supervisor's retries say why.
+            self.store.probe_write()
+            self.store.initialize(genesis, votingcontract.genesis_writes(genesis))
+        except StoreWriteError as exc:
+            self.store.close()
+            raise ConfigError(
+                f"{node_id} cannot start: {exc}; free space or fix the disk, then start again"
+            ) from exc
         self.app = ChainApplication(self.store, self.key.public_key)
         self.metrics = NodeMetrics(node_id)
         self.mempool = Mempool(
@@ -226,7 +262,7 @@ class Node:
             log.critical(
                 "consensus invariant violated on %s; stopping", type(event).__name__, exc_info=True
             )
-            os._exit(70)
+            os._exit(EXIT_CANNOT_FOLLOW)
         except VotechainError as exc:
             log.warning("replica refused %s: %s", type(event).__name__, exc)
             return
@@ -247,7 +283,7 @@ class Node:
                 )
                 continue
             if pending_records:
-                self.store.write_local(pending_records, sync=True)
+                self._write_records(pending_records)
                 pending_records = []
             match effect:
                 case Send(to=to, message=message):
@@ -261,7 +297,13 @@ class Node:
                 case _:
                     log.debug("ignoring effect %s", effect)
         if pending_records:
-            self.store.write_local(pending_records, sync=True)
+            self._write_records(pending_records)
+
+    def _write_records(self, records: list[tuple[bytes, bytes | None]]) -> None:
+        try:
+            self.store.write_local(records, sync=True)
+        except StoreWriteError as exc:
+            fail_stop(exc, f"persisting {len(records)} consensus records")
 
     def _on_frame(self, sender: int, frame: bytes) -> None:
         try:
@@ -275,12 +317,14 @@ class Node:
     def _deliver(self, block: Block, certificate: CommitCertificate) -> None:
         try:
             receipts = self.app.commit(block, certificate)
+        except StoreWriteError as exc:
+            fail_stop(exc, f"storing block {block.height}")
         except Exception:
             # The store is consistent (one atomic batch) but this replica can no longer
             # follow the chain; stop and let the supervisor restart it, which recovers
             # from the data directory and state transfer.
             log.critical("cannot execute and store block %d; stopping", block.height, exc_info=True)
-            os._exit(70)
+            os._exit(EXIT_CANNOT_FOLLOW)
         tx_ids = [tx.tx_id for tx in block.transactions]
         self.mempool.remove(tx_ids)
         self.metrics.blocks_committed.inc()
