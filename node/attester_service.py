@@ -36,6 +36,7 @@ from chain.tx import Transaction
 from node.attester import Attester, AttesterLimits, Verified
 from node.config import ClusterConfig, ConfigError, NodeAddress
 from node.errors import RpcError, RpcErrorCode
+from node.jsonbody import json_object, str_field
 from node.ratelimit import TokenBuckets
 from node.senders import CodeSender, make_sender
 from node.setup import load_genesis, load_pepper
@@ -156,18 +157,18 @@ class AttesterService:
 
     async def enroll_start(self, request: web.Request) -> web.Response:
         self._take(self.start_buckets, request, "client_start")
-        document = _json_object(await request.read())
-        started = await self.attester.start(_str_field(document, "phone"))
+        document = json_object(await request.read())
+        started = await self.attester.start(str_field(document, "phone"))
         return web.json_response(
             {"session": started.session, "sent": True, "expires_in_s": started.expires_in_s}
         )
 
     async def enroll_finish(self, request: web.Request) -> web.Response:
         self._take(self.finish_buckets, request, "client_finish")
-        document = _json_object(await request.read())
-        session = _str_field(document, "session")
-        code = _str_field(document, "code")
-        voter_key = _voter_key(_str_field(document, "voter_key"))
+        document = json_object(await request.read())
+        session = str_field(document, "session")
+        code = str_field(document, "code")
+        voter_key = _voter_key(str_field(document, "voter_key"))
         verified = self.attester.verify(session, code, voter_key)
         try:
             result = await self.validators.submit(
@@ -347,23 +348,6 @@ async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamR
     if error.retry_after_s is not None:
         headers["Retry-After"] = str(error.retry_after_s)
     return web.json_response(error.to_dict(), status=error.status, headers=headers)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise RpcError(RpcErrorCode.BAD_REQUEST, "body is not JSON") from exc
-    if not isinstance(document, dict):
-        raise RpcError(RpcErrorCode.BAD_REQUEST, "body must be a JSON object")
-    return document
-
-
-def _str_field(document: dict[str, Any], name: str) -> str:
-    value = document.get(name)
-    if not isinstance(value, str) or not value:
-        raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} must be a non-empty string")
-    return value
 
 
 def _voter_key(text: str) -> bytes:

@@ -31,6 +31,7 @@ from node import views
 from node.client_auth import check_history_request, parse_history_request
 from node.config import RpcSettings
 from node.errors import RpcError, RpcErrorCode
+from node.jsonbody import json_object, str_field
 from node.openapi import openapi_document
 from node.readpool import ReadPool
 from votingcontract.queries import is_voter_key_active
@@ -175,7 +176,7 @@ class _Routes:
         if request.content_type == "application/msgpack":
             data = body
         else:
-            document = _json_object(body)
+            document = json_object(body)
             data = _hex_field(document, "tx")
         wait_commit = request.query.get("wait", "") == "commit"
         result = await self.node.submit(data, wait_commit)
@@ -261,7 +262,7 @@ class _Routes:
     async def history(self, request: web.Request) -> web.Response:
         """POST /v1/history: the participation records of the signing voter's phone, for
         its owner only (PROTOCOL.md section 14.4), paged by "from" and "limit"."""
-        document = _json_object(await request.read())
+        document = json_object(await request.read())
         signed = parse_history_request(document)
         start = _int_field(document, "from", 0, 0)
         limit = min(_int_field(document, "limit", DEFAULT_PAGE_RECORDS, 1), MAX_PAGE_RECORDS)
@@ -327,28 +328,9 @@ def _int_field(document: dict[str, Any], name: str, default: int, minimum: int) 
     return value
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RpcError(RpcErrorCode.BAD_REQUEST, f"body is not JSON: {exc}") from exc
-    except RecursionError as exc:  # "[[[[..." deeper than the parser's stack
-        raise RpcError(RpcErrorCode.BAD_REQUEST, "body is JSON nested too deeply") from exc
-    if not isinstance(document, dict):
-        raise RpcError(RpcErrorCode.BAD_REQUEST, "body must be a JSON object")
-    return document
-
-
-def _str_field(document: dict[str, Any], name: str) -> str:
-    value = document.get(name)
-    if not isinstance(value, str) or not value:
-        raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} must be a non-empty string")
-    return value
-
-
 def _hex_field(document: dict[str, Any], name: str) -> bytes:
     try:
-        return bytes.fromhex(_str_field(document, name))
+        return bytes.fromhex(str_field(document, name))
     except ValueError as exc:
         raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} is not hex") from exc
 
