@@ -591,6 +591,9 @@ class Replica:
         if slot.own_commit is None:
             # Committed through others' commits before preparing: a certificate exists,
             # so adding this replica's signature to it cannot certify anything else.
+            # No record is needed before sending it: the block is in the store (stored
+            # before this replica's height moved past it), and a restarted replica never
+            # signs anything at a height it has already committed but this same block.
             certificate = slot.certificate
             slot.own_commit = sign(
                 Commit(View(certificate.view), slot.height, certificate.block_hash, self._me),
@@ -788,20 +791,30 @@ class Replica:
         return slot is not None and slot.pre_prepare is not None
 
     def _tick_retransmit(self, out: list[Effect]) -> None:
-        """Re-send this replica's latest messages; the network may have lost them."""
+        """Re-send this replica's latest messages; the network may have lost them.
+
+        Every signed vote re-sent is persisted again first (issue 11): the node stops on a
+        refused write, but if it did not, a vote sent from memory whose record was lost
+        could be contradicted after a restart. A record rewritten with the same content is
+        harmless. Checkpoints need no record: they sign the committed chain itself.
+        """
         self._retransmit_ticks += 1
         if self._retransmit_ticks < self.config.retransmit_ticks:
             return
         self._retransmit_ticks = 0
         if self._view_changing:
             if self._own_view_change is not None:
+                out.append(Persist(self._view_record()))
                 out.append(Broadcast(self._own_view_change))
             return
         if not self._has_work():
             return
         slot = self._log.get(self._committed_height + 1)
         if slot is not None:
-            if slot.pre_prepare is not None and slot.pre_prepare.replica == self._me:
+            own_pre_prepare = slot.pre_prepare is not None and slot.pre_prepare.replica == self._me
+            if own_pre_prepare or slot.own_prepare is not None or slot.own_commit is not None:
+                out.append(Persist(self._slot_record(slot)))
+            if own_pre_prepare and slot.pre_prepare is not None:
                 out.append(Broadcast(slot.pre_prepare))
             if slot.own_prepare is not None:
                 out.append(Broadcast(slot.own_prepare))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 
 from chain.block import Block
-from consensus import Commit, NewView, Prepare, PrePrepare, ViewChange
+from consensus import Broadcast, Commit, NewView, Persist, Prepare, PrePrepare, ViewChange
 from consensus.messages import sign
+from consensus.records import SlotRecord
 from tests.consensus.harness import Cluster
 from tests.simulation.cluster import validator_key
 
@@ -96,3 +97,38 @@ def test_restarted_replica_resumes_its_view_change() -> None:
     assert cluster[2].up.view == sent.new_view and cluster[2].up.view_changing
     cluster.heal()
     cluster.run_until(lambda: not cluster[2].up.view_changing)
+
+
+def test_a_retransmitted_prepare_or_commit_is_persisted_again_before_it_leaves() -> None:
+    """Issue 11: `_tick_retransmit` re-sends votes from memory. A node whose record write
+    was lost (and that had not stopped) would send a vote it never recorded, and could
+    vote differently after a restart. Each retransmission is now preceded by the slot's
+    record, which says the prepare (and commit) was sent for that block."""
+    cluster = Cluster()
+    cluster.drop_if(lambda s, t, m: isinstance(m, Commit))  # r1 prepares and commits, no more
+    cluster.submit(0)
+    cluster.deliver_all()
+    member = cluster[1]
+    assert any(isinstance(m, Commit) for m in member.sent), "r1 sent its commit"
+    member.disk.clear()  # the record writes are lost
+    member.effects.clear()
+    cluster.tick(cluster[1].config.retransmit_ticks, deliver=False)
+    effects = member.effects
+    resent = [
+        i
+        for i, e in enumerate(effects)
+        if isinstance(e, Broadcast) and isinstance(e.message, Prepare | Commit)
+    ]
+    assert resent, "r1 retransmits its prepare and commit"
+    for index in resent:
+        persisted = [
+            e.record
+            for e in effects[:index]
+            if isinstance(e, Persist) and isinstance(e.record, SlotRecord)
+        ]
+        assert persisted and persisted[-1].height == effects[index].message.height
+        assert persisted[-1].sent_prepare and persisted[-1].sent_commit
+    cluster.crash(1)
+    cluster.restart(1)
+    restored = cluster[1].up._log.get(1)
+    assert restored is not None and restored.own_commit is not None

@@ -4,8 +4,10 @@ A run has two phases (TigerBeetle's VOPR does the same):
 
 1. the fault phase: requests arrive while the network drops, duplicates, replays and
    partitions, honest replicas crash (sometimes halfway through an effect list) and
-   restart from their persisted records, and Byzantine replicas follow their strategies.
-   Only safety is checked here;
+   restart from their persisted records, an honest replica's disk refuses writes for a
+   while (its node stops on the refused write, as node/service.py does, and cannot
+   restart until the disk takes writes again), and Byzantine replicas follow their
+   strategies. Only safety is checked here;
 2. the liveness phase: the network heals, crashed replicas restart, faults stop
    (Byzantine replicas keep misbehaving), and every request then submitted to an honest
    replica must be delivered by every honest replica within `liveness_bound_ms`.
@@ -62,6 +64,8 @@ TRACE_LINES = 5_000
 MAX_FETCH_BLOCKS = 32
 CLIENTS = 3
 LIVENESS_CHECK_MS = 50
+RESTART_RETRY_MS = 100
+"""How soon the supervisor tries again to start a node whose disk refused the probe."""
 START_TIME_MS = 1_700_000_000_000
 
 
@@ -90,6 +94,8 @@ class SimNode:
     app: SimApp | None = None
     crash_armed: bool = False
     restarts: int = 0
+    disk_refusing_until_ms: int = 0
+    """Until this time every write to this node's store is refused (a full disk)."""
 
     @property
     def alive(self) -> bool:
@@ -238,8 +244,18 @@ class Simulation:
                 self._crash_or_arm(self.nodes[args[0]], args[1])
             case "restart":
                 node = self.nodes[args[0]]
-                if not node.alive:
+                if node.alive:
+                    pass
+                elif self._disk_refuses(node):
+                    # The start probe fails: the node says so and the supervisor retries.
+                    self._trace_event(node.id, "refuses to start: its disk takes no writes")
+                    self._push(RESTART_RETRY_MS, "restart", node.id)
+                else:
                     self._start(node)
+            case "disk-full":
+                node = self.nodes[args[0]]
+                node.disk_refusing_until_ms = max(node.disk_refusing_until_ms, args[1])
+                self._trace_event(node.id, f"disk refuses writes until t={args[1] - START_TIME_MS}")
             case "partition":
                 self._partition(args[0], args[1])
             case "unpartition":
@@ -270,6 +286,13 @@ class Simulation:
             victim = self.rng.choice(honest)
             start = self.rng.randint(0, phase - 1)
             self._push(start, "crash", victim, self.rng.randint(20, options.crash_down_ms_max))
+        for _ in range(options.disk_faults):
+            victim = self.rng.choice(honest)
+            start = self.rng.randint(0, phase - 1)
+            until = START_TIME_MS + min(
+                start + self.rng.randint(1, options.disk_fault_ms_max), phase
+            )
+            self._push(start, "disk-full", victim, until)
 
     def _heal(self) -> None:
         """End of the fault phase: heal everything, then submit the liveness requests."""
@@ -280,6 +303,7 @@ class Simulation:
         self.network.faults.replay_rate = 0.0
         for node in self.nodes:
             node.crash_armed = False
+            node.disk_refusing_until_ms = 0
             if not node.alive:
                 self._start(node)
         for _ in range(self.options.requests_liveness_phase):
@@ -335,6 +359,9 @@ class Simulation:
                 self._trace_event(node.id, f"crash after {index} of {len(effects)} effects")
                 self._crash(node)
                 return
+            if isinstance(effect, Persist | Deliver) and self._disk_refuses(node):
+                self._fail_stop(node, effect)
+                return
             self._trace.append((self.now_ms, node.id, "effect", effect))
             match effect:
                 case Persist(record):
@@ -349,6 +376,16 @@ class Simulation:
                     self.checkers.on_deliver(node.id, block, certificate, self.now_ms)
                 case FetchBlocks():
                     self._serve_fetch(node, effect)
+
+    def _disk_refuses(self, node: SimNode) -> bool:
+        return self.now_ms < node.disk_refusing_until_ms
+
+    def _fail_stop(self, node: SimNode, effect: Effect) -> None:
+        """The store refused a write: the node stops before any later effect, and its
+        supervisor starts it again (which waits until the disk takes writes)."""
+        self._trace_event(node.id, f"write refused ({describe_effect(effect)}): fail-stop")
+        self._crash(node)
+        self._push(RESTART_RETRY_MS, "restart", node.id)
 
     def _sync_context(self, node: SimNode) -> None:
         assert node.strategy is not None and node.replica is not None

@@ -23,6 +23,7 @@ SCENARIOS = (
     "invalid-blocks",
     "mixed",
     "oversized-blocks",
+    "disk-faults",
 )
 """Fault families; the Byzantine ones name the strategy classes in byzantine.py."""
 
@@ -63,6 +64,11 @@ class SimOptions:
     crashes: int = 0
     crash_down_ms_max: int = 500
     crash_mid_effects: bool = False
+    # Disk faults, during the fault phase: windows in which one honest replica's store
+    # refuses every write; the node stops on the refused write (fail-stop, as
+    # node/service.py does) and cannot restart until the window ends.
+    disk_faults: int = 0
+    disk_fault_ms_max: int = 400
     # Clocks and timers.
     tick_ms: int = 10
     clock_skew_ms_max: int = 50
@@ -120,6 +126,13 @@ def options_for_seed(seed: int, scenario: str | None = None) -> SimOptions:
             crashes=rng.randint(1, 4),
             crash_mid_effects=rng.random() < 0.6,
             drop_rate=rng.choice((0.0, 0.05)),
+        )
+    elif scenario == "disk-faults":
+        faults = dict(
+            disk_faults=rng.randint(1, 5),
+            disk_fault_ms_max=rng.choice((20, 150, 400)),
+            drop_rate=rng.choice((0.0, 0.05)),
+            crashes=rng.randint(0, 1),
         )
     elif scenario in BYZANTINE_SCENARIOS:
         strategy = BYZANTINE_SCENARIOS[scenario]
