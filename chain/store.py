@@ -71,6 +71,9 @@ class ChainStore:
             db = plyvel.DB(str(self.path), create_if_missing=create, paranoid_checks=True)
         except plyvel.CorruptionError as exc:
             raise StoreError(f"the chain store at {self.path} is damaged: {exc}") from exc
+        except plyvel.IOError as exc:
+            # Opening writes a new log file: a full disk refuses it here.
+            raise _write_failed(self.path, exc) from exc
         except plyvel.Error as exc:
             raise StoreError(f"cannot open the chain store at {self.path}: {exc}") from exc
         self._db = _CheckedReads(db, self.path)

@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import aiohttp
@@ -81,12 +82,42 @@ def fail_stop(error: StoreWriteError, doing: str) -> NoReturn:
     """
     line = f"votechain: FATAL: {error} while {doing}; stopping (exit {EXIT_DISK_FAILED})"
     log.critical("%s", line)
-    try:
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-    except OSError:
-        pass
+    if not _logs_to_stderr():
+        try:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+        except OSError:
+            pass
     os._exit(EXIT_DISK_FAILED)
+
+
+def open_store(path: Path, node_id: str) -> ChainStore:
+    """Open the chain store and make a synced probe write: a disk that cannot take one now
+    would fail the first vote, so the node refuses to start instead, naming the path, and
+    the supervisor's retries say why."""
+    try:
+        store = ChainStore(path)
+    except StoreWriteError as exc:
+        raise cannot_start(node_id, exc) from exc
+    try:
+        store.probe_write()
+    except StoreWriteError as exc:
+        store.close()
+        raise cannot_start(node_id, exc) from exc
+    return store
+
+
+def cannot_start(node_id: str, error: StoreWriteError) -> ConfigError:
+    return ConfigError(
+        f"{node_id} cannot start: {error}; free space or fix the disk, then start again"
+    )
+
+
+def _logs_to_stderr() -> bool:
+    return any(
+        type(handler) is logging.StreamHandler and handler.stream is sys.stderr
+        for handler in logging.getLogger().handlers
+    )
 
 
 class Node:
@@ -102,17 +133,12 @@ class Node:
                 f"{node_id}'s validator.pem is not the key genesis lists for replica "
                 f"{self.replica_id}; is the data directory from another chain?"
             )
-        self.store = ChainStore(config.node_dir(node_id) / "chain")
+        self.store = open_store(config.node_dir(node_id) / "chain", node_id)
         try:
-            # A disk that cannot take a synced write now would fail the first vote; refuse
-            # to start instead, naming the path, so the supervisor's retries say why.
-            self.store.probe_write()
             self.store.initialize(genesis, votingcontract.genesis_writes(genesis))
         except StoreWriteError as exc:
             self.store.close()
-            raise ConfigError(
-                f"{node_id} cannot start: {exc}; free space or fix the disk, then start again"
-            ) from exc
+            raise cannot_start(node_id, exc) from exc
         self.app = ChainApplication(self.store, self.key.public_key)
         self.metrics = NodeMetrics(node_id)
         self.mempool = Mempool(
