@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common.add_config(p)
     p.add_argument("--id", required=True, help="the node id in the cluster file, e.g. n1")
     p.add_argument("--log-level", default="INFO")
+    add_log_file(p, "<log_dir>/<id>.log")
     p.set_defaults(handler=node)
 
     p = sub.add_parser(
@@ -48,6 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     common.add_config(p)
     p.add_argument("--log-level", default="INFO")
+    add_log_file(p, "<log_dir>/attester.log")
     p.set_defaults(handler=attester)
 
     p = sub.add_parser("status", help="height, view, primary, head and app hash of every node")
@@ -95,26 +97,52 @@ def up(args: argparse.Namespace) -> int:
     return run_cluster(config, Path(args.config), ready)
 
 
+def add_log_file(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--log-file",
+        help=f"also log to this file (default {default}, [chain] log_dir in the cluster "
+        "file); '-' logs to stderr only",
+    )
+
+
 def node(args: argparse.Namespace) -> int:
     from node.service import run_node
 
     config = common.config_of(args)
-    return _serve_until_signalled(args, lambda stop: run_node(config, args.id, stop))
+    config.node(args.id)  # an unknown id fails here, before a log file is named after it
+    log_file = _log_file(args, config.node_log_path(args.id))
+    return _serve_until_signalled(args, log_file, lambda stop: run_node(config, args.id, stop))
 
 
 def attester(args: argparse.Namespace) -> int:
     from node.attester_service import run_attester
 
     config = common.config_of(args)
-    return _serve_until_signalled(args, lambda stop: run_attester(config, stop))
+    log_file = _log_file(args, config.attester_log_path)
+    return _serve_until_signalled(args, log_file, lambda stop: run_attester(config, stop))
+
+
+def _log_file(args: argparse.Namespace, default: Path) -> Path | None:
+    if args.log_file == "-":
+        return None
+    return Path(args.log_file) if args.log_file else default
 
 
 def _serve_until_signalled(
-    args: argparse.Namespace, serve: Callable[[asyncio.Event], Awaitable[None]]
+    args: argparse.Namespace,
+    log_file: Path | None,
+    serve: Callable[[asyncio.Event], Awaitable[None]],
 ) -> int:
-    """Run a service until SIGINT or SIGTERM sets its stop event."""
+    """Run a service until SIGINT or SIGTERM sets its stop event; log to stderr and, unless
+    `log_file` is None, to that file too."""
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+        handlers.append(logging.FileHandler(log_file))
     logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        level=args.log_level.upper(),
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        handlers=handlers,
     )
 
     async def main() -> None:

@@ -1,10 +1,16 @@
 """`votechain up`: run every node of a cluster file, and the attester, as child processes.
 
 Each node is its own OS process (`votechain node -c FILE --id nX`) writing its log to
-<data_dir>/<id>/node.log; the phone-verification service is another
-(`votechain attester -c FILE`, log <data_dir>/attester/attester.log), apart from every
-validator. SIGINT or SIGTERM stops them all: SIGTERM first, then SIGKILL for any still
-running after STOP_GRACE_S.
+<log_dir>/<id>.log; the phone-verification service is another (`votechain attester -c
+FILE`, log <log_dir>/attester.log), apart from every validator. The log folder is
+[chain] log_dir, by default beside the data directory (node/config.py).
+
+Supervision: a process that exits with a non-zero status (a node that stopped on a
+refused disk write, exit 74, or that could not start) is started again after a back-off
+of RESTART_BACKOFF_S_MIN doubling to RESTART_BACKOFF_S_MAX, reset once it has run for
+HEALTHY_RESET_S; each exit and restart is said on stderr. A process that exits 0 was
+stopped on purpose and stays down. SIGINT or SIGTERM stops them all: SIGTERM first, then
+SIGKILL for any still running after STOP_GRACE_S.
 """
 
 from __future__ import annotations
@@ -21,35 +27,48 @@ from node.config import ClusterConfig
 
 ATTESTER = "attester"
 """The attester's key among the supervised processes (node ids are the others)."""
-STOP_GRACE_S = 10.0
+STOP_GRACE_S = 15.0
+"""A node stops in well under 3 s (node/service.py); this leaves room on a loaded machine."""
 START_TIMEOUT_S = 60.0
+RESTART_BACKOFF_S_MIN = 1.0
+RESTART_BACKOFF_S_MAX = 60.0
+HEALTHY_RESET_S = 60.0
+"""A process that ran this long since its last start gets the shortest back-off again."""
+SUPERVISE_POLL_S = 0.5
 
 
 def node_command(config_path: Path, node_id: str) -> list[str]:
-    return [sys.executable, "-m", "cli.main", "node", "-c", str(config_path), "--id", node_id]
+    # --log-file -: the child logs to stderr only, which this process sends to the log
+    # file, so tracebacks outside logging land there too and no line is written twice.
+    return [
+        sys.executable,
+        "-m",
+        "cli.main",
+        "node",
+        "-c",
+        str(config_path),
+        "--id",
+        node_id,
+        "--log-file",
+        "-",
+    ]
 
 
 def start_node(config: ClusterConfig, config_path: Path, node_id: str) -> subprocess.Popen[bytes]:
-    log_path = config.node_dir(node_id) / "node.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(
-            node_command(config_path, node_id),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    return _start_logged(node_command(config_path, node_id), config.node_log_path(node_id))
 
 
 def start_attester(config: ClusterConfig, config_path: Path) -> subprocess.Popen[bytes]:
-    log_path = config.attester_dir / "attester.log"
     config.attester_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    command = [sys.executable, "-m", "cli.main", "attester", "-c", str(config_path)]
+    return _start_logged([*command, "--log-file", "-"], config.attester_log_path)
+
+
+def _start_logged(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "attester", "-c", str(config_path)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
 
 
@@ -58,7 +77,7 @@ def wait_until_attester_serving(
 ) -> None:
     """Wait until the attester answers /v1/status; RpcFailure if it exits or never does."""
     deadline = time.monotonic() + timeout_s
-    log_path = config.attester_dir / "attester.log"
+    log_path = config.attester_log_path
     while time.monotonic() < deadline:
         if process.poll() is not None:
             lines = log_path.read_text(errors="replace").strip().splitlines()
@@ -90,7 +109,7 @@ def wait_until_serving(config: ClusterConfig, timeout_s: float = START_TIMEOUT_S
     if waiting:
         raise RpcFailure(
             f"nodes {', '.join(waiting)} did not start within {timeout_s:.0f} s; "
-            f"see their node.log under {config.data_dir}"
+            f"see their logs under {config.log_dir}"
         )
 
 
@@ -109,13 +128,9 @@ def stop_nodes(processes: dict[str, subprocess.Popen[bytes]]) -> None:
 
 
 def run_cluster(config: ClusterConfig, config_path: Path, on_ready: Callable[[], None]) -> int:
-    """Start all nodes and the attester, call `on_ready`, then run until SIGINT/SIGTERM.
-
-    A node that exits is reported once and left down: the cluster tolerates f of them, and
-    an operator (or a fault test) may have stopped it on purpose.
-    """
-    processes = {n.node_id: start_node(config, config_path, n.node_id) for n in config.nodes}
-    processes[ATTESTER] = start_attester(config, config_path)
+    """Start all nodes and the attester, call `on_ready`, then supervise them until
+    SIGINT/SIGTERM (see the module docstring)."""
+    supervisor = Supervisor(config, config_path)
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:
@@ -125,27 +140,88 @@ def run_cluster(config: ClusterConfig, config_path: Path, on_ready: Callable[[],
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         wait_until_serving(config)
-        wait_until_attester_serving(config, processes[ATTESTER])
+        wait_until_attester_serving(config, supervisor.processes[ATTESTER])
         on_ready()
-        reported: set[str] = set()
         while not stopping:
-            for node_id, process in processes.items():
-                if process.poll() is not None and node_id not in reported:
-                    reported.add(node_id)
-                    log_path = (
-                        config.attester_dir / "attester.log"
-                        if node_id == ATTESTER
-                        else config.node_dir(node_id) / "node.log"
-                    )
-                    print(
-                        f"{'the attester' if node_id == ATTESTER else 'node ' + node_id} exited "
-                        f"with status {process.returncode}; see {log_path}",
-                        file=sys.stderr,
-                    )
-            time.sleep(0.5)
+            supervisor.check(time.monotonic())
+            time.sleep(SUPERVISE_POLL_S)
         print("stopping all nodes ...")
         return 0
     finally:
-        stop_nodes(processes)
+        stop_nodes(supervisor.processes)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+class Supervisor:
+    """The child processes of `votechain up` and their restart back-offs."""
+
+    def __init__(self, config: ClusterConfig, config_path: Path) -> None:
+        self.config, self.config_path = config, config_path
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.started_at: dict[str, float] = {}
+        self.backoff_s: dict[str, float] = {}
+        self.restart_at: dict[str, float] = {}
+        self.done: set[str] = set()
+        now = time.monotonic()
+        for name in [*(n.node_id for n in config.nodes), ATTESTER]:
+            self._start(name, now)
+
+    def check(self, now: float) -> None:
+        """Note exits, and start again every process whose back-off has run out."""
+        for name, process in list(self.processes.items()):
+            if name in self.done or name in self.restart_at or process.poll() is None:
+                continue
+            if process.returncode == 0:
+                self.done.add(name)
+                say(f"{describe(name)} exited with status 0; left down ({self.log_of(name)})")
+                continue
+            if now - self.started_at[name] >= HEALTHY_RESET_S:
+                self.backoff_s[name] = RESTART_BACKOFF_S_MIN
+            delay_s = self.backoff_s[name]
+            self.backoff_s[name] = min(delay_s * 2, RESTART_BACKOFF_S_MAX)
+            self.restart_at[name] = now + delay_s
+            say(
+                f"{describe(name)} exited with status {process.returncode}: "
+                f"{last_line(self.log_of(name))}; restarting in {delay_s:.0f} s "
+                f"(log {self.log_of(name)})"
+            )
+        for name, at in list(self.restart_at.items()):
+            if now >= at:
+                del self.restart_at[name]
+                self._start(name, now)
+                say(f"{describe(name)} restarted")
+
+    def log_of(self, name: str) -> Path:
+        return (
+            self.config.attester_log_path if name == ATTESTER else self.config.node_log_path(name)
+        )
+
+    def _start(self, name: str, now: float) -> None:
+        if name == ATTESTER:
+            self.processes[name] = start_attester(self.config, self.config_path)
+        else:
+            self.processes[name] = start_node(self.config, self.config_path, name)
+        self.started_at[name] = now
+        self.backoff_s.setdefault(name, RESTART_BACKOFF_S_MIN)
+
+
+def describe(name: str) -> str:
+    return "the attester" if name == ATTESTER else f"node {name}"
+
+
+def say(line: str) -> None:
+    print(f"votechain up: {line}", file=sys.stderr, flush=True)
+
+
+def last_line(log_path: Path) -> str:
+    """The last non-empty line of a log (read from its end: logs grow large)."""
+    try:
+        with open(log_path, "rb") as log:
+            log.seek(0, 2)
+            size = log.tell()
+            log.seek(max(0, size - 4096))
+            lines = log.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "no output"

@@ -136,6 +136,8 @@ class ClusterConfig:
     rpc: RpcSettings = field(default_factory=RpcSettings)
     attester: AttesterSettings = field(default_factory=AttesterSettings)
     source: Path | None = None
+    log_dir_setting: Path | None = None
+    """[chain] log_dir, resolved; None: the default beside the data directory."""
 
     def node(self, node_id: str) -> NodeAddress:
         for address in self.nodes:
@@ -149,6 +151,22 @@ class ClusterConfig:
 
     def node_dir(self, node_id: str) -> Path:
         return self.data_dir / node_id
+
+    @property
+    def log_dir(self) -> Path:
+        """Where node and attester logs go: [chain] log_dir, by default `<data_dir>-logs`
+        beside the data directory, never inside it, so a data disk that fills up does not
+        also silence the log that would say so (put it on another disk in production)."""
+        if self.log_dir_setting is not None:
+            return self.log_dir_setting
+        return self.data_dir.with_name(self.data_dir.name + "-logs")
+
+    def node_log_path(self, node_id: str) -> Path:
+        return self.log_dir / f"{node_id}.log"
+
+    @property
+    def attester_log_path(self) -> Path:
+        return self.log_dir / "attester.log"
 
     @property
     def keys_dir(self) -> Path:
@@ -211,6 +229,9 @@ def parse_config(document: dict[str, Any], path: Path) -> ClusterConfig:
     config = ClusterConfig(
         chain_id=str(chain.get("chain_id", "votechain-local-1")),
         data_dir=(path.parent / str(chain.get("data_dir", "data"))).resolve(),
+        log_dir_setting=(
+            (path.parent / str(chain["log_dir"])).resolve() if chain.get("log_dir") else None
+        ),
         nodes=nodes,
         consensus=_section(ConsensusSettings, _table(document, "consensus", path), path),
         mempool=_section(MempoolSettings, _table(document, "mempool", path), path),
