@@ -38,8 +38,11 @@ def client_of(args: argparse.Namespace) -> RpcClient:
         return RpcClient(args.rpc)
     config = config_of(args)
     errors = []
+    urls = [address.rpc_url for address in config.nodes]
     for address in config.nodes:
-        client = RpcClient(address.rpc_url, timeout_s=30)
+        # The other nodes are its fallbacks: a transaction goes on to them when this one
+        # is behind, cannot commit, is stopping or stops answering (cli/txs.py).
+        client = RpcClient(address.rpc_url, timeout_s=30, fallbacks=urls)
         try:
             RpcClient(address.rpc_url, timeout_s=2).get("/v1/status")
             return client

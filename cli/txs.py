@@ -7,7 +7,8 @@ from typing import Any
 
 from chain.keys import PrivateKey
 from chain.tx import Transaction
-from cli.client import RpcClient
+from cli.client import RpcClient, RpcFailure
+from node.errors import RpcErrorCode
 
 
 def chain_id_of(client: RpcClient) -> str:
@@ -21,9 +22,21 @@ def sign(key: PrivateKey, chain_id: str, body: Any) -> Transaction:
 
 
 def submit(client: RpcClient, tx: Transaction, wait: bool = True) -> dict[str, Any]:
-    """Submit; with `wait`, return once committed (height, receipt, proofs)."""
+    """Submit; with `wait`, return once committed (height, receipt, proofs).
+
+    A node that is behind, cannot commit, is stopping or is unreachable hands the
+    transaction on to the next node of the cluster (RpcClient.post_retrying). A node
+    that answers `already_committed` (an earlier node took it, and it committed) gives
+    the committed transaction instead.
+    """
     path = "/v1/tx?wait=commit" if wait else "/v1/tx"
-    result: dict[str, Any] = client.post(path, {"tx": tx.encode().hex()})
+    try:
+        result: dict[str, Any] = client.post_retrying(path, {"tx": tx.encode().hex()})
+    except RpcFailure as exc:
+        if exc.code != RpcErrorCode.ALREADY_COMMITTED.value:
+            raise
+        committed: dict[str, Any] = client.get_retrying(f"/v1/tx/{tx.tx_id.hex()}")
+        return {"status": "committed", **committed}
     return result
 
 

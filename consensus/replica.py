@@ -171,6 +171,12 @@ class Replica:
         return self._committed_height
 
     @property
+    def cluster_height(self) -> Height:
+        """The highest height this replica knows some correct replica committed (f + 1
+        peers showed it, or a certificate did); its own committed height at least."""
+        return max(self._committed_height, self._behind.target())
+
+    @property
     def low_watermark(self) -> Height:
         return self._log.low
 

@@ -46,6 +46,15 @@ class RpcErrorCode(StrEnum):
     """A signed read request whose timestamp_ms is outside the node's freshness window."""
     INTERNAL = "internal"
     """The node failed on the request (a bug); its log has the traceback."""
+    BEHIND = "behind"
+    """This node is behind the cluster (its height is below what peers showed, it is
+    fetching blocks, or it is changing views): a refusal from it may be stale, and it
+    cannot confirm a commit soon. Retry on another node, or here after Retry-After."""
+    CANNOT_COMMIT = "cannot_commit"
+    """wait=commit on a node that cannot commit now (fewer than a quorum of validators
+    connected, or a view change that has not ended); retry on another node."""
+    STOPPING = "stopping"
+    """The node is shutting down; a waiting transaction may still commit (ask another node)."""
 
 
 HTTP_STATUS = {
@@ -71,7 +80,16 @@ HTTP_STATUS = {
     RpcErrorCode.BAD_REQUEST_SIGNATURE: 403,
     RpcErrorCode.STALE_REQUEST: 403,
     RpcErrorCode.INTERNAL: 500,
+    RpcErrorCode.BEHIND: 503,
+    RpcErrorCode.CANNOT_COMMIT: 503,
+    RpcErrorCode.STOPPING: 503,
 }
+
+RETRYABLE = frozenset(
+    {RpcErrorCode.BUSY, RpcErrorCode.BEHIND, RpcErrorCode.CANNOT_COMMIT, RpcErrorCode.STOPPING}
+)
+"""Codes that say "not now, not here": the same request may succeed later or on another
+node. They are answered 503 with Retry-After; clients try the next node of the cluster."""
 
 
 class RpcError(VotechainError):

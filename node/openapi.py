@@ -91,7 +91,14 @@ def _post(
                     "description": "the node failed (internal)",
                     "content": {"application/json": {"schema": _ERROR}},
                 },
-                "503": {"description": "busy", "content": {"application/json": {"schema": _ERROR}}},
+                "503": {
+                    "description": "retryable (Retry-After): busy; behind (the node trails the "
+                    "cluster, so a refusal from it may be stale); cannot_commit (wait=commit on "
+                    "a node without a quorum of peers or stuck in a view change); stopping "
+                    "(the node is shutting down). Retry on another node of the cluster",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    "content": {"application/json": {"schema": _ERROR}},
+                },
             },
         }
     }

@@ -30,7 +30,7 @@ from chain.store import ChainStore
 from node import views
 from node.client_auth import check_history_request, parse_history_request
 from node.config import RpcSettings
-from node.errors import RpcError, RpcErrorCode
+from node.errors import RETRYABLE, RpcError, RpcErrorCode
 from node.jsonbody import json_object, str_field
 from node.openapi import openapi_document
 from node.readpool import ReadPool
@@ -149,7 +149,9 @@ async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamR
         error = RpcError(RpcErrorCode.INTERNAL, "the node failed on this request; see its log")
         status = error.status
     request.app[_ON_ERROR](error.code.value)
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if error.code == RpcErrorCode.BUSY else None
+    headers = None
+    if error.code in RETRYABLE:
+        headers = {"Retry-After": str(error.retry_after_s or RETRY_AFTER_S)}
     return web.json_response(error.to_dict(), status=status, headers=headers)
 
 

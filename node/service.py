@@ -71,6 +71,18 @@ EXIT_DISK_FAILED = 74
 """Exit status of a node whose disk refused a durable write (EX_IOERR in sysexits.h)."""
 EXIT_CANNOT_FOLLOW = 70
 """Exit status of a node that can no longer follow the chain (EX_SOFTWARE)."""
+BEHIND_GRACE_S = 1.0
+"""How long this node must trail the height peers showed before wait=commit is refused as
+`behind` (in the normal pipeline a replica trails by a block for milliseconds)."""
+NO_QUORUM_GRACE_S = 2.0
+"""How long fewer than a quorum of validators may be connected (counting this one) before
+wait=commit is refused as `cannot_commit` (links come up within this after a start)."""
+WAIT_CHECK_S = 0.5
+"""A client waiting for a commit is re-checked this often: a node that loses its quorum
+or falls behind meanwhile answers at once instead of at the full timeout."""
+STOP_HANDLERS_S = 1.0
+"""On stop, how long running RPC handlers may take to finish (heavy reads) before their
+connections are closed; waiting clients were answered `stopping` before this."""
 
 
 def fail_stop(error: StoreWriteError, doing: str) -> NoReturn:
@@ -193,6 +205,11 @@ class Node:
         )
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self._fetching = False
+        self._stopping = False
+        now_s = time.monotonic()
+        self._behind_since: float | None = None
+        self._view_changing_since: float | None = None
+        self._no_quorum_since: float | None = now_s
         self._runner: web.AppRunner | None = None
         self._peer_runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -213,7 +230,12 @@ class Node:
         # keepalive_timeout is the idle timeout, the guard adds the head timeout.
         fd_limit = raise_fd_limit()
         rpc_cap, peer_cap = connection_caps(fd_limit, rpc.max_connections, rpc.peer_max_connections)
-        self._runner = web.AppRunner(rpc_app, access_log=None, keepalive_timeout=rpc.idle_timeout_s)
+        self._runner = web.AppRunner(
+            rpc_app,
+            access_log=None,
+            keepalive_timeout=rpc.idle_timeout_s,
+            shutdown_timeout=STOP_HANDLERS_S,
+        )
         await self._runner.setup()
         rpc_site = GuardedSite(
             self._runner,
@@ -225,7 +247,10 @@ class Node:
         peer_app = web.Application()
         peer_app.add_routes(self.transport.routes())
         self._peer_runner = web.AppRunner(
-            peer_app, access_log=None, keepalive_timeout=rpc.idle_timeout_s
+            peer_app,
+            access_log=None,
+            keepalive_timeout=rpc.idle_timeout_s,
+            shutdown_timeout=STOP_HANDLERS_S,
         )
         await self._peer_runner.setup()
         peer_site = GuardedSite(
@@ -255,13 +280,31 @@ class Node:
         )
 
     async def stop(self) -> None:
+        """Graceful stop, in well under 3 s: answer every client waiting for a commit with
+        `stopping`, refuse new submissions, then close the RPC and peer servers, the
+        peer links and the store (every write is already synced)."""
+        self._stopping = True
+        stopping = RpcError(
+            RpcErrorCode.STOPPING,
+            f"node {self.node_id} is shutting down before the transaction committed; it may "
+            "still commit: ask another node (GET /v1/tx/{tx_id})",
+            retry_after_s=1,
+        )
+        for waiters in self._waiters.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(stopping)
+        await asyncio.sleep(0)  # the waiting handlers write their answers
+        if self._runner is not None:
+            # Stops accepting, lets running handlers finish (at most STOP_HANDLERS_S),
+            # then closes every client connection.
+            await self._runner.cleanup()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.transport.close()
-        for runner in (self._runner, self._peer_runner):
-            if runner is not None:
-                await runner.cleanup()
+        if self._peer_runner is not None:
+            await self._peer_runner.cleanup()
         if self._session is not None:
             await self._session.close()
         self.store.close()
@@ -273,6 +316,7 @@ class Node:
             await asyncio.sleep(interval_s)
             self._step(Tick(self.now_ms()))
             self._update_gauges()
+            self._note_lag(time.monotonic())
             ticks += 1
             if ticks % 200 == 0:
                 self.mempool.expire(time.monotonic())
@@ -408,7 +452,34 @@ class Node:
         return int(time.time() * 1000)
 
     async def submit(self, data: bytes, wait_commit: bool) -> dict[str, Any]:
-        tx, newly_admitted = self.mempool.admit_bytes(data, time.monotonic())
+        """Admit a transaction; with `wait_commit`, answer once it is committed here.
+
+        A node that cannot give a final answer says so with a retryable error (503 and
+        Retry-After) instead: `stopping` while it shuts down; `behind` instead of the dry
+        run's refusal while it trails the cluster (its state may be stale: the voter may
+        have enrolled in a block it has not executed yet); and for wait=commit `behind`
+        or `cannot_commit` as soon as it trails the cluster or lacks a quorum of peers,
+        rather than holding the client for the full timeout.
+        """
+        if self._stopping:
+            raise RpcError(
+                RpcErrorCode.STOPPING,
+                f"node {self.node_id} is shutting down; send the transaction to another node",
+                retry_after_s=1,
+            )
+        if wait_commit:
+            self._check_can_commit(time.monotonic(), waiting=False)
+        try:
+            tx, newly_admitted = self.mempool.admit_bytes(data, time.monotonic())
+        except RpcError as exc:
+            lag = self._lag(time.monotonic(), grace_s=0.0)
+            if exc.code != RpcErrorCode.REFUSED or lag is None:
+                raise
+            raise self._behind(
+                lag,
+                f"it would refuse the transaction ({exc.reason}) on its own "
+                "state, which may be stale; ",
+            ) from exc
         waiter: asyncio.Future[None] | None = None
         if wait_commit:
             waiter = asyncio.get_running_loop().create_future()
@@ -417,13 +488,7 @@ class Node:
             self._step(RequestReceived(tx))
         if waiter is not None:
             try:
-                await asyncio.wait_for(waiter, self.config.rpc.commit_wait_timeout_s)
-            except TimeoutError as exc:
-                raise RpcError(
-                    RpcErrorCode.TIMEOUT,
-                    f"transaction {tx.tx_id.hex()} did not commit within "
-                    f"{self.config.rpc.commit_wait_timeout_s} s; it may still commit",
-                ) from exc
+                await self._wait_commit(tx.tx_id, waiter)
             finally:
                 self._forget_waiter(tx.tx_id, waiter)
             location = self.store.locate_tx(tx.tx_id)
@@ -432,6 +497,77 @@ class Node:
                 document = views.committed_tx(self.store, *location, None)
                 return {"status": "committed", **document}
         return {"status": "pending", "tx_id": tx.tx_id.hex(), "height": None}
+
+    async def _wait_commit(self, tx_id: bytes, waiter: asyncio.Future[None]) -> None:
+        timeout_s = self.config.rpc.commit_wait_timeout_s
+        deadline = time.monotonic() + timeout_s
+        while not waiter.done():
+            remaining_s = deadline - time.monotonic()
+            if remaining_s <= 0:
+                raise RpcError(
+                    RpcErrorCode.TIMEOUT,
+                    f"transaction {tx_id.hex()} did not commit within {timeout_s} s; "
+                    "it may still commit",
+                )
+            await asyncio.wait({waiter}, timeout=min(WAIT_CHECK_S, remaining_s))
+            if not waiter.done():
+                self._check_can_commit(time.monotonic(), waiting=True)
+        waiter.result()  # raises `stopping` if the node is shutting down
+
+    def _check_can_commit(self, now_s: float, waiting: bool) -> None:
+        """Raise `cannot_commit` or `behind` if this node cannot confirm a commit soon."""
+        may_commit = "; the transaction may still commit" if waiting else ""
+        if self._no_quorum_since is not None and now_s - self._no_quorum_since >= NO_QUORUM_GRACE_S:
+            validators = self.store.genesis.validator_set
+            connected = 1 + sum(self.transport.connected.values())
+            raise RpcError(
+                RpcErrorCode.CANNOT_COMMIT,
+                f"node {self.node_id} cannot commit now: {connected} of {validators.size} "
+                f"validators connected (itself included), a commit needs {validators.quorum}; "
+                f"retry on another node{may_commit}",
+                retry_after_s=2,
+            )
+        lag = self._lag(now_s, BEHIND_GRACE_S)
+        if lag is not None:
+            raise self._behind(lag, "", may_commit)
+
+    def _lag(self, now_s: float, grace_s: float) -> str | None:
+        """Why this node trails the cluster (for at least `grace_s`), or None."""
+        cluster = self.replica.cluster_height
+        if cluster > self.store.head_height and (
+            grace_s == 0
+            or (self._behind_since is not None and now_s - self._behind_since >= grace_s)
+        ):
+            return f"peers showed height {cluster}"
+        if self._fetching:
+            return "it is fetching blocks from peers"
+        consensus = self.config.consensus
+        long_s = consensus.request_timeout_ticks * consensus.tick_ms / 1000
+        if self._view_changing_since is not None and now_s - self._view_changing_since >= long_s:
+            return f"it has been changing views for {now_s - self._view_changing_since:.0f} s"
+        return None
+
+    def _behind(self, lag: str, before: str, after: str = "") -> RpcError:
+        head, cluster = (
+            self.store.head_height,
+            max(self.replica.cluster_height, self.store.head_height),
+        )
+        return RpcError(
+            RpcErrorCode.BEHIND,
+            f"node {self.node_id} is behind the cluster ({lag}): its height is {head}, the "
+            f"cluster is at {cluster} or more; {before}retry on another node{after}",
+            retry_after_s=1,
+        )
+
+    def _note_lag(self, now_s: float) -> None:
+        """Once a tick: since when this node trails, changes views, or lacks a quorum."""
+        behind = self.replica.cluster_height > self.store.head_height
+        self._behind_since = (self._behind_since or now_s) if behind else None
+        changing = self.replica.view_changing
+        self._view_changing_since = (self._view_changing_since or now_s) if changing else None
+        connected = 1 + sum(self.transport.connected.values())
+        quorate = connected >= self.store.genesis.validator_set.quorum
+        self._no_quorum_since = None if quorate else (self._no_quorum_since or now_s)
 
     def status(self) -> dict[str, Any]:
         head = self.store.head_height

@@ -44,6 +44,8 @@ log = logging.getLogger("votechain.transport")
 CHALLENGE_BYTES = 32
 HANDSHAKE_TIMEOUT_S = 10.0
 RECONNECT_MIN_S = 0.1
+CLOSE_TIMEOUT_S = 1.0
+"""How long closing a peer link waits for the peer's close frame (node stop)."""
 RECONNECT_MAX_S = 5.0
 
 
@@ -182,9 +184,16 @@ class PeerTransport:
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        for ws in list(self._inbound):
-            await ws.close()
+        if self._tasks:
+            # A cancelled dialer closes its link on the way out; that close waits for the
+            # peer's close frame, so it is bounded too (the session close cuts the rest).
+            await asyncio.wait(self._tasks, timeout=CLOSE_TIMEOUT_S)
+        # Close inbound links together, each waiting at most CLOSE_TIMEOUT_S for the
+        # peer's close frame: a stopped or busy peer must not hold a graceful stop.
+        await asyncio.gather(
+            *(asyncio.wait_for(ws.close(), CLOSE_TIMEOUT_S) for ws in list(self._inbound)),
+            return_exceptions=True,
+        )
         if self._session is not None:
             await self._session.close()
 

@@ -12,7 +12,7 @@ import votingcontract
 from chain import encoding
 from chain.keys import PrivateKey
 from chain.tx import Transaction
-from cli.client import RpcFailure
+from cli.client import RETRY_CODES, RpcFailure
 from tests.cluster.harness import LocalCluster
 
 CHOICES = [[0], [1], [2], [3], [0, 1], [1, 3], [0, 3], [1, 2], [0, 1, 3]]
@@ -28,6 +28,8 @@ class BallotStream:
     """The nodes to submit to right now (the test changes it while killing nodes)."""
     acknowledged: set[bytes] = field(default_factory=set)
     refused: list[str] = field(default_factory=list)
+    retried: list[tuple[str, str]] = field(default_factory=list)
+    """(node, code) of every answer that sent a ballot on to another node."""
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,7 +74,9 @@ class BallotStream:
                 if exc.code == "already_committed":
                     self._ack(tx)
                     return
-                if exc.code in ("unreachable", "timeout", "busy"):
+                if exc.code == "timeout" or exc.code in RETRY_CODES:
+                    with self._lock:
+                        self.retried.append((node, exc.code))
                     continue
                 with self._lock:
                     self.refused.append(f"{exc.code}: {exc}")
