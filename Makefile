@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 
-.PHONY: up test test-slow lint sim-soak clean
+.PHONY: up test test-slow lint sim-soak mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ lint: $(STAMP)
 ## test-slow: the soak runs marked slow (long simulations, big chains)
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
+
+## mutation: mutation testing of one package, PKG=chain|consensus|votingcontract|verifier
+## (docs/TESTING.md); minutes to hours on 2 cores, so never part of `make test`
+MUTATION_STAMP := $(VENV)/.installed-mutation
+$(MUTATION_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,mutation]'
+	touch $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)
+	@test -n "$(PKG)" || { echo "usage: make mutation PKG=chain|consensus|votingcontract|verifier"; exit 2; }
+	$(BIN)/python tools/mutation.py $(PKG)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -61,11 +61,19 @@ class ClusterChain:
         return PrivateKey.from_seed(bytes([0x40 + index]) * 32)
 
 
+KEEP_DIR_ENV = "VOTECHAIN_TEST_CLUSTER_CHAIN_DIR"
+"""If set, the chain is built once into this folder and reused by every later test run
+(mutation testing runs the tests once per mutant: tools/mutation.py)."""
+
+
 def shared_cluster_chain(tmp_path_factory: pytest.TempPathFactory) -> ClusterChain:
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent
     folder = base / "verifier-cluster-chain"
+    if os.environ.get(KEEP_DIR_ENV):
+        folder = Path(os.environ[KEEP_DIR_ENV])
+        folder.mkdir(parents=True, exist_ok=True)
     folder.mkdir(exist_ok=True)
     manifest = folder / "manifest.json"
     with open(folder / "lock", "w") as lock:

@@ -1,0 +1,136 @@
+"""Mutation testing of one package: `make mutation PKG=verifier` (docs/TESTING.md).
+
+mutmut changes the code one small edit at a time (a `<` for a `<=`, a constant plus one, a
+call dropped) and runs the tests that cover the changed function; a mutant the tests do not
+notice "survives" and marks a rule no test holds. A run mutates one package and runs only
+that package's tests, so it takes minutes to hours on two cores, never days.
+
+The run happens in a copy of the working tree under build/mutation/PKG/ (mutmut writes its
+own mutants/ folder and setup.cfg there), so it never touches the checkout other people are
+editing, and a second run of the same package reuses mutmut's cache for unchanged functions.
+At the end it prints the score and writes build/mutation/PKG/survivors.txt: one surviving
+mutant a line, to compare with docs/mutation-survivors.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Which tests guard which package. Tests that start OS processes (a cluster, the CLI) can
+# only kill a mutant through what they check in this process: the processes import the
+# unmutated checkout. tests/chain/test_store_crash.py kills writer processes and proves
+# nothing about a mutant in this process.
+TESTS_BY_PACKAGE: dict[str, list[str]] = {
+    "chain": ["tests/chain", "--ignore=tests/chain/test_store_crash.py"],
+    "consensus": ["tests/consensus", "tests/simulation"],
+    "votingcontract": ["tests/votingcontract"],
+    "verifier": ["tests/verifier"],
+}
+
+# The verifier's tests share one chain made by a real cluster; built once per package run
+# (tests/verifier/cluster_chain.py) instead of once per mutant.
+ENV_BY_PACKAGE: dict[str, dict[str, str]] = {
+    "verifier": {"VOTECHAIN_TEST_CLUSTER_CHAIN_DIR": "cluster-chain"},
+}
+
+# Everything the tests read beside the package under test: mutmut runs them inside its own
+# mutants/ folder, which holds only what it is told to copy.
+ALSO_COPY = ["chain", "consensus", "votingcontract", "verifier", "node", "cli", "bench", "docs"]
+
+# Files mutmut must not mutate: no rule lives there (re-exports, docstring-only modules).
+DO_NOT_MUTATE = ["*/__init__.py"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("package", choices=sorted(TESTS_BY_PACKAGE))
+    parser.add_argument("--max-children", type=int, default=2, help="parallel test processes")
+    parser.add_argument("--fresh", action="store_true", help="forget the previous run's results")
+    args = parser.parse_args(argv)
+
+    workdir = ROOT / "build" / "mutation" / args.package
+    if args.fresh and workdir.exists():
+        shutil.rmtree(workdir)
+    copy_working_tree(workdir)
+    write_config(workdir, args.package)
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    env = dict(os.environ)
+    for name, folder in ENV_BY_PACKAGE.get(args.package, {}).items():
+        env[name] = str(workdir / folder)
+    subprocess.run([mutmut, "run", "--max-children", str(args.max_children)], cwd=workdir, env=env)
+    return report(workdir, mutmut, args.package)
+
+
+def copy_working_tree(workdir: Path) -> None:
+    """Copies every tracked and untracked-but-not-ignored file (uncommitted edits included)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if not source.is_file():  # deleted in the working tree but still tracked
+            continue
+        target = workdir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+
+
+def write_config(workdir: Path, package: str) -> None:
+    """mutmut reads [mutmut] from setup.cfg when pyproject.toml has no [tool.mutmut]."""
+    selection = "\n    ".join(TESTS_BY_PACKAGE[package])
+    excluded = "\n    ".join(f"{package}/{pattern.removeprefix('*/')}" for pattern in DO_NOT_MUTATE)
+    also_copy = "\n    ".join(name + "/" for name in ALSO_COPY if name != package)
+    (workdir / "setup.cfg").write_text(
+        "[mutmut]\n"
+        f"source_paths = {package}/\n"
+        f"do_not_mutate =\n    {excluded}\n"
+        f"also_copy =\n    {also_copy}\n"
+        f"pytest_add_cli_args_test_selection =\n    {selection}\n"
+        "pytest_add_cli_args =\n    -p\n    no:cacheprovider\n"
+    )
+
+
+def report(workdir: Path, mutmut: str, package: str) -> int:
+    """Prints the score and writes survivors.txt and no-tests.txt (one mutant a line).
+
+    The score is killed / (killed + survived): mutants that a test ran against. Timeouts
+    count as killed (the mutant hung the tests, which noticed). Mutants no selected test
+    reaches ("no tests") are reported apart: they are a gap in coverage, not survivors.
+    """
+    listed = subprocess.run(
+        [mutmut, "results", "--all", "true"], cwd=workdir, capture_output=True, text=True
+    ).stdout
+    by_status: dict[str, list[str]] = {}
+    for line in listed.splitlines():
+        name, _, status = line.strip().rpartition(": ")
+        if name:
+            by_status.setdefault(status, []).append(name)
+    for status, filename in (("survived", "survivors.txt"), ("no tests", "no-tests.txt")):
+        names = sorted(by_status.get(status, []))
+        (workdir / filename).write_text("".join(f"{name}\n" for name in names))
+    counts = {status: len(names) for status, names in sorted(by_status.items())}
+    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    tested = killed + counts.get("survived", 0) + counts.get("suspicious", 0)
+    score = 100.0 * killed / tested if tested else 0.0
+    print(f"{package}: {json.dumps(counts)}")
+    print(
+        f"{package}: mutation score {score:.1f}% ({killed} of {tested} tested mutants killed; "
+        f"{counts.get('no tests', 0)} reached by no test, {counts.get('not checked', 0)} not run)"
+    )
+    print(f"lists in {workdir}/survivors.txt and no-tests.txt; `cd {workdir} && mutmut show NAME`")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
