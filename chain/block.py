@@ -128,21 +128,37 @@ class Block:
         )
 
     @classmethod
-    def from_value(cls, value: Any) -> Block:
+    def from_value(cls, value: Any, raw: bytes | None = None) -> Block:
         """The block whose decoded value is `value`; refuses one over MAX_BLOCK_BYTES
-        before building any transaction, since a proposal may hold up to 10,000."""
+        before building any transaction, since a proposal may hold up to 10,000.
+
+        `raw`, if given, must be the canonical bytes `value` was decoded from: each
+        transaction then keeps its own slice of them (chain.tx), so its tx_id, size
+        and sign bytes are hashed from those bytes, not from a re-encoding."""
         fields = encoding.expect_list(value, 2, "block")
         txs = encoding.expect_array(fields[1], "block.transactions", MAX_BLOCK_TXS)
-        size = _value_size(value)
+        size = len(raw) if raw is not None else _value_size(value)
         if size > MAX_BLOCK_BYTES:
             raise DecodeError(f"block is {size} bytes, the limit is {MAX_BLOCK_BYTES}")
-        return cls(BlockHeader.from_value(fields[0]), tuple(Transaction.from_value(t) for t in txs))
+        header = BlockHeader.from_value(fields[0])
+        if raw is None:
+            return cls(header, tuple(Transaction.from_value(t) for t in txs))
+        _, (txs_start, _) = encoding.array_spans(raw)
+        spans = encoding.array_spans(raw, txs_start)
+        return cls(
+            header,
+            tuple(
+                Transaction.from_value(t, raw[start:end])
+                for t, (start, end) in zip(txs, spans, strict=True)
+            ),
+        )
 
     @classmethod
     def decode(cls, data: bytes) -> Block:
         if len(data) > MAX_BLOCK_BYTES:
             raise DecodeError(f"block is {len(data)} bytes, the limit is {MAX_BLOCK_BYTES}")
-        return cls.from_value(encoding.decode(data))
+        data = bytes(data)
+        return cls.from_value(encoding.decode(data), raw=data)
 
     def validate_basic(self) -> None:
         """Checks that need nothing but the block: tx root, sizes, chain ids, duplicates.

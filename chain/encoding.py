@@ -6,10 +6,20 @@ UTF-8), bool, None, and arrays of them. Maps, floats and extension types are ref
 so there is no key order or float rounding to disagree on. msgpack already writes
 every value in its smallest form; `decode` makes that a rule by re-encoding what it
 read and comparing, so a non-minimal integer or length prefix is refused too.
+
+The type rules are checked one array at a time (`_is_plainly_encodable`: the set of
+item types, built in C), not one item at a time: a block of 10,000 transactions is
+checked with one Python step per array. Anything that check does not clear goes to
+the item-by-item `_check_encodable`, which gives the error; both accept the same values.
+
+`array_spans` gives the byte ranges of an encoded array's items, so a decoder can keep
+the raw bytes of each part (a transaction's tx_id is hashed from the bytes it arrived
+in, never from a re-encoding).
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, TypeAlias
 
 import msgpack
@@ -22,11 +32,38 @@ MAX_DEPTH = 32
 """Deepest nesting of arrays allowed; votechain's structures use fewer than 8 levels."""
 
 
+_PACKER = msgpack.Packer(use_bin_type=True)
+"""One packer for every plain value (msgpack.packb builds a new one per call). Shared by
+threads safely: it is used only for values of the exact built-in types, which it packs
+in C without running Python code, so the GIL is never given up inside one pack()."""
+
+
 def encode(value: Value) -> bytes:
     """Return the canonical bytes of `value` (tuples and lists both become arrays)."""
-    _check_encodable(value, 0)
-    data: bytes = msgpack.packb(value, use_bin_type=True)
+    plain = _is_plainly_encodable(value)
+    if not plain:
+        _check_encodable(value, 0)
+    try:
+        data: bytes = _PACKER.pack(value) if plain else msgpack.packb(value, use_bin_type=True)
+    except (OverflowError, ValueError, TypeError):
+        # _is_plainly_encodable does not look at integer ranges: let the full check
+        # name the value (it raises DecodeError); anything else is a real bug.
+        _check_encodable(value, 0)
+        raise
     return data
+
+
+def encode_pairs(pairs: list[tuple[bytes, bytes | None]]) -> bytes:
+    """encode([[key, value], ...]) for byte keys and byte-or-nil values (a block's write
+    set), with the types checked in C over the whole list instead of once per pair."""
+    if (
+        set(map(type, pairs)) <= {tuple}
+        and set(map(len, pairs)) <= {2}
+        and set(map(type, itertools.chain.from_iterable(pairs))) <= _PAIR_ITEM_TYPES
+    ):
+        data: bytes = _PACKER.pack(pairs)
+        return data
+    return encode([list(pair) for pair in pairs])
 
 
 def decode(data: bytes) -> Any:
@@ -52,17 +89,67 @@ def decode(data: bytes) -> Any:
         raise DecodeError("trailing bytes after the encoded value") from exc
     except (ValueError, TypeError, msgpack.UnpackException, RecursionError) as exc:
         raise DecodeError(f"not valid msgpack: {exc}") from exc
-    try:
+    if not _is_plainly_encodable(value):
         _check_encodable(value, 0)
-    except DecodeError:
-        raise
-    if msgpack.packb(value, use_bin_type=True) != data:
+    if _PACKER.pack(value) != data:
         raise DecodeError("non-canonical encoding: re-encoding gives different bytes")
     return value
 
 
+def array_spans(data: bytes, start: int = 0) -> list[tuple[int, int]]:
+    """The (start, end) byte offsets in `data` of each item of the array that begins at
+    offset `start`. `data` must already have been decoded (checked) by `decode`: this
+    only walks it, so a sub-value's raw bytes are data[start:end] without re-encoding."""
+    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=max(len(data), 1))
+    unpacker.feed(memoryview(data)[start:])
+    try:
+        count = unpacker.read_array_header()
+        spans = []
+        for _ in range(count):
+            begin = unpacker.tell()
+            unpacker.skip()
+            spans.append((start + begin, start + unpacker.tell()))
+    except (msgpack.OutOfData, ValueError, TypeError, msgpack.UnpackException) as exc:
+        raise DecodeError(f"not an encoded array at offset {start}: {exc}") from exc
+    return spans
+
+
 def _refuse_ext(code: int, data: bytes) -> Any:
     raise DecodeError(f"msgpack extension type {code} is not allowed")
+
+
+_PLAIN_TYPES = frozenset({int, bytes, str, bool, type(None), list, tuple})
+"""Exact types a canonical value may hold (subclasses go to the full check)."""
+_ARRAY_TYPES = frozenset({list, tuple})
+_SCALAR_TYPES = _PLAIN_TYPES - _ARRAY_TYPES
+_PAIR_ITEM_TYPES = frozenset({bytes, type(None)})
+
+
+def _is_plainly_encodable(value: Any) -> bool:
+    """True if `value` and everything in it are of _PLAIN_TYPES (integer ranges aside:
+    msgpack refuses those when packing) and no array is nested deeper than MAX_DEPTH.
+    False means "not sure": the caller runs _check_encodable for the verdict.
+    """
+    kind = type(value)
+    if kind is not list and kind is not tuple:
+        return kind in _PLAIN_TYPES
+    return _is_plain_array(value, 0)
+
+
+def _is_plain_array(array: list[Any] | tuple[Any, ...], depth: int) -> bool:
+    """One Python step per array, not per item: `set(map(type, array))` runs in C."""
+    if depth >= MAX_DEPTH:
+        return False
+    types = set(map(type, array))
+    if types <= _SCALAR_TYPES:
+        return True  # a flat array: most records, fields and bodies
+    if not types <= _PLAIN_TYPES:
+        return False
+    for item in array:
+        kind = type(item)
+        if (kind is list or kind is tuple) and not _is_plain_array(item, depth + 1):
+            return False
+    return True
 
 
 def _check_encodable(value: Any, depth: int) -> None:

@@ -47,6 +47,13 @@ class Domain(IntEnum):
     never valid as a transaction, a gate statement or a consensus message."""
 
 
+_STARTED = {domain: hashlib.sha256(bytes((domain,))) for domain in Domain}
+"""A hash of each domain byte alone, copied for each tagged hash: no concatenation of
+`data` (which may be a whole block) with its domain byte."""
+
+
 def tagged_hash(domain: Domain, data: bytes) -> bytes:
     """SHA-256 of the domain byte followed by `data`."""
-    return hashlib.sha256(bytes((domain,)) + data).digest()
+    hashed = _STARTED[domain].copy()
+    hashed.update(data)
+    return hashed.digest()

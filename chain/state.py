@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol
 
@@ -38,19 +39,27 @@ class StateView(Protocol):
 
 class MemoryState:
     """State held in a dict, with its keys kept sorted so a prefix scan costs
-    O(log n + matches): for replay of long chains, simulations and tests."""
+    O(log n + matches): for replay of long chains, simulations and tests.
+
+    Keys new since the last scan wait unsorted in `_added` and are merged into `_keys`
+    when a scan needs them: inserting each into a sorted list of a few hundred thousand
+    keys moved the list's tail every time, the bulk of a long replay's state writes.
+    """
 
     def __init__(self, initial: Mapping[bytes, bytes] | None = None) -> None:
         self._data: dict[bytes, bytes] = dict(initial or {})
         self._keys: list[bytes] = sorted(self._data)
+        self._added: set[bytes] = set()
+        """Keys in _data but not yet in _keys."""
 
     def get(self, key: bytes) -> bytes | None:
         return self._data.get(key)
 
     def items(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        start = bisect.bisect_left(self._keys, prefix)
+        keys = self._sorted_keys()
+        start = bisect.bisect_left(keys, prefix)
         matches = []
-        for key in itertools.islice(self._keys, start, None):
+        for key in itertools.islice(keys, start, None):
             if not key.startswith(prefix):
                 break
             matches.append(key)
@@ -61,14 +70,25 @@ class MemoryState:
         for key, value in writes:
             if value is None:
                 if self._data.pop(key, None) is not None:
-                    del self._keys[bisect.bisect_left(self._keys, key)]
+                    if key in self._added:
+                        self._added.discard(key)
+                    else:
+                        del self._keys[bisect.bisect_left(self._keys, key)]
             else:
                 if key not in self._data:
-                    bisect.insort(self._keys, key)
+                    self._added.add(key)
                 self._data[key] = value
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def _sorted_keys(self) -> list[bytes]:
+        if self._added:
+            # Two sorted runs: Python's sort merges them in linear time.
+            self._keys.extend(sorted(self._added))
+            self._keys.sort()
+            self._added.clear()
+        return self._keys
 
 
 class OverlayState:
@@ -117,8 +137,8 @@ class OverlayState:
 
 
 def write_set_hash(writes: WriteSet) -> bytes:
-    ordered = sorted(writes, key=lambda kv: kv[0])
-    return tagged_hash(Domain.WRITE_SET, encoding.encode([[k, v] for k, v in ordered]))
+    ordered = sorted(writes, key=operator.itemgetter(0))
+    return tagged_hash(Domain.WRITE_SET, encoding.encode_pairs(ordered))
 
 
 def next_app_hash(previous_app_hash: bytes, writes: WriteSet) -> bytes:

@@ -9,11 +9,16 @@ exactly one signed transaction. The nonce lets a signer send two otherwise equal
 transactions (a revote with the same choice). A tx_id may appear only once in a chain
 (PROTOCOL.md section 10, rule 7): the node refuses a replay at admission and in proposals,
 and the verifier checks it; neither this module nor the state machine keeps that index.
+
+A transaction decoded from bytes keeps them (`decode`, or `from_value` given `raw`):
+encode(), tx_id, encoded_size and sign_bytes then hash or measure those bytes instead of
+encoding the fields again. They are the same bytes, since decoding accepts only the
+canonical encoding; only decoders set them, and dataclasses.replace() drops them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -27,6 +32,10 @@ MAX_TX_BYTES = 64 * 1024
 """Largest encoded transaction accepted anywhere (RPC, mempool, blocks)."""
 MAX_KIND_LENGTH = 32
 MAX_CHAIN_ID_LENGTH = 64
+_SIGNATURE_TAIL_BYTES = 2 + SIGNATURE_SIZE
+"""The encoded signature at the end of an encoded transaction: bin 8 header, then 64 bytes."""
+_ENVELOPE_ARRAY_HEADER = b"\x96"
+"""msgpack fixarray header of the 6-field envelope (a transaction is the 7-field 0x97)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,8 @@ class Transaction:
     nonce: int
     body: bytes
     signature: bytes
+    _raw: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    """The canonical bytes this transaction was decoded from, or None (built in code)."""
 
     @classmethod
     def create(
@@ -52,15 +63,23 @@ class Transaction:
     def envelope(self) -> list[Any]:
         return [self.version, self.chain_id, self.kind, self.signer, self.nonce, self.body]
 
-    @property
+    @cached_property
     def sign_bytes(self) -> bytes:
         """The 32 bytes the signer signs."""
+        if self._raw is not None:
+            # The raw transaction is the envelope's fields, then the 64-byte signature,
+            # under a 7-item array header; the envelope is the same fields under a
+            # 6-item one. Both headers are one byte (fixarray), both canonical.
+            envelope = _ENVELOPE_ARRAY_HEADER + self._raw[1:-_SIGNATURE_TAIL_BYTES]
+            return tagged_hash(Domain.TRANSACTION, envelope)
         return tagged_hash(Domain.TRANSACTION, encoding.encode(self.envelope()))
 
     def to_value(self) -> list[Any]:
         return [*self.envelope(), self.signature]
 
     def encode(self) -> bytes:
+        if self._raw is not None:
+            return self._raw
         return encoding.encode(self.to_value())
 
     @cached_property
@@ -73,7 +92,9 @@ class Transaction:
         return len(self.encode())
 
     @classmethod
-    def from_value(cls, value: Any) -> Transaction:
+    def from_value(cls, value: Any, raw: bytes | None = None) -> Transaction:
+        """The transaction whose decoded value is `value`. `raw`, if given, must be the
+        canonical bytes `value` was decoded from (a decoder's slice of checked bytes)."""
         fields = encoding.expect_list(value, 7, "transaction")
         tx = cls(
             version=encoding.expect_int(fields[0], "transaction.version"),
@@ -90,13 +111,15 @@ class Transaction:
             # Part of decoding, so every reader (mempool, proposal check, verifier) refuses
             # the same envelopes; PROTOCOL.md sections 4 and 10 (rule 1).
             raise DecodeError(f"transaction.kind: {tx.kind!r} is not a non-empty ASCII name")
+        if raw is not None:
+            object.__setattr__(tx, "_raw", bytes(raw))
         return tx
 
     @classmethod
     def decode(cls, data: bytes) -> Transaction:
         if len(data) > MAX_TX_BYTES:
             raise DecodeError(f"transaction is {len(data)} bytes, the limit is {MAX_TX_BYTES}")
-        return cls.from_value(encoding.decode(data))
+        return cls.from_value(encoding.decode(data), raw=data)
 
     def validate_basic(self) -> None:
         """Stateless checks that need no chain id or key material."""
