@@ -98,7 +98,7 @@ class ExportSource:
 
     def blocks(self, start: int = 1) -> Iterator[RawBlock]:
         for expected in range(1, self._head + 1):
-            value = self._next_value(expected)
+            data, value = self._next_frame(expected)
             try:
                 fields = encoding.expect_list(value, 5, "block frame")
                 if fields[0] != "block":
@@ -110,13 +110,16 @@ class ExportSource:
                     encoding.expect_bytes(r, "receipt")
                     for r in encoding.expect_array(fields[4], "receipts")
                 ]
-                block, certificate = encoding.encode(fields[2]), encoding.encode(fields[3])
+                # The frame decoded canonically, so the block and the certificate are
+                # canonical where they sit in it: slice them out, do not encode again.
+                spans = encoding.array_spans(data)
+                block, certificate = data[slice(*spans[2])], data[slice(*spans[3])]
             except DecodeError as exc:
                 raise VerificationFailure(
                     expected, f"export frame of block {expected}", str(exc), 1
                 ) from exc
             if height >= start:
-                yield RawBlock(height, block, certificate, receipts)
+                yield RawBlock(height, block, certificate, receipts, fields[2])
 
     def stored_state(self) -> dict[bytes, bytes] | None:
         return None
@@ -128,14 +131,17 @@ class ExportSource:
         self._file.close()
 
     def _next_value(self, height: int | None = None) -> Any:
-        """The next frame's value. A block frame (`height` given) that does not decode
-        canonically fails rule 1 at that height, as the same bytes from a node's
+        return self._next_frame(height)[1]
+
+    def _next_frame(self, height: int | None = None) -> tuple[bytes, Any]:
+        """The next frame's bytes and value. A block frame (`height` given) that does not
+        decode canonically fails rule 1 at that height, as the same bytes from a node's
         /v1/raw/blocks/{h} do (PROTOCOL.md 14.2)."""
         data = _read_frame(self._file, self.path)
         if data is None:
             raise VerificationFailure(None, f"export file {self.path}", "ends early")
         try:
-            return encoding.decode(data)
+            return data, encoding.decode(data)
         except DecodeError as exc:
             if height is not None:
                 raise VerificationFailure(

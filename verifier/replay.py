@@ -166,7 +166,7 @@ class _Prepared:
 def _prepare(raw: RawBlock, checker: SignatureChecker) -> _Prepared:
     prepared = _Prepared(raw)
     try:
-        prepared.block = rules.decode_block(raw.height, raw.block)
+        prepared.block = rules.decode_block(raw.height, raw.block, raw.block_value)
         prepared.certificate = rules.decode_certificate(raw.height, raw.certificate)
     except VerificationFailure as failure:
         prepared.failure = failure

@@ -11,10 +11,11 @@ signature, so the messages and the order of the rules stay in one place.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from chain.block import HEADER_VERSION, Block, BlockHeader
+from chain.block import HEADER_VERSION, MAX_BLOCK_BYTES, Block, BlockHeader
 from chain.certificate import CommitCertificate
-from chain.errors import VotechainError
+from chain.errors import DecodeError, VotechainError
 from chain.genesis import Genesis
 from chain.merkle import merkle_root
 from chain.tx import MAX_TX_BYTES, TX_VERSION
@@ -28,9 +29,16 @@ def short(value: bytes) -> str:
     return value.hex()[:16] + "…"
 
 
-def decode_block(height: int, data: bytes) -> Block:
-    """Rule 1: the block decodes canonically and its header version is 1."""
+def decode_block(height: int, data: bytes, value: Any = None) -> Block:
+    """Rule 1: the block decodes canonically and its header version is 1.
+
+    `value`, if given, is what `data` decodes to, already checked canonical by the
+    source (RawBlock.block_value): the block is built from it without decoding again."""
     try:
+        if value is not None:
+            if len(data) > MAX_BLOCK_BYTES:
+                raise DecodeError(f"block is {len(data)} bytes, the limit is {MAX_BLOCK_BYTES}")
+            return Block.from_value(value, raw=data)
         return Block.decode(data)
     except VotechainError as exc:
         raise VerificationFailure(height, f"block {height}", f"does not decode: {exc}", 1) from exc

@@ -15,7 +15,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,6 +37,10 @@ class RawBlock:
     block: bytes
     certificate: bytes
     receipts: list[bytes]
+    block_value: Any = field(default=None, compare=False, repr=False)
+    """The decoded value of `block`, when the source already decoded it canonically as
+    part of a larger record (an export frame, an RPC reply): the replay then builds the
+    block from it instead of decoding the same bytes a second time. None otherwise."""
 
 
 class ChainSource(Protocol):
@@ -167,7 +171,10 @@ class RpcSource:
             raise VerificationFailure(
                 height, f"block {height} from the RPC", f"does not decode: {exc}", 1
             ) from exc
-        return RawBlock(height, encoding.encode(fields[0]), encoding.encode(fields[1]), receipts)
+        # The reply decoded canonically, so its block and certificate are canonical where
+        # they sit in it: slice them out rather than encoding them again.
+        spans = encoding.array_spans(data)
+        return RawBlock(height, data[slice(*spans[0])], data[slice(*spans[1])], receipts, fields[0])
 
     def committed_tx(self, tx_id: str) -> dict[str, Any]:
         document: dict[str, Any] = self.get_json(f"/v1/tx/{tx_id}")
