@@ -23,6 +23,7 @@ can go stale when a replacement matures.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -227,7 +228,21 @@ class ParticipationRecord:
 
 def read_poll(state: StateView, poll_id: bytes) -> PollRecord | None:
     data = state.get(state_keys.poll(poll_id))
-    return None if data is None else PollRecord.decode(poll_id, data)
+    return None if data is None else _decode_poll(poll_id, data)
+
+
+DECODED_POLLS_KEPT = 64
+"""Decoded poll records remembered by their bytes (each at most a 64 KiB transaction's
+worth): every ballot reads its poll, and a block's ballots mostly name a few polls."""
+
+
+@functools.lru_cache(maxsize=DECODED_POLLS_KEPT)
+def _decode_poll(poll_id: bytes, data: bytes) -> PollRecord:
+    """PollRecord.decode, remembered. Keyed by the stored bytes themselves, so a write
+    that changes the record is a new key: nothing to invalidate, and the answer is the
+    one decoding would give (a PollRecord is immutable, so sharing it is safe). A
+    record that fails to decode raises each time (lru_cache keeps no exceptions)."""
+    return PollRecord.decode(poll_id, data)
 
 
 def read_org(state: StateView, org_id: str) -> OrgRecord | None:
