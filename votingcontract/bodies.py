@@ -433,8 +433,9 @@ def _expect_selections(value: Any, what: str) -> tuple[tuple[int, ...], ...]:
     per_question = encoding.expect_array(value, what, limits.MAX_QUESTIONS)
     result = []
     for q, chosen in enumerate(per_question):
-        items = encoding.expect_array(chosen, f"{what}[{q}]", MAX_OPTIONS)
-        indices = tuple(encoding.expect_int(i, f"{what}[{q}]", 0, MAX_OPTIONS - 1) for i in items)
+        label = f"{what}[{q}]"  # once per question, not once per chosen index
+        items = encoding.expect_array(chosen, label, MAX_OPTIONS)
+        indices = tuple(encoding.expect_int(i, label, 0, MAX_OPTIONS - 1) for i in items)
         if any(a >= b for a, b in itertools.pairwise(indices)):
             raise DecodeError(f"{what}[{q}]: option indices must be strictly ascending")
         result.append(indices)
