@@ -150,8 +150,10 @@ def test_large_transactions_fill_blocks_up_to_the_byte_budget_and_never_halt_the
     assert results.count("admitted") == len(polls), results
     wait_for(lambda: all(committed(cluster, tx) for tx in polls), 120, "all 140 polls")
 
-    statuses = cluster.wait_converged(timeout_s=60)
-    assert all(s["view"] == statuses[0]["view"] for s in statuses)
+    # One height, head and app hash everywhere. (Views may differ: on a loaded machine a
+    # replica that executes 7 MiB blocks slowly may start a view change the others never
+    # join; the ballot below shows the cluster still commits.)
+    cluster.wait_converged(timeout_s=60)
     sizes = block_sizes(cluster, "n3")
     assert max(size for size, _ in sizes.values()) <= MAX_BLOCK_BYTES
     heights_with_polls = {
