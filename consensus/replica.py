@@ -145,6 +145,8 @@ class Replica:
         self._failed_views = 0
         self._batch_ticks = 0
         self._retransmit_ticks = 0
+        self._status_ticks = 0
+        self._status_commit: Commit | None = None
         self._behind = BehindDetector(config)
         # Heights up to the last checkpoint height at or below the committed one are
         # decided for this replica whatever its records say, so the watermark window
@@ -785,6 +787,7 @@ class Replica:
             self._idle_ticks = 0
         self._tick_state_transfer(out)
         self._tick_retransmit(out)
+        self._tick_status(out)
         if self._pending:
             self._batch_ticks += 1
         self._maybe_propose(out)
@@ -829,6 +832,38 @@ class Replica:
         checkpoint = self._log.checkpoint_of(self._me)
         if checkpoint is not None:
             out.append(Broadcast(checkpoint))
+
+    def _tick_status(self, out: list[Effect]) -> None:
+        """Every `status_ticks`, show the peers this replica's committed height.
+
+        Issue 11: on an idle cluster nothing else is sent, so a replica that missed the
+        last block, or moved alone to a later view while the others committed one more,
+        stayed behind until the next request. The Commit for the last committed block
+        (in the view of its certificate) is evidence for 12.7: q of them are a certificate,
+        f + 1 show the height. Signing it is safe for the reason _help_behind_peer gives,
+        and needs no record: the block is stored.
+        """
+        self._status_ticks += 1
+        if self._status_ticks < self.config.status_ticks:
+            return
+        self._status_ticks = 0
+        certificate = self._committed_certificate
+        if certificate is None:
+            return
+        status = self._status_commit
+        if status is None or status.height != certificate.height:
+            status = sign(
+                Commit(
+                    View(certificate.view),
+                    Height(certificate.height),
+                    certificate.block_hash,
+                    self._me,
+                ),
+                self._key,
+                self.config.chain_id,
+            )
+            self._status_commit = status
+        out.append(Broadcast(status))
 
     # ---- state transfer (consensus.transfer) --------------------------------------------
 

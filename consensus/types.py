@@ -53,6 +53,9 @@ class ReplicaConfig:
     """A fresh proposal's timestamp must be within this of the replica's own clock."""
     retransmit_ticks: int = 10
     """While work is outstanding, a replica re-sends its latest messages this often."""
+    status_ticks: int = 100
+    """A replica broadcasts a Commit for its last committed block this often, work or not,
+    so a replica that is behind (or alone in a later view) learns it on an idle cluster."""
     state_transfer_delay_ticks: int = 3
     """How long evidence that this replica is behind must persist before it fetches."""
     fetch_timeout_ticks: int = 30
@@ -92,6 +95,7 @@ class ReplicaConfig:
             "max_block_txs",
             "request_timeout_ticks",
             "retransmit_ticks",
+            "status_ticks",
             "fetch_timeout_ticks",
             "max_pending_requests",
             "max_pending_bytes",

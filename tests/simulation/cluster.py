@@ -10,7 +10,10 @@ A run has two phases (TigerBeetle's VOPR does the same):
    strategies. Only safety is checked here;
 2. the liveness phase: the network heals, crashed replicas restart, faults stop
    (Byzantine replicas keep misbehaving), and every request then submitted to an honest
-   replica must be delivered by every honest replica within `liveness_bound_ms`.
+   replica must be delivered by every honest replica within `liveness_bound_ms`;
+3. the idle phase: nothing more is submitted, and every honest replica must reach the
+   highest honest height within IDLE_STATUS_ROUNDS status periods (issue 11: a replica
+   behind, or alone in a later view, once stayed behind on an idle cluster).
 
 Everything random comes from one random.Random seeded from the run's seed.
 """
@@ -65,6 +68,8 @@ MAX_FETCH_BLOCKS = 32
 CLIENTS = 3
 LIVENESS_CHECK_MS = 50
 RESTART_RETRY_MS = 100
+IDLE_STATUS_ROUNDS = 4
+"""Status periods (status_ticks) an idle cluster has to bring every honest replica up."""
 """How soon the supervisor tries again to start a node whose disk refused the probe."""
 START_TIME_MS = 1_700_000_000_000
 
@@ -170,6 +175,7 @@ class Simulation:
                 request_timeout_ticks=options.request_timeout_ticks,
                 max_clock_drift_ms=options.max_clock_drift_ms,
                 retransmit_ticks=options.retransmit_ticks,
+                status_ticks=options.status_ticks,
                 state_transfer_delay_ticks=2,
                 fetch_timeout_ticks=10,
             )
@@ -191,6 +197,7 @@ class Simulation:
         self._tx_counter = 0
         self._liveness_txs: dict[bytes, int] = {}
         self._done = False
+        self._idle_since_ms: int | None = None
 
     # ---- the run -----------------------------------------------------------------------
 
@@ -212,7 +219,9 @@ class Simulation:
                 break
             self.now_ms = time_ms
             self._handle(kind, args)
-        if not self._done and not self.checkers.violations:
+        if not self._done and not self.checkers.violations and self._idle_since_ms is not None:
+            self._idle_violation(self.now_ms - self._idle_since_ms)
+        elif not self._done and not self.checkers.violations:
             missing = self._undelivered()
             self.checkers.violations.append(
                 f"t={self.now_ms} LIVENESS: {len(missing)} requests submitted to honest "
@@ -265,9 +274,35 @@ class Simulation:
                 self._heal()
             case "liveness-check":
                 if not self._undelivered():
-                    self._done = True
+                    self._idle_since_ms = self.now_ms
+                    self._trace_event(-1, "liveness requests delivered: idle phase")
+                    self._push(LIVENESS_CHECK_MS, "idle-check")
                 else:
                     self._push(LIVENESS_CHECK_MS, "liveness-check")
+            case "idle-check":
+                self._check_idle()
+            case "call":
+                args[0]()  # a scenario's own step (tests build situations with it)
+
+    def _check_idle(self) -> None:
+        """The idle phase: done once every honest replica is at the highest honest height."""
+        assert self._idle_since_ms is not None
+        heights = {node.id: node.store.height for node in self.nodes if node.honest}
+        if len(set(heights.values())) == 1:
+            self._done = True
+            return
+        bound_ms = IDLE_STATUS_ROUNDS * self.options.status_ticks * self.options.tick_ms
+        if self.now_ms - self._idle_since_ms > bound_ms:
+            self._idle_violation(bound_ms)
+            return
+        self._push(LIVENESS_CHECK_MS, "idle-check")
+
+    def _idle_violation(self, idle_ms: int) -> None:
+        heights = {node.id: node.store.height for node in self.nodes if node.honest}
+        self.checkers.violations.append(
+            f"t={self.now_ms} IDLE LIVENESS: with nothing submitted for {idle_ms} ms the "
+            f"honest replicas stayed at heights {heights}"
+        )
 
     def _schedule_faults(self, fault_end: int) -> None:
         options = self.options

@@ -75,6 +75,7 @@ class SimOptions:
     max_clock_drift_ms: int = 1_000
     request_timeout_ticks: int = 15
     retransmit_ticks: int = 5
+    status_ticks: int = 100
     checkpoint_interval: int = 3
     watermark_window: int = 6
     max_block_txs: int = 4

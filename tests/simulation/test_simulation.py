@@ -7,10 +7,15 @@ SLOW_SEEDS more; `python -m tests.simulation --seeds 10000` runs any number.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from chain.tx import Transaction
+from consensus import RequestReceived
+from tests.simulation.app import NOOP_KIND
 from tests.simulation.byzantine import ByzantineContext, OversizedBlocks
-from tests.simulation.cluster import Simulation, run_seed
+from tests.simulation.cluster import CHAIN_ID, Simulation, client_key, run_seed
 from tests.simulation.options import ALL_STRATEGIES, SCENARIOS, options_for_seed
 
 DEFAULT_SEEDS = range(500)
@@ -123,6 +128,52 @@ def test_disk_fault_runs_do_stop_replicas_and_refuse_their_restart() -> None:
     assert any("fail-stop" in line for line in events)
     assert any("refuses to start" in line for line in events)
     assert any("restarted from" in line for line in events)
+
+
+@pytest.mark.parametrize("status_ticks", [100, 10**9], ids=["status", "no-status"])
+def test_a_replica_alone_in_a_later_view_catches_up_when_the_cluster_goes_idle(
+    status_ticks: int,
+) -> None:
+    """Issue 11, as seen on a real cluster: r3 moves alone to view 1 (it holds a request it
+    cannot get committed), the other three commit that request in view 0, the network
+    heals, and nothing more is submitted. The idle phase (cluster.py) requires every
+    honest replica to reach the highest height within IDLE_STATUS_ROUNDS status periods:
+    with the status Commits r3 catches up; without them (status_ticks too long to fire) it
+    stays behind and the run reports it."""
+    options = dataclasses.replace(
+        options_for_seed(0, scenario="clean"),
+        replicas=4,
+        clock_skew_ms_max=0,
+        requests_fault_phase=0,
+        requests_liveness_phase=0,
+        fault_phase_ms=2_000,
+        status_ticks=status_ticks,
+    )
+    simulation = Simulation(options)
+    seen: dict[str, object] = {}
+
+    def isolate_r3_and_submit() -> None:
+        simulation.network.isolate(3)
+        tx = Transaction.create(client_key(0), CHAIN_ID, NOOP_KIND, b"held by r3", 1)
+        for target in (3, 0):
+            simulation._step(simulation.nodes[target], RequestReceived(tx))
+
+    def before_healing() -> None:
+        replicas = [node.replica for node in simulation.nodes]
+        seen["views"] = [r.view if r is not None else None for r in replicas]
+        seen["heights"] = [node.store.height for node in simulation.nodes]
+
+    simulation._push(5, "call", isolate_r3_and_submit)
+    simulation._push(options.fault_phase_ms - 5, "call", before_healing)
+    result = simulation.run()
+    assert seen["heights"] == [1, 1, 1, 0]
+    views = seen["views"]
+    assert isinstance(views, list) and views[:3] == [0, 0, 0] and views[3] >= 1
+    if status_ticks == 100:
+        assert result.ok, result.report()
+        assert result.heights == {0: 1, 1: 1, 2: 1, 3: 1}
+    else:
+        assert not result.ok and "IDLE LIVENESS" in result.violations[0]
 
 
 @pytest.mark.slow
