@@ -72,3 +72,15 @@ def test_bad_files_are_refused_with_the_field_named(
 def test_missing_file_says_where_it_looked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no cluster file"):
         load_config(tmp_path / "absent.toml")
+
+
+def test_logs_default_beside_the_data_directory_and_can_go_elsewhere(tmp_path: Path) -> None:
+    """Issue 11: a full data disk must not also silence the log that says so."""
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.log_dir == tmp_path / "data-logs"
+    assert not config.node_log_path("a").is_relative_to(config.data_dir)
+    assert config.attester_log_path == tmp_path / "data-logs" / "attester.log"
+    moved = load_config(write(tmp_path, '[chain]\nlog_dir = "/var/log/vc"\n' + MINIMAL))
+    assert moved.node_log_path("a") == Path("/var/log/vc/a.log")
+    relative = load_config(write(tmp_path, '[chain]\nlog_dir = "logs"\n' + MINIMAL))
+    assert relative.log_dir == tmp_path / "logs"
