@@ -83,6 +83,10 @@ or falls behind meanwhile answers at once instead of at the full timeout."""
 STOP_HANDLERS_S = 1.0
 """On stop, how long running RPC handlers may take to finish (heavy reads) before their
 connections are closed; waiting clients were answered `stopping` before this."""
+DISK_PROBE_INTERVAL_S = 10.0
+"""How often a running node repeats its synced probe write: an idle node whose disk has
+filled (or whose LevelDB is stuck after a failed compaction) stops within this, instead
+of looking alive until its next vote."""
 
 
 def fail_stop(error: StoreWriteError, doing: str) -> NoReturn:
@@ -311,6 +315,7 @@ class Node:
 
     async def _tick_forever(self) -> None:
         interval_s = self.config.consensus.tick_ms / 1000
+        probe_ticks = max(1, round(DISK_PROBE_INTERVAL_S / interval_s))
         ticks = 0
         while True:
             await asyncio.sleep(interval_s)
@@ -320,6 +325,11 @@ class Node:
             ticks += 1
             if ticks % 200 == 0:
                 self.mempool.expire(time.monotonic())
+            if ticks % probe_ticks == 0:
+                try:
+                    self.store.probe_write()
+                except StoreWriteError as exc:
+                    fail_stop(exc, "probing the disk")
 
     # --- the step/effect loop ------------------------------------------------------------
 

@@ -108,3 +108,31 @@ def test_a_node_whose_disk_cannot_take_writes_refuses_to_start(
     message = str(error.value)
     assert "n1 cannot start" in message and "refused a write" in message
     assert "free space" in message
+
+
+def test_an_idle_node_whose_disk_fills_stops_at_its_next_probe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No vote, no block: the periodic probe write finds the disk that takes no writes."""
+    monkeypatch.setattr(service, "DISK_PROBE_INTERVAL_S", 0.2)
+    exits: list[int] = []
+
+    def exit_(status: int) -> None:
+        exits.append(status)
+        raise Exited(status)
+
+    monkeypatch.setattr(service.os, "_exit", exit_)
+    live = LiveNode(tmp_path)
+    live.start()
+    try:
+        node = live.node
+        assert node is not None
+        monkeypatch.setattr(node.store, "put_local", full_disk)
+        for _ in range(100):
+            if exits:
+                break
+            live.run(asyncio.sleep(0.05))
+        assert exits == [EXIT_DISK_FAILED]
+    finally:
+        monkeypatch.undo()
+        live.stop()
