@@ -83,6 +83,10 @@ or falls behind meanwhile answers at once instead of at the full timeout."""
 STOP_HANDLERS_S = 1.0
 """On stop, how long running RPC handlers may take to finish (heavy reads) before their
 connections are closed; waiting clients were answered `stopping` before this."""
+TEST_CLOCK_OFFSET_ENV = "VOTECHAIN_TEST_CLOCK_OFFSET_MS"
+"""TEST ONLY: milliseconds added to this node's wall clock (the fault campaign in
+tests/faults/ skews one node's clock with it). Never set it on a real validator."""
+_TEST_CLOCK_OFFSET_MS = int(os.environ.get(TEST_CLOCK_OFFSET_ENV, "0") or "0")
 DISK_PROBE_INTERVAL_S = 10.0
 """How often a running node repeats its synced probe write: an idle node whose disk has
 filled (or whose LevelDB is stuck after a failed compaction) stops within this, instead
@@ -459,7 +463,7 @@ class Node:
     # --- what the RPC calls -----------------------------------------------------------
 
     def now_ms(self) -> int:
-        return int(time.time() * 1000)
+        return int(time.time() * 1000) + _TEST_CLOCK_OFFSET_MS
 
     async def submit(self, data: bytes, wait_commit: bool) -> dict[str, Any]:
         """Admit a transaction; with `wait_commit`, answer once it is committed here.
