@@ -37,7 +37,7 @@ from node.attester import Attester, AttesterLimits, Verified
 from node.config import ClusterConfig, ConfigError, NodeAddress
 from node.errors import RpcError, RpcErrorCode
 from node.jsonbody import json_object, str_field
-from node.ratelimit import TokenBuckets
+from node.ratelimit import TokenBuckets, client_address
 from node.senders import CodeSender, make_sender
 from node.setup import load_genesis, load_pepper
 
@@ -313,19 +313,6 @@ class ValidatorPool:
             if not isinstance(document, dict):
                 raise ValueError(f"{url} answered {type(document).__name__}, not an object")
             return response.status, document
-
-
-def client_address(request: web.Request, trusted_proxies: frozenset[str]) -> str:
-    """The remote address, or, from a trusted reverse proxy, the nearest untrusted address
-    in X-Forwarded-For (entries further left can be written by the client itself)."""
-    remote = request.remote or "unknown"
-    if remote not in trusted_proxies:
-        return remote
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
-    for hop in reversed([h for h in hops if h]):
-        if hop not in trusted_proxies:
-            return hop
-    return remote
 
 
 @web.middleware

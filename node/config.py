@@ -26,14 +26,16 @@ class NodeAddress:
     host: str
     peer_port: int
     rpc_port: int
+    tls: bool = False
+    """[tls] enabled: the node serves https:// and wss:// (set by parse_config)."""
 
     @property
     def rpc_url(self) -> str:
-        return f"http://{self.host}:{self.rpc_port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.rpc_port}"
 
     @property
     def peer_url(self) -> str:
-        return f"http://{self.host}:{self.peer_port}/peer"
+        return f"{'wss' if self.tls else 'http'}://{self.host}:{self.peer_port}/peer"
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,40 @@ class RpcSettings:
     max_pending_reads: int = 8
     """Heavy reads running or queued; one more is answered `busy` (503) at once."""
     max_response_bytes: int = 4_194_304
+    # Per-client rate limits (node/ratelimit.py): a token bucket per client address for
+    # POST /v1/tx and one for the heavy reads. Mobile carriers put many citizens behind
+    # one address (CGNAT), so these are generous: they stop one host from flooding a
+    # node, not citizens from voting. Retry-After says when the next request passes.
+    client_tx_burst: int = 200
+    client_txs_per_s: float = 20.0
+    client_read_burst: int = 400
+    client_reads_per_s: float = 40.0
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies whose X-Forwarded-For names the client; others' headers are ignored.
+    Behind a proxy that is not listed, every client counts as the proxy's one address."""
+    unlimited_clients: tuple[str, ...] = ("127.0.0.1", "::1")
+    """Addresses never rate-limited (the cluster's validator hosts are added): loopback by
+    default, so a local cluster, its tests and a same-host reverse proxy that is not in
+    trusted_proxies (whose clients would otherwise share one bucket) are not limited."""
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """TLS on the client RPC and the peer links ([tls] in cluster.toml); off by default.
+
+    Paths are relative to the cluster file's folder; "{node}" in cert_file and key_file
+    stands for the node's id. Empty paths mean the files `votechain tls-init` writes under
+    <data_dir>/tls/. Peer links are mutual TLS: the dialer checks the listener's
+    certificate against ca_file and the listener requires a client certificate from it;
+    the signed hello (PROTOCOL.md 12.10) still says which validator dialled."""
+
+    enabled: bool = False
+    ca_file: str = ""
+    """The CA that signed every node's certificate; peers, the attester and clients trust it."""
+    cert_file: str = ""
+    """This node's certificate (PEM, chain after it); default <data_dir>/tls/{node}.crt."""
+    key_file: str = ""
+    """This node's private key (PEM); default <data_dir>/tls/{node}.key."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +171,7 @@ class ClusterConfig:
     mempool: MempoolSettings = field(default_factory=MempoolSettings)
     rpc: RpcSettings = field(default_factory=RpcSettings)
     attester: AttesterSettings = field(default_factory=AttesterSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
     source: Path | None = None
     log_dir_setting: Path | None = None
     """[chain] log_dir, resolved; None: the default beside the data directory."""
@@ -202,6 +239,23 @@ class ClusterConfig:
     def _attester_path(self, configured: str, default_name: str) -> Path:
         return self.resolve_path(configured) if configured else self.attester_dir / default_name
 
+    @property
+    def tls_dir(self) -> Path:
+        """Where `votechain tls-init` writes the local CA and node certificates."""
+        return self.data_dir / "tls"
+
+    @property
+    def tls_ca_path(self) -> Path:
+        return self.resolve_path(self.tls.ca_file) if self.tls.ca_file else self.tls_dir / "ca.crt"
+
+    def tls_cert_path(self, node_id: str) -> Path:
+        configured = self.tls.cert_file.replace("{node}", node_id)
+        return self.resolve_path(configured) if configured else self.tls_dir / f"{node_id}.crt"
+
+    def tls_key_path(self, node_id: str) -> Path:
+        configured = self.tls.key_file.replace("{node}", node_id)
+        return self.resolve_path(configured) if configured else self.tls_dir / f"{node_id}.key"
+
     def with_data_dir(self, data_dir: Path) -> ClusterConfig:
         return replace(self, data_dir=data_dir)
 
@@ -222,7 +276,8 @@ def parse_config(document: dict[str, Any], path: Path) -> ClusterConfig:
     raw_nodes = document.get("nodes")
     if not isinstance(raw_nodes, list) or not raw_nodes:
         raise ConfigError(f"{path}: [[nodes]] must list at least one node")
-    nodes = tuple(_node(entry, path) for entry in raw_nodes)
+    tls = _section(TlsSettings, _table(document, "tls", path), path)
+    nodes = tuple(replace(_node(entry, path), tls=tls.enabled) for entry in raw_nodes)
     ids = [n.node_id for n in nodes]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{path}: node ids must be unique, got {ids}")
@@ -235,8 +290,9 @@ def parse_config(document: dict[str, Any], path: Path) -> ClusterConfig:
         nodes=nodes,
         consensus=_section(ConsensusSettings, _table(document, "consensus", path), path),
         mempool=_section(MempoolSettings, _table(document, "mempool", path), path),
-        rpc=_section(RpcSettings, _table(document, "rpc", path), path),
+        rpc=_rpc(_table(document, "rpc", path), path),
         attester=_attester(_table(document, "attester", path), path),
+        tls=tls,
         source=path,
     )
     _check_block_bytes(config.consensus.max_block_bytes, path)
@@ -251,6 +307,23 @@ def _check_block_bytes(max_block_bytes: int, path: Path) -> None:
             f"{path}: consensus.max_block_bytes must be between {smallest} and "
             f"{MAX_BLOCK_BYTES} (the protocol limit), got {max_block_bytes}"
         )
+
+
+def _rpc(table: dict[str, Any], path: Path) -> RpcSettings:
+    table = dict(table)
+    lists = {
+        name: _strings(table.pop(name), f"rpc.{name}", path)
+        for name in ("trusted_proxies", "unlimited_clients")
+        if name in table
+    }
+    settings: RpcSettings = replace(_section(RpcSettings, table, path), **lists)
+    return settings
+
+
+def _strings(value: Any, name: str, path: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: {name} must be a list of strings")
+    return tuple(value)
 
 
 def _attester(table: dict[str, Any], path: Path) -> AttesterSettings:
@@ -314,6 +387,8 @@ def _section(cls: type[Any], table: dict[str, Any], path: Path) -> Any:
         default = known[name].default
         if isinstance(default, bool) and not isinstance(value, bool):
             raise ConfigError(f"{path}: {name} must be true or false")
+        if isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"{path}: {name} must be a string")
         is_number = isinstance(default, int | float) and not isinstance(default, bool)
         positive = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
         if is_number and not positive:

@@ -55,6 +55,10 @@ class RpcErrorCode(StrEnum):
     connected, or a view change that has not ended); retry on another node."""
     STOPPING = "stopping"
     """The node is shutting down; a waiting transaction may still commit (ask another node)."""
+    RATE_LIMITED = "rate_limited"
+    """Validator RPC: this client (its address, or X-Forwarded-For from a trusted proxy)
+    sent more transactions or heavy reads than its token bucket allows; retry after
+    Retry-After (rpc.client_* settings)."""
 
 
 HTTP_STATUS = {
@@ -83,6 +87,7 @@ HTTP_STATUS = {
     RpcErrorCode.BEHIND: 503,
     RpcErrorCode.CANNOT_COMMIT: 503,
     RpcErrorCode.STOPPING: 503,
+    RpcErrorCode.RATE_LIMITED: 429,
 }
 
 RETRYABLE = frozenset(

@@ -51,8 +51,15 @@ def _get(summary: str, params: list[dict[str, Any]] | None = None) -> dict[str, 
 
 
 def _heavy(operation: dict[str, Any]) -> dict[str, Any]:
-    """A read served by the node's read pool: 503 busy (with Retry-After) when it is full."""
+    """A read served by the node's read pool: 503 busy (with Retry-After) when it is full,
+    and 429 rate_limited (with Retry-After) past the client's read allowance."""
     for method in operation.values():
+        method["responses"]["429"] = {
+            "description": "rate_limited: this client's reads are over rpc.client_read_burst "
+            "and rpc.client_reads_per_s; retry after Retry-After",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "content": {"application/json": {"schema": _ERROR}},
+        }
         method["responses"]["503"] = {
             "description": "busy: the node's heavy-read pool is full; retry after Retry-After",
             "headers": {"Retry-After": {"schema": {"type": "integer"}}},
@@ -84,7 +91,8 @@ def _post(
                     "content": {"application/json": {}},
                 },
                 "4XX": {
-                    "description": "refused",
+                    "description": "refused; 429 rate_limited (with Retry-After): this client "
+                    "sent more than its allowance (rpc.client_* settings)",
                     "content": {"application/json": {"schema": _ERROR}},
                 },
                 "500": {

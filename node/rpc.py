@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -33,6 +34,7 @@ from node.config import RpcSettings
 from node.errors import RETRYABLE, RpcError, RpcErrorCode
 from node.jsonbody import json_object, str_field
 from node.openapi import openapi_document
+from node.ratelimit import ClientLimits, ClientRate
 from node.readpool import ReadPool
 from votingcontract.queries import is_voter_key_active
 
@@ -43,6 +45,10 @@ ErrorCounter = Callable[[str], None]
 
 _ON_ERROR: web.AppKey[ErrorCounter] = web.AppKey("on_error")
 _READS: web.AppKey[ReadPool] = web.AppKey("reads")
+_LIMITS: web.AppKey[ClientLimits] = web.AppKey("limits")
+TX = "tx"
+READ = "read"
+"""The two kinds of rate-limited request: POST /v1/tx, and the heavy reads."""
 MAX_PAGE_TXS = 100
 """Transactions per page of GET /v1/blocks/{h} (tx_limit's default and maximum)."""
 MAX_PAGE_BLOCKS = 100
@@ -83,17 +89,31 @@ def make_rpc_app(
     max_body_bytes: int,
     on_error: ErrorCounter | None = None,
     settings: RpcSettings | None = None,
+    unlimited_clients: Iterable[str] = (),
+    clock_s: Callable[[], float] = time.monotonic,
 ) -> web.Application:
     """The RPC app; `on_error(code)` is called once per error response (for metrics).
 
-    Its ReadPool (sized by `settings`) is shut down when the app is cleaned up."""
+    Its ReadPool (sized by `settings`) is shut down when the app is cleaned up. Clients
+    are rate-limited per address (settings.client_*), except `unlimited_clients` (the
+    cluster's validators) and settings.unlimited_clients."""
     settings = settings or RpcSettings(max_body_bytes=max_body_bytes)
     app = web.Application(client_max_size=max_body_bytes, middlewares=[_errors_as_json])
     app[_ON_ERROR] = on_error or (lambda code: None)
     reads = ReadPool(settings.read_threads, settings.max_pending_reads)
     app[_READS] = reads
     app.on_cleanup.append(lambda _: _close_pool(reads))
-    rpc = _Routes(node, reads, settings.max_response_bytes)
+    limits = ClientLimits(
+        {
+            TX: ClientRate(settings.client_tx_burst, settings.client_txs_per_s),
+            READ: ClientRate(settings.client_read_burst, settings.client_reads_per_s),
+        },
+        settings.trusted_proxies,
+        {*settings.unlimited_clients, *unlimited_clients},
+        clock_s,
+    )
+    app[_LIMITS] = limits
+    rpc = _Routes(node, reads, limits, settings.max_response_bytes)
     app.add_routes(
         [
             web.get("/v1/status", rpc.status),
@@ -120,6 +140,11 @@ def make_rpc_app(
 def read_pool(app: web.Application) -> ReadPool:
     """The app's pool of heavy reads (for metrics and tests)."""
     return app[_READS]
+
+
+def client_limits(app: web.Application) -> ClientLimits:
+    """The app's per-client rate limits (for metrics and tests)."""
+    return app[_LIMITS]
 
 
 async def _close_pool(reads: ReadPool) -> None:
@@ -150,14 +175,17 @@ async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamR
         status = error.status
     request.app[_ON_ERROR](error.code.value)
     headers = None
-    if error.code in RETRYABLE:
+    if error.code in RETRYABLE or error.retry_after_s is not None:
         headers = {"Retry-After": str(error.retry_after_s or RETRY_AFTER_S)}
     return web.json_response(error.to_dict(), status=status, headers=headers)
 
 
 class _Routes:
-    def __init__(self, node: NodeService, reads: ReadPool, max_response_bytes: int) -> None:
-        self.node, self.reads, self.max_response_bytes = node, reads, max_response_bytes
+    def __init__(
+        self, node: NodeService, reads: ReadPool, limits: ClientLimits, max_response_bytes: int
+    ) -> None:
+        self.node, self.reads, self.limits = node, reads, limits
+        self.max_response_bytes = max_response_bytes
 
     @property
     def store(self) -> ChainStore:
@@ -174,6 +202,7 @@ class _Routes:
 
     async def submit(self, request: web.Request) -> web.Response:
         """POST /v1/tx: body {"tx": hex} (JSON) or the raw encoded tx (application/msgpack)."""
+        self.limits.take(request, TX)
         body = await request.read()
         if request.content_type == "application/msgpack":
             data = body
@@ -185,6 +214,7 @@ class _Routes:
         return web.json_response(result, status=200 if result.get("height") else 202)
 
     async def get_tx(self, request: web.Request) -> web.Response:
+        self.limits.take(request, READ)
         tx_id = _hex_param(request, "tx_id", 32)
         location = self.store.locate_tx(tx_id)
         if location is None:
@@ -197,6 +227,7 @@ class _Routes:
         )
 
     async def list_blocks(self, request: web.Request) -> web.Response:
+        self.limits.take(request, READ)
         head = self.store.head_height
         start = _int_query(request, "from", max(1, head - 19), 1)
         limit = min(_int_query(request, "limit", 20, 1), MAX_PAGE_BLOCKS)
@@ -212,6 +243,7 @@ class _Routes:
     async def get_block(self, request: web.Request) -> web.Response:
         """The block with transactions tx_from.. (tx_limit, at most MAX_PAGE_TXS and
         max_response_bytes); next_tx_from says where the next page starts."""
+        self.limits.take(request, READ)
         height = self._height(request)
         tx_from = _int_query(request, "tx_from", 0, 0)
         tx_limit = min(_int_query(request, "tx_limit", MAX_PAGE_TXS, 1), MAX_PAGE_TXS)
@@ -225,12 +257,14 @@ class _Routes:
     async def get_raw_block(self, request: web.Request) -> web.Response:
         """msgpack [block, certificate, [receipt, ...]] for verifiers and state transfer:
         always whole, from the stored bytes (never decoded and re-encoded)."""
+        self.limits.take(request, READ)
         height = self._height(request)
         store = self.store
         raw = await self.reads.run(lambda: views.raw_block(store, height))
         return web.Response(body=raw, content_type="application/msgpack")
 
     async def list_polls(self, request: web.Request) -> web.Response:
+        self.limits.take(request, READ)
         status = request.query.get("status")
         if status not in (None, "open", "closed", "upcoming"):
             raise RpcError(RpcErrorCode.BAD_REQUEST, "status must be open, closed or upcoming")
@@ -264,6 +298,7 @@ class _Routes:
     async def history(self, request: web.Request) -> web.Response:
         """POST /v1/history: the participation records of the signing voter's phone, for
         its owner only (PROTOCOL.md section 14.4), paged by "from" and "limit"."""
+        self.limits.take(request, READ)
         document = json_object(await request.read())
         signed = parse_history_request(document)
         start = _int_field(document, "from", 0, 0)

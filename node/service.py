@@ -59,7 +59,13 @@ from node.connlimit import ConnectionLimits, GuardedSite, connection_caps, raise
 from node.errors import RpcError, RpcErrorCode
 from node.mempool import Mempool
 from node.metrics import NodeMetrics
-from node.rpc import MAX_RAW_BLOCK_BYTES, decode_raw_block, make_rpc_app, read_pool
+from node.rpc import (
+    MAX_RAW_BLOCK_BYTES,
+    client_limits,
+    decode_raw_block,
+    make_rpc_app,
+    read_pool,
+)
 from node.setup import load_genesis
 from node.transport import PeerTransport
 
@@ -233,6 +239,8 @@ class Node:
             rpc.max_body_bytes,
             lambda code: self.metrics.rpc_errors.labels(code=code).inc(),
             rpc,
+            # Validators fetch blocks from each other's RPC (state transfer): never limited.
+            unlimited_clients={n.host for n in self.config.nodes},
         )
         # Connection caps and timeouts on both servers (node/connlimit.py); aiohttp's
         # keepalive_timeout is the idle timeout, the guard adds the head timeout.
@@ -668,6 +676,13 @@ class Node:
             "Heavy RPC reads refused busy because the read pool was full",
             "outcome",
             lambda: {"refused_busy": reads.refused},
+        )
+        limits = client_limits(rpc_app)
+        self.metrics.export_counts(
+            "votechain_rpc_rate_limited",
+            "RPC requests refused rate_limited (429) by a client's token bucket, by kind",
+            "kind",
+            lambda: limits.refused,
         )
 
     def _update_gauges(self) -> None:

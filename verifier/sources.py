@@ -195,7 +195,7 @@ class RpcSource:
 
     def get_bytes(self, path: str) -> bytes:
         """GET `path`; retried once on a dropped keep-alive connection, and after the
-        node's Retry-After while it answers 503 busy."""
+        node's Retry-After while it answers 503 busy or 429 rate_limited."""
         for _ in range(BUSY_RETRIES):
             try:
                 return self._get_once(path)
@@ -217,7 +217,7 @@ class RpcSource:
                 raise VerificationFailure(
                     None, self.url + path, f"cannot be fetched: {exc}"
                 ) from exc
-            if response.status == 503:
+            if response.status in (429, 503):  # rate_limited, or busy: wait and ask again
                 raise _Busy(_retry_after_s(response.getheader("Retry-After")))
             if response.status != 200:
                 raise VerificationFailure(
