@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from chain.errors import VotechainError
@@ -37,10 +39,18 @@ class RpcFailure(VotechainError):
 
 class RpcClient:
     def __init__(
-        self, base_url: str, timeout_s: float = 30.0, fallbacks: Sequence[str] = ()
+        self,
+        base_url: str,
+        timeout_s: float = 30.0,
+        fallbacks: Sequence[str] = (),
+        ca_file: Path | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        self.ca_file = ca_file
+        """For https:// nodes: the CA to trust (the cluster's, [tls] ca_file); None trusts
+        the system's CAs."""
+        self._ssl = ssl.create_default_context(cafile=ca_file) if ca_file is not None else None
         self.fallbacks = [url.rstrip("/") for url in fallbacks if url.rstrip("/") != self.base_url]
         """Other nodes of the cluster, tried in order by `post_retrying`."""
 
@@ -65,7 +75,7 @@ class RpcClient:
         last: RpcFailure | None = None
         for attempt in range(RETRY_ROUNDS * len(urls)):
             try:
-                client = RpcClient(urls[attempt % len(urls)], self.timeout_s)
+                client = RpcClient(urls[attempt % len(urls)], self.timeout_s, ca_file=self.ca_file)
                 return client._request(method, path, body)
             except RpcFailure as exc:
                 if exc.code not in RETRY_CODES and not exc.code.startswith("http_"):
@@ -79,7 +89,9 @@ class RpcClient:
     def get_bytes(self, path: str) -> bytes:
         request = urllib.request.Request(self.base_url + path, method="GET")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+            with urllib.request.urlopen(
+                request, timeout=self.timeout_s, context=self._ssl
+            ) as response:
                 data: bytes = response.read()
                 return data
         except urllib.error.HTTPError as exc:
@@ -95,7 +107,9 @@ class RpcClient:
             headers={"Content-Type": "application/json"} if body is not None else {},
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+            with urllib.request.urlopen(
+                request, timeout=self.timeout_s, context=self._ssl
+            ) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             raise self._failure(exc) from exc

@@ -16,6 +16,7 @@ from cli.client import RpcClient, RpcFailure
 from cli.output import print_json, print_table, short
 from cli.runner import run_cluster
 from node.setup import init_cluster
+from node.tls import make_cluster_certificates
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,6 +28,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("init", help="create keys and genesis for the cluster (idempotent)")
     common.add_config(p)
     p.set_defaults(handler=init)
+
+    p = sub.add_parser(
+        "tls-init",
+        help="create a local CA and a TLS certificate per node for [tls] (never overwrites)",
+        description="Writes the CA (tls.ca_file, default <data_dir>/tls/ca.crt and ca.key) and "
+        "each node's certificate and key (tls.cert_file / tls.key_file, default "
+        "<data_dir>/tls/<id>.crt and .key), valid for the node's host, localhost and "
+        "127.0.0.1. `init` and `up` run it when [tls] is enabled.",
+    )
+    common.add_config(p)
+    p.set_defaults(handler=tls_init)
 
     p = sub.add_parser("up", help="run every node of the cluster file locally")
     common.add_config(p)
@@ -76,12 +88,29 @@ def init(args: argparse.Namespace) -> int:
     if not result.created:
         print(f"already initialised: {config.genesis_path}")
     print(f"chain {result.genesis.chain_id}, genesis hash {result.genesis.genesis_hash.hex()}")
+    if config.tls.enabled:
+        for path in make_cluster_certificates(config):
+            print(f"created {path}")
+    return 0
+
+
+def tls_init(args: argparse.Namespace) -> int:
+    config = common.config_of(args)
+    created = make_cluster_certificates(config)
+    for path in created:
+        print(f"created {path}")
+    if not created:
+        print(f"every node already has a certificate; CA {config.tls_ca_path}")
+    if not config.tls.enabled:
+        print("note: [tls] enabled = false in the cluster file; nodes still serve plain HTTP")
     return 0
 
 
 def up(args: argparse.Namespace) -> int:
     config = common.config_of(args)
     init_cluster(config)
+    if config.tls.enabled:
+        make_cluster_certificates(config)
 
     def ready() -> None:
         if not args.no_demo:
@@ -161,7 +190,8 @@ def status(args: argparse.Namespace) -> int:
     statuses = []
     for address in config.nodes:
         try:
-            statuses.append(RpcClient(address.rpc_url, timeout_s=3).get("/v1/status"))
+            client = RpcClient(address.rpc_url, timeout_s=3, ca_file=config.client_ca_path)
+            statuses.append(client.get("/v1/status"))
         except RpcFailure as exc:
             statuses.append({"node": address.node_id, "error": str(exc)})
     if args.json:

@@ -22,6 +22,16 @@ def add_rpc(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rpc", help="a node's RPC URL (default: the first node of the cluster file that answers)"
     )
+    add_ca(parser)
+
+
+def add_ca(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ca",
+        type=Path,
+        help="CA certificate to trust for https:// nodes (default: [tls] ca_file of the "
+        "cluster file when [tls] is enabled, else the system's CAs)",
+    )
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -35,22 +45,33 @@ def config_of(args: argparse.Namespace) -> ClusterConfig:
 def client_of(args: argparse.Namespace) -> RpcClient:
     """The --rpc node, or the first node of the cluster file that answers."""
     if getattr(args, "rpc", None):
-        return RpcClient(args.rpc)
+        return RpcClient(args.rpc, ca_file=_ca_of(args))
     config = config_of(args)
+    ca_file = getattr(args, "ca", None) or config.client_ca_path
     errors = []
     urls = [address.rpc_url for address in config.nodes]
     for address in config.nodes:
         # The other nodes are its fallbacks: a transaction goes on to them when this one
         # is behind, cannot commit, is stopping or stops answering (cli/txs.py).
-        client = RpcClient(address.rpc_url, timeout_s=30, fallbacks=urls)
+        client = RpcClient(address.rpc_url, timeout_s=30, fallbacks=urls, ca_file=ca_file)
         try:
-            RpcClient(address.rpc_url, timeout_s=2).get("/v1/status")
+            RpcClient(address.rpc_url, timeout_s=2, ca_file=ca_file).get("/v1/status")
             return client
         except RpcFailure as exc:
             errors.append(f"{address.node_id}: {exc}")
     raise RpcFailure(
         "no node of the cluster answers (is it running? `make up`): " + "; ".join(errors)
     )
+
+
+def _ca_of(args: argparse.Namespace) -> Path | None:
+    """--ca, else the cluster file's CA when the file exists and enables [tls]."""
+    if getattr(args, "ca", None):
+        ca: Path = args.ca
+        return ca
+    if Path(args.config).exists():
+        return config_of(args).client_ca_path
+    return None
 
 
 def attester_client(args: argparse.Namespace) -> RpcClient:

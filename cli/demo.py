@@ -72,7 +72,11 @@ def demo_polls(now_ms: int) -> list[dict[str, Any]]:
 
 def seed_if_fresh(config: ClusterConfig) -> list[str]:
     """Register the demo org and create the demo polls on an empty chain; returns poll ids."""
-    client = RpcClient(config.nodes[0].rpc_url, fallbacks=[n.rpc_url for n in config.nodes])
+    client = RpcClient(
+        config.nodes[0].rpc_url,
+        fallbacks=[n.rpc_url for n in config.nodes],
+        ca_file=config.client_ca_path,
+    )
     status = client.get("/v1/status")
     if status["height"] > 0:
         return []

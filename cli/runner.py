@@ -100,7 +100,9 @@ def wait_until_serving(config: ClusterConfig, timeout_s: float = START_TIMEOUT_S
     while waiting and time.monotonic() < deadline:
         for node_id, address in list(waiting.items()):
             try:
-                RpcClient(address.rpc_url, timeout_s=2).get("/v1/status")
+                RpcClient(address.rpc_url, timeout_s=2, ca_file=config.client_ca_path).get(
+                    "/v1/status"
+                )
                 del waiting[node_id]
             except RpcFailure:
                 pass

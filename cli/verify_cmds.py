@@ -97,6 +97,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("file", type=Path)
     p.add_argument("--rpc", required=True, help="a node's RPC URL")
+    common.add_ca(p)
     p.add_argument("--genesis", type=Path, help="the chain's genesis.json (default: the receipt's)")
     common.add_json(p)
     p.set_defaults(handler=receipt_check)
@@ -108,11 +109,12 @@ def _add_source(p: argparse.ArgumentParser, allow_file: bool) -> None:
     group.add_argument("--data", type=Path, help="a copy of a node's data or chain directory")
     if allow_file:
         group.add_argument("--file", type=Path, help="an export file (votechain export)")
+    common.add_ca(p)
 
 
 def open_source(args: argparse.Namespace) -> ChainSource:
     if args.rpc:
-        return RpcSource(args.rpc)
+        return RpcSource(args.rpc, ca_file=args.ca)
     if args.data:
         return DataDirSource(args.data)
     return ExportSource(args.file)
@@ -288,7 +290,7 @@ def receipt_check(args: argparse.Namespace) -> int:
     genesis = _load_genesis(args.genesis)
     try:
         check = verify_receipt(document, genesis)
-        node = RpcSource(args.rpc)
+        node = RpcSource(args.rpc, ca_file=args.ca)
         try:
             if node.genesis().genesis_hash != check.genesis_hash:
                 raise VerificationFailure(

@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 import secrets
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -40,6 +41,7 @@ from node.jsonbody import json_object, str_field
 from node.ratelimit import TokenBuckets, client_address
 from node.senders import CodeSender, make_sender
 from node.setup import load_genesis, load_pepper
+from node.tls import client_context
 
 log = logging.getLogger("votechain.attester")
 
@@ -103,7 +105,9 @@ class AttesterService:
         )
         self.trusted_proxies = frozenset(settings.trusted_proxies)
         self.validators = ValidatorPool(
-            config.nodes, config.rpc.commit_wait_timeout_s + VALIDATOR_GRACE_S
+            config.nodes,
+            config.rpc.commit_wait_timeout_s + VALIDATOR_GRACE_S,
+            client_context(config),
         )
         self.registry = CollectorRegistry()
         self.registry.register(_AttesterCollector(self))
@@ -241,13 +245,23 @@ class AttesterService:
 class ValidatorPool:
     """Submits to the validators' RPC, moving on from any that fails or does not commit."""
 
-    def __init__(self, nodes: tuple[NodeAddress, ...], timeout_s: float) -> None:
+    def __init__(
+        self,
+        nodes: tuple[NodeAddress, ...],
+        timeout_s: float,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.nodes, self.timeout_s = nodes, timeout_s
+        self.ssl_context = ssl_context
+        """With [tls]: the validators' RPC is https, checked against the cluster's CA."""
         self._preferred = 0
         self._session: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+            connector=aiohttp.TCPConnector(ssl=self.ssl_context or True),
+        )
 
     async def close(self) -> None:
         if self._session is not None:

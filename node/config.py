@@ -248,6 +248,11 @@ class ClusterConfig:
     def tls_ca_path(self) -> Path:
         return self.resolve_path(self.tls.ca_file) if self.tls.ca_file else self.tls_dir / "ca.crt"
 
+    @property
+    def client_ca_path(self) -> Path | None:
+        """The CA a client of this cluster's RPC trusts: tls_ca_path under [tls], else None."""
+        return self.tls_ca_path if self.tls.enabled else None
+
     def tls_cert_path(self, node_id: str) -> Path:
         configured = self.tls.cert_file.replace("{node}", node_id)
         return self.resolve_path(configured) if configured else self.tls_dir / f"{node_id}.crt"

@@ -29,6 +29,7 @@ import asyncio
 import json
 import logging
 import resource
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -208,22 +209,38 @@ class GuardedSite(web.BaseSite):
     """web.TCPSite with a ConnectionGuard in front of the runner's protocol factory."""
 
     def __init__(
-        self, runner: web.BaseRunner, host: str, port: int, limits: ConnectionLimits
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        limits: ConnectionLimits,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(runner)
+        super().__init__(runner, ssl_context=ssl_context)
         self._host, self._port = host, port
+        self._limits = limits
         assert runner.server is not None
         self.guard = ConnectionGuard(runner.server, limits)
 
     @property
     def name(self) -> str:
-        return f"http://{self._host}:{self._port}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        return f"{scheme}://{self._host}:{self._port}"
 
     async def start(self) -> None:
         await super().start()
         loop = asyncio.get_running_loop()
+        # With TLS the guard sees the connection once the handshake is done; the handshake
+        # itself is bounded by the head timeout, so a stalled one costs no more than a
+        # stalled head.
         self._server = await loop.create_server(
-            self.guard, self._host, self._port, reuse_address=True, backlog=LISTEN_BACKLOG
+            self.guard,
+            self._host,
+            self._port,
+            reuse_address=True,
+            backlog=LISTEN_BACKLOG,
+            ssl=self._ssl_context,
+            ssl_handshake_timeout=self._limits.header_timeout_s if self._ssl_context else None,
         )
 
 

@@ -67,6 +67,7 @@ from node.rpc import (
     read_pool,
 )
 from node.setup import load_genesis
+from node.tls import client_context, server_context
 from node.transport import PeerTransport
 
 log = logging.getLogger("votechain.node")
@@ -204,6 +205,7 @@ class Node:
             peers,
             self._on_frame,
             max_frame_bytes=self._max_message_bytes,
+            ssl_context=client_context(config, node_id),
         )
         self.metrics.export_counts(
             "votechain_peer_frames_dropped",
@@ -232,7 +234,11 @@ class Node:
     # --- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        # State transfer fetches blocks from peers' RPC: https with the cluster's CA under [tls].
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=10),
+            connector=aiohttp.TCPConnector(ssl=self.transport.ssl_context or True),
+        )
         rpc = self.config.rpc
         rpc_app = make_rpc_app(
             self,
@@ -258,6 +264,7 @@ class Node:
             self.address.host,
             self.address.rpc_port,
             ConnectionLimits(rpc_cap, rpc.max_connections_per_client, rpc.header_timeout_s),
+            server_context(self.config, self.node_id, peers=False),
         )
         await rpc_site.start()
         peer_app = web.Application()
@@ -274,6 +281,7 @@ class Node:
             self.address.host,
             self.address.peer_port,
             ConnectionLimits(peer_cap, rpc.peer_max_connections_per_client, rpc.header_timeout_s),
+            server_context(self.config, self.node_id, peers=True),
         )
         await peer_site.start()
         self._export_connection_metrics(rpc_site, peer_site, rpc_app)

@@ -17,6 +17,10 @@ Every later frame is one encoded consensus message; the consensus core verifies 
 message's own signature too, so a connection proves only where a frame came from, never
 that it is true.
 
+With [tls] enabled (node/tls.py) the links are wss:// with mutual TLS: each side checks
+the other's certificate against the cluster's CA before the challenge is sent, and the
+challenge and hello then run inside TLS exactly as above.
+
 Slowness of one peer never blocks the others: each peer has a bounded send queue and the
 oldest frame is dropped (and counted) when it is full; PBFT recovers lost messages by
 retransmission and view change. Reconnects back off from 0.1 s doubling to 5 s.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -157,8 +162,11 @@ class PeerTransport:
         on_frame: Callable[[int, bytes], None],
         max_frame_bytes: int = 16 * 1024 * 1024,
         queue_size: int = 4096,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.me, self.key, self.chain_id, self.validators = me, key, chain_id, validators
+        self.ssl_context = ssl_context
+        """With [tls]: trusts the cluster's CA and presents this node's certificate."""
         self.peer_urls = peer_urls
         self.on_frame = on_frame
         self.max_frame_bytes = max_frame_bytes
@@ -216,7 +224,10 @@ class PeerTransport:
         while True:
             try:
                 async with self._session.ws_connect(
-                    self.peer_urls[peer], heartbeat=10, max_msg_size=self.max_frame_bytes
+                    self.peer_urls[peer],
+                    heartbeat=10,
+                    max_msg_size=self.max_frame_bytes,
+                    ssl=self.ssl_context if self.ssl_context is not None else True,
                 ) as ws:
                     await answer_challenge(ws, self.key, self.chain_id, self.me, peer)
                     self.connected[peer] = True

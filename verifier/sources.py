@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
+import ssl
 import tempfile
 import time
 import urllib.parse
@@ -132,8 +133,11 @@ class RpcSource:
     GET /v1/tx/{tx_id}         a committed transaction with its proofs (receipts)
     """
 
-    def __init__(self, url: str, timeout_s: float = 30.0) -> None:
+    def __init__(self, url: str, timeout_s: float = 30.0, ca_file: Path | None = None) -> None:
+        """`ca_file`: for https://, the CA to trust (the cluster's own CA when the node
+        uses one, PROTOCOL.md 14.2); None trusts the system's CAs."""
         self.url, self.timeout_s = url.rstrip("/"), timeout_s
+        self._ssl = ssl.create_default_context(cafile=ca_file) if ca_file is not None else None
         parsed = urllib.parse.urlsplit(self.url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise VerificationFailure(None, url, "is not an http:// or https:// URL")
@@ -236,7 +240,9 @@ class RpcSource:
         if self._connection is None:
             host, port = self._parsed.hostname or "", self._parsed.port
             if self._parsed.scheme == "https":
-                self._connection = http.client.HTTPSConnection(host, port, timeout=self.timeout_s)
+                self._connection = http.client.HTTPSConnection(
+                    host, port, timeout=self.timeout_s, context=self._ssl
+                )
             else:
                 self._connection = http.client.HTTPConnection(host, port, timeout=self.timeout_s)
         return self._connection

@@ -102,7 +102,11 @@ class LocalCluster:
             self.kill(node_id, signal.SIGTERM)
 
     def client(self, node_id: str = "n1", timeout_s: float = 30.0) -> RpcClient:
-        return RpcClient(self.config.node(node_id).rpc_url, timeout_s=timeout_s)
+        return RpcClient(
+            self.config.node(node_id).rpc_url,
+            timeout_s=timeout_s,
+            ca_file=self.config.client_ca_path,  # https with the cluster's CA under [tls]
+        )
 
     def status(self, node_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.client(node_id, timeout_s=5).get("/v1/status")
