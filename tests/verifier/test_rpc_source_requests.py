@@ -1,0 +1,97 @@
+"""What the verifier's RPC source asks a node, and how it reports a node it cannot use
+(PROTOCOL.md 14.2; issue 12: mutation testing found these unchecked). A stand-in node on
+a free port records every request path.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from verifier.errors import VerificationFailure
+from verifier.sources import RpcSource
+
+
+class _Node(BaseHTTPRequestHandler):
+    paths: list[str] = []
+    drops_left = 0
+    """Requests to answer by closing the connection without a word."""
+
+    def do_GET(self) -> None:
+        type(self).paths.append(self.path)
+        if type(self).drops_left > 0:
+            type(self).drops_left -= 1
+            self.close_connection = True
+            return
+        if self.path.endswith("/v1/status"):
+            self._answer(200, json.dumps({"height": 1}).encode())
+        elif self.path.endswith("/v1/missing"):
+            self._answer(404, b'{"error": "not_found", "message": "no such thing"}')
+        else:
+            self._answer(200, b"raw")
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def node() -> Iterator[str]:
+    _Node.paths, _Node.drops_left = [], 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Node)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def test_a_node_behind_a_path_prefix_is_asked_under_that_prefix(node: str) -> None:
+    source = RpcSource(node + "/votechain/")
+    assert source.url == node + "/votechain"
+    assert source.get_bytes("/v1/raw/blocks/1") == b"raw"
+    assert _Node.paths == ["/votechain/v1/status", "/votechain/v1/raw/blocks/1"]
+
+
+def test_a_trailing_slash_is_not_doubled(node: str) -> None:
+    RpcSource(node + "/")
+    assert _Node.paths == ["/v1/status"]
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/", "http://", "127.0.0.1:8545"])
+def test_a_url_that_is_not_http_is_refused_naming_it(url: str) -> None:
+    with pytest.raises(VerificationFailure) as caught:
+        RpcSource(url)
+    assert (caught.value.subject, caught.value.reason) == (url, "is not an http:// or https:// URL")
+    assert caught.value.height is None
+
+
+def test_a_dropped_connection_is_asked_again_once(node: str) -> None:
+    source = RpcSource(node)
+    _Node.drops_left = 1
+    assert source.get_bytes("/v1/raw/blocks/1") == b"raw"
+    _Node.drops_left = 5
+    with pytest.raises(VerificationFailure) as caught:
+        source.get_bytes("/v1/raw/blocks/2")
+    assert caught.value.subject == node + "/v1/raw/blocks/2"
+    assert caught.value.reason.startswith("cannot be fetched: ")
+    assert _Node.paths.count("/v1/raw/blocks/2") == 2  # asked twice, then given up
+    assert _Node.drops_left == 3
+
+
+def test_an_error_answer_names_the_url_and_the_status(node: str) -> None:
+    source = RpcSource(node)
+    with pytest.raises(VerificationFailure) as caught:
+        source.get_bytes("/v1/missing")
+    assert caught.value.subject == node + "/v1/missing"
+    assert caught.value.reason == "answered HTTP 404: no such thing"
