@@ -1,0 +1,109 @@
+"""A receipt document built from a node's GET /v1/tx answer, and the check that the node
+still holds the receipt's header (PROTOCOL.md 14.3 check 9), in this process against the
+real cluster's saved receipt (issue 12: mutation testing found both reached by no test
+that runs them here; `votechain receipt save` and `check` run them in a subprocess).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chain.genesis import Genesis
+from tests.verifier.cluster_chain import ClusterChain
+from verifier.errors import VerificationFailure
+from verifier.receipts import check_header_on_chain, receipt_from_committed_tx, verify_receipt
+
+
+def _saved(cluster_chain: ClusterChain) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(Path(cluster_chain.receipt_file).read_text())
+    return document
+
+
+def _answer(saved: dict[str, Any]) -> dict[str, Any]:
+    """The node's answer that `votechain receipt save` turned into `saved`."""
+    summary, following = saved["summary"], saved["receipt_proof"]
+    return {
+        "tx": {
+            "tx_id": saved["tx_id"],
+            "encoded": saved["tx"],
+            "kind": summary["kind"],
+            "body": summary["body"],
+        },
+        "height": saved["height"],
+        "position": saved["position"],
+        "header": {"encoded": saved["header"], "hash": summary["block_hash"]},
+        "certificate": {"encoded": saved["certificate"]},
+        "tx_proof": saved["tx_proof"],
+        "receipt": {"encoded": saved["receipt"], "code": summary["code"]},
+        "receipt_proof": None
+        if following is None
+        else {
+            "proof": following["proof"],
+            "next_header": {"encoded": following["next_header"]},
+            "next_certificate": {"encoded": following["next_certificate"]},
+        },
+    }
+
+
+def test_the_document_is_the_one_receipt_save_wrote(cluster_chain: ClusterChain) -> None:
+    saved = _saved(cluster_chain)
+    genesis = Genesis.from_json(cluster_chain.genesis_json)
+    built = receipt_from_committed_tx(_answer(saved), genesis)
+    assert built == saved
+    assert saved["receipt_proof"] is not None and saved["summary"]["code"] == "accepted"
+    verify_receipt(built, genesis)
+    bare = receipt_from_committed_tx(_answer(saved), genesis, include_genesis=False)
+    assert bare == {k: v for k, v in saved.items() if k != "genesis"}
+
+
+def test_an_answer_without_the_next_block_gives_no_receipt_proof(
+    cluster_chain: ClusterChain,
+) -> None:
+    answer = _answer(_saved(cluster_chain))
+    answer["receipt_proof"] = None
+    genesis = Genesis.from_json(cluster_chain.genesis_json)
+    assert receipt_from_committed_tx(answer, genesis)["receipt_proof"] is None
+
+
+@pytest.mark.parametrize("field", ["tx", "height", "header", "certificate", "tx_proof", "receipt"])
+def test_an_answer_that_lacks_a_field_is_refused(cluster_chain: ClusterChain, field: str) -> None:
+    answer = _answer(_saved(cluster_chain))
+    del answer[field]
+    genesis = Genesis.from_json(cluster_chain.genesis_json)
+    with pytest.raises(VerificationFailure) as caught:
+        receipt_from_committed_tx(answer, genesis)
+    assert (caught.value.subject, caught.value.reason) == (
+        "the node's answer",
+        f"lacks a field: '{field}'",
+    )
+
+
+def test_the_node_still_holding_the_header_passes_check_9(cluster_chain: ClusterChain) -> None:
+    saved = _saved(cluster_chain)
+    check_header_on_chain(saved, bytes.fromhex(saved["header"]))
+
+
+def test_another_header_at_that_height_fails_check_9(cluster_chain: ClusterChain) -> None:
+    saved = _saved(cluster_chain)
+    other = bytes.fromhex(saved["receipt_proof"]["next_header"])
+    with pytest.raises(VerificationFailure) as caught:
+        check_header_on_chain(saved, other)
+    failure = caught.value
+    assert (failure.height, failure.rule) == (saved["height"], 9)
+    assert failure.subject == f"block {saved['height']} on the node"
+    assert failure.reason.endswith(": the chain was rewritten, or the node is on another")
+    assert saved["summary"]["block_hash"][:16] in failure.reason
+
+
+def test_an_undecodable_header_from_the_node_fails_check_9(cluster_chain: ClusterChain) -> None:
+    saved = _saved(cluster_chain)
+    with pytest.raises(VerificationFailure) as caught:
+        check_header_on_chain(saved, b"\x00garbage")
+    failure = caught.value
+    assert (failure.height, failure.rule) == (saved["height"], 9)
+    assert failure.subject == f"the node's header of block {saved['height']}"
+    assert failure.reason.startswith("does not decode: ")
