@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from verifier.errors import VerificationFailure
-from verifier.sources import RpcSource
+from verifier.sources import MAX_RETRY_AFTER_S, RpcSource, _retry_after_s
 
 
 class _Node(BaseHTTPRequestHandler):
@@ -29,6 +29,8 @@ class _Node(BaseHTTPRequestHandler):
             return
         if self.path.endswith("/v1/status"):
             self._answer(200, json.dumps({"height": 1}).encode())
+        elif self.path.endswith("/v1/text"):
+            self._answer(200, b"not json")
         elif self.path.endswith("/v1/missing"):
             self._answer(404, b'{"error": "not_found", "message": "no such thing"}')
         else:
@@ -95,3 +97,28 @@ def test_an_error_answer_names_the_url_and_the_status(node: str) -> None:
         source.get_bytes("/v1/missing")
     assert caught.value.subject == node + "/v1/missing"
     assert caught.value.reason == "answered HTTP 404: no such thing"
+
+
+def test_an_answer_that_is_not_json_is_refused_naming_the_url(node: str) -> None:
+    source = RpcSource(node)
+    with pytest.raises(VerificationFailure) as caught:
+        source.get_json("/v1/text")
+    assert (caught.value.subject, caught.value.reason) == (
+        node + "/v1/text",
+        "answered something not JSON",
+    )
+
+
+def test_the_connection_keeps_the_timeout_and_is_reused(node: str) -> None:
+    source = RpcSource(node, timeout_s=7.5)
+    connection = source._connect()
+    assert connection.timeout == 7.5 and connection.port == int(node.rsplit(":", 1)[1])
+    assert connection.host == "127.0.0.1" and source._connect() is connection
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [(None, 1.0), ("3", 3.0), ("0.5", 0.5), ("soon", 1.0), ("0", 0.1), ("600", MAX_RETRY_AFTER_S)],
+)
+def test_retry_after_is_read_in_seconds_within_bounds(header: str | None, seconds: float) -> None:
+    assert _retry_after_s(header) == seconds
