@@ -1,0 +1,58 @@
+"""Listing polls by status, organisation, creator and kind: every poll that matches, the
+newest first, whatever order the state holds them in (issue 12: mutation testing found a
+filter that stopped at the first non-matching poll unnoticed).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from votingcontract import queries
+
+from .helpers import HOUR_MS, Harness, citizen_poll, phone_id_of, policy_poll
+
+
+@pytest.fixture
+def h() -> Harness:
+    return Harness.create()
+
+
+def test_each_filter_finds_every_match_among_others(h: Harness) -> None:
+    city, district = h.register_org("seoul-city"), h.register_org("gangnam-gu")
+    alice = h.enroll("alice")
+    made = [
+        h.create_poll(city, policy_poll("seoul-city", h.now_ms)),
+        h.create_poll(district, policy_poll("gangnam-gu", h.now_ms, opens_in_ms=HOUR_MS)),
+        h.create_poll(alice, citizen_poll(h.now_ms)),
+        h.create_poll(city, policy_poll("seoul-city", h.now_ms, opens_in_ms=HOUR_MS)),
+        h.create_poll(district, policy_poll("gangnam-gu", h.now_ms)),
+    ]
+    newest_first = made[::-1]
+
+    def ids(**filters: object) -> list[bytes]:
+        return [p.poll_id for p in queries.list_polls(h.state, h.now_ms, **filters)]  # type: ignore[arg-type]
+
+    assert ids() == newest_first
+    assert ids(org_id="seoul-city") == [made[3], made[0]]
+    assert ids(org_id="gangnam-gu") == [made[4], made[1]]
+    assert ids(status="upcoming") == [made[3], made[1]]
+    assert ids(status="open") == [made[4], made[2], made[0]]
+    assert ids(status="closed") == []
+    assert ids(kind="citizen") == [made[2]]
+    assert ids(kind="policy") == [made[4], made[3], made[1], made[0]]
+    assert ids(creator=alice.public_key) == [made[2]] == ids(creator=phone_id_of("alice"))
+    assert ids(creator=city.public_key) == [made[3], made[0]]
+
+
+def test_an_unknown_status_is_refused_listing_the_known_ones(h: Harness) -> None:
+    with pytest.raises(
+        ValueError, match=r"^status must be one of upcoming, open, closed, got 'old'$"
+    ):
+        queries.list_polls(h.state, h.now_ms, status="old")
+
+
+def test_unknown_keys_name_no_organisation_and_no_attester(h: Harness) -> None:
+    stranger = bytes(32)
+    assert queries.org_of_key(h.state, stranger) is None
+    assert queries.attester_name(h.state, stranger) is None
+    assert queries.attester_name(h.state, h.attester.public_key) == "phone-verification"
