@@ -41,7 +41,7 @@ $(MUTATION_STAMP): pyproject.toml | $(BIN)/python
 
 mutation: $(MUTATION_STAMP)
 	@test -n "$(PKG)" || { echo "usage: make mutation PKG=chain|consensus|votingcontract|verifier"; exit 2; }
-	$(BIN)/python tools/mutation.py $(PKG)
+	$(BIN)/python tools/mutation.py $(PKG) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

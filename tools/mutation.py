@@ -73,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("package", choices=sorted(TESTS_BY_PACKAGE))
     parser.add_argument("--max-children", type=int, default=2, help="parallel test processes")
     parser.add_argument("--fresh", action="store_true", help="forget the previous run's results")
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run again only the previous run's survivors (after adding tests for them)",
+    )
     args = parser.parse_args(argv)
 
     workdir = ROOT / "build" / "mutation" / args.package
@@ -88,7 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         prepare = [*pytest, *PREPARE_BY_PACKAGE[args.package]]
         subprocess.run(prepare, cwd=workdir, env=env, check=True)
-    subprocess.run([mutmut, "run", "--max-children", str(args.max_children)], cwd=workdir, env=env)
+    names: list[str] = []
+    if args.survivors:
+        names = (workdir / "survivors.txt").read_text().split()
+        if not names:
+            print("no survivors to run again")
+            return report(workdir, mutmut, args.package)
+    run = [mutmut, "run", "--max-children", str(args.max_children), *names]
+    subprocess.run(run, cwd=workdir, env=env)
     return report(workdir, mutmut, args.package)
 
 
