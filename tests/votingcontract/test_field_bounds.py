@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from chain import encoding
 from chain.errors import DecodeError
+from votingcontract import AddOrgKey, CastBallot, ExtendPoll, ExtendRoll, RevokeOrgKey
 from votingcontract.limits import MAX_RADIUS_M
 from votingcontract.poll_spec import (
     MAX_LAT_MICRO,
@@ -200,3 +202,82 @@ def test_a_stored_receipt_round_trips() -> None:
 def test_a_malformed_stored_receipt_is_refused(value: list[Any], message: str) -> None:
     with pytest.raises(DecodeError, match=f"^{re.escape(message)}"):
         Receipt.from_value(value)
+
+
+# ---- transaction bodies as signed (canonical arrays) -------------------------------------
+
+SIG = bytes(64)
+KEY = bytes(range(32))
+
+
+@pytest.mark.parametrize(
+    ("body", "value", "message"),
+    [
+        (
+            ExtendRoll,
+            [HASH, [HASH] * 1001, []],
+            "extend_roll.phone_ids: at most 1000 items, got 1001",
+        ),
+        (
+            ExtendRoll,
+            [HASH, [], [KEY] * 1001],
+            "extend_roll.voter_keys: at most 1000 items, got 1001",
+        ),
+        (
+            ExtendRoll,
+            [HASH, [HASH[:31]], []],
+            "extend_roll.phone_ids[0]: expected 32 bytes, got 31",
+        ),
+        (ExtendRoll, [HASH[:31], [], []], "extend_roll.poll_id: expected 32 bytes, got 31"),
+        (ExtendRoll, [HASH, []], "extend_roll: expected 3 fields, got 2"),
+        (ExtendPoll, [HASH[:31], 5], "extend_poll.poll_id: expected 32 bytes, got 31"),
+        (
+            ExtendPoll,
+            [HASH, -1],
+            "extend_poll.closes_at_ms: -1 is outside [0, 9223372036854775807]",
+        ),
+        (ExtendPoll, [HASH, 2**63], "extend_poll.closes_at_ms: 9223372036854775808 is outside"),
+        (ExtendPoll, [HASH], "extend_poll: expected 2 fields, got 1"),
+        (AddOrgKey, ["o"], "add_org_key: expected 2 fields, got 1"),
+        (AddOrgKey, ["o", KEY[:31]], "add_org_key.key: expected 32 bytes, got 31"),
+        (RevokeOrgKey, [5, KEY], "revoke_org_key.org_id: expected a string, got int"),
+        (
+            CastBallot,
+            [HASH, [[0]], None, None, [KEY, SIG[:63]], None],
+            "cast_ballot.ticket.signature: expected 64 bytes, got 63",
+        ),
+        (
+            CastBallot,
+            [HASH, [[0]], None, None, [KEY[:31], SIG], None],
+            "cast_ballot.ticket.key: expected 32 bytes, got 31",
+        ),
+        (
+            CastBallot,
+            [HASH, [[0]], None, None, [KEY], None],
+            "cast_ballot.ticket: expected 2 fields",
+        ),
+        (
+            CastBallot,
+            [HASH, [[0]], None, None, None, [MAX_LAT_MICRO + 1, 0]],
+            f"cast_ballot.location.lat_micro: {MAX_LAT_MICRO + 1} is outside",
+        ),
+        (
+            CastBallot,
+            [HASH, [[0]], None, None, None, [0, MAX_LON_MICRO + 1]],
+            f"cast_ballot.location.lon_micro: {MAX_LON_MICRO + 1} is outside",
+        ),
+        (
+            CastBallot,
+            [HASH, [[0]], None, None, None, [0, -MAX_LON_MICRO - 1]],
+            f"cast_ballot.location.lon_micro: {-MAX_LON_MICRO - 1} is outside",
+        ),
+        (
+            CastBallot,
+            [HASH, [[0]], None, None, None, [0]],
+            "cast_ballot.location: expected 2 fields",
+        ),
+    ],
+)
+def test_a_signed_body_out_of_bounds_is_refused(body: Any, value: Any, message: str) -> None:
+    with pytest.raises(DecodeError, match=f"^{re.escape(message)}"):
+        body.decode(encoding.encode(value))
