@@ -71,6 +71,11 @@ DO_NOT_MUTATE = ["*/__init__.py"]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("package", choices=sorted(TESTS_BY_PACKAGE))
+    parser.add_argument(
+        "patterns",
+        nargs="*",
+        help="only these mutants (mutmut names, * allowed: 'votingcontract.ballots*')",
+    )
     parser.add_argument("--max-children", type=int, default=2, help="parallel test processes")
     parser.add_argument("--fresh", action="store_true", help="forget the previous run's results")
     parser.add_argument(
@@ -93,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         prepare = [*pytest, *PREPARE_BY_PACKAGE[args.package]]
         subprocess.run(prepare, cwd=workdir, env=env, check=True)
-    names: list[str] = []
+    names: list[str] = list(args.patterns)
     if args.survivors:
         names = (workdir / "survivors.txt").read_text().split()
         if not names:
