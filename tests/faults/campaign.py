@@ -99,7 +99,10 @@ def schedule(plan: Plan, node_ids: list[str]) -> list[tuple[float, Fault]]:
 
 def make_fault(kind: str, rng: random.Random, node_ids: list[str], scale: float) -> Fault:
     victim = rng.choice(node_ids)
-    hold = lambda low, high: round(rng.uniform(low, high) * scale, 1)  # noqa: E731
+
+    def hold(low_s: float, high_s: float) -> float:
+        return round(rng.uniform(low_s, high_s) * scale, 1)
+
     sign = rng.choice((-1, 1))
     if kind == "kill":
         return Kill(victim, hold(5, 12))

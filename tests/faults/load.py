@@ -20,6 +20,7 @@ import votingcontract
 from chain.keys import PrivateKey
 from cli.client import RpcFailure
 from cli.demo import seed_if_fresh
+from node.setup import load_pepper
 from tests.cluster.stream import BallotStream
 from tests.faults.cluster import FaultCluster
 
@@ -51,6 +52,8 @@ class Load:
     races: list[Race] = field(default_factory=list)
     stream: BallotStream | None = None
     race_poll: bytes = b""
+    race_keys: list[PrivateKey] = field(default_factory=list)
+    pepper: bytes = b""
     _threads: list[threading.Thread] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -60,6 +63,7 @@ class Load:
         self.race_poll = bytes.fromhex(polls[0])  # the demo satisfaction poll: no revote
         budget_poll = bytes.fromhex(polls[1])  # the participatory budget allows revotes
         self._enroll_through_attester()
+        self.pepper = load_pepper(self.cluster.config)
         total = self.stream_voters + self.race_voters
         keys = [PrivateKey.from_seed(i.to_bytes(4, "big") * 8) for i in range(1, total + 1)]
         self.phones += [phone(i) for i in range(ATTESTER_ENROLLMENTS, ATTESTER_ENROLLMENTS + total)]
@@ -103,7 +107,7 @@ class Load:
 
     def _enroll(self, index: int, key: PrivateKey) -> None:
         number = phone(ATTESTER_ENROLLMENTS + index)
-        phone_id = votingcontract.phone_id(self._pepper(), votingcontract.normalise_e164(number))
+        phone_id = votingcontract.phone_id(self.pepper, votingcontract.normalise_e164(number))
         body = votingcontract.EnrollVoter(phone_id=phone_id, voter_key=key.public_key)
         tx = self.cluster.sign(self.cluster.key("attester"), body)
         nodes = self.cluster.node_ids
@@ -118,13 +122,6 @@ class Load:
                 assert reply["receipt"]["accepted"], reply
                 return
         raise AssertionError(f"could not enroll voter {index}")
-
-    def _pepper(self) -> bytes:
-        from node.setup import load_pepper
-
-        if not hasattr(self, "_pepper_bytes"):
-            self._pepper_bytes = load_pepper(self.cluster.config)
-        return self._pepper_bytes
 
     def _race_loop(self, interval_s: float) -> None:
         rng = random.Random(self.seed)
