@@ -16,6 +16,7 @@ from chain.genesis import Genesis
 from tests.verifier.cluster_chain import ClusterChain
 from verifier.errors import VerificationFailure
 from verifier.receipts import check_header_on_chain, receipt_from_committed_tx, verify_receipt
+from verifier.sources import DataDirSource
 
 
 def _saved(cluster_chain: ClusterChain) -> dict[str, Any]:
@@ -107,3 +108,45 @@ def test_an_undecodable_header_from_the_node_fails_check_9(cluster_chain: Cluste
     assert (failure.height, failure.rule) == (saved["height"], 9)
     assert failure.subject == f"the node's header of block {saved['height']}"
     assert failure.reason.startswith("does not decode: ")
+
+
+def test_proof_siblings_are_copied_in_order(cluster_chain: ClusterChain) -> None:
+    answer = _answer(_saved(cluster_chain))
+    answer["tx_proof"] = {"index": "1", "leaf_count": 3, "siblings": ["ab", "cd"]}
+    genesis = Genesis.from_json(cluster_chain.genesis_json)
+    document = receipt_from_committed_tx(answer, genesis)
+    assert document["tx_proof"] == {"index": 1, "leaf_count": 3, "siblings": ["ab", "cd"]}
+
+
+def test_a_saved_header_that_does_not_decode_fails_check_3(cluster_chain: ClusterChain) -> None:
+    saved = _saved(cluster_chain)
+    broken = {**saved, "header": "00ff"}
+    with pytest.raises(VerificationFailure) as caught:
+        check_header_on_chain(broken, bytes.fromhex(saved["header"]))
+    failure = caught.value
+    assert (failure.height, failure.rule, failure.subject) == (
+        saved["height"],
+        3,
+        "the receipt's header",
+    )
+
+
+def test_a_failure_as_json_names_its_fields() -> None:
+    failure = VerificationFailure(12, "block 12", "does not link", 6)
+    assert failure.to_dict() == {
+        "height": 12,
+        "object": "block 12",
+        "reason": "does not link",
+        "rule": 6,
+        "message": "block 12 does not link",
+    }
+
+
+def test_a_folder_that_is_not_a_chain_is_refused_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(VerificationFailure) as caught:
+        DataDirSource(tmp_path)
+    assert (caught.value.subject, caught.value.reason) == (
+        str(tmp_path),
+        "is not a votechain LevelDB chain directory",
+    )
+    assert caught.value.height is None
