@@ -150,3 +150,32 @@ def test_a_folder_that_is_not_a_chain_is_refused_naming_it(tmp_path: Path) -> No
         "is not a votechain LevelDB chain directory",
     )
     assert caught.value.height is None
+
+
+def test_a_checked_receipt_as_json(cluster_chain: ClusterChain) -> None:
+    """What `votechain receipt verify --json` prints for the saved ballot's receipt."""
+    saved = _saved(cluster_chain)
+    genesis = Genesis.from_json(cluster_chain.genesis_json)
+    shown = verify_receipt(saved, genesis).to_dict()
+    assert shown == {
+        "ok": True,
+        "tx_id": saved["tx_id"],
+        "height": saved["height"],
+        "position": saved["position"],
+        "block_hash": saved["summary"]["block_hash"],
+        "genesis_hash": cluster_chain.genesis_hash,
+        "kind": "cast_ballot",
+        "code": "accepted",
+        "accepted": True,
+        "poll_id": shown["poll_id"],
+        "certificate_signers": shown["certificate_signers"],
+        "receipt_certified": True,
+    }
+    assert shown["poll_id"] in cluster_chain.poll_ids
+    assert 3 <= shown["certificate_signers"] <= 4  # a quorum of the 4 validators
+    unproven = verify_receipt({**saved, "receipt_proof": None}, genesis).to_dict()
+    assert (unproven["ok"], unproven["accepted"], unproven["receipt_certified"]) == (
+        False,
+        True,
+        False,
+    )
