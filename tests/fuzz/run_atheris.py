@@ -20,7 +20,7 @@ from pathlib import Path
 
 import atheris
 
-with atheris.instrument_imports(include=["chain", "consensus", "node"]):
+with atheris.instrument_imports(include=["chain", "consensus", "node", "votingcontract"]):
     from tests.fuzz.targets import TARGETS, mutate_value, run_one
 
 CORPUS_ROOT = Path(__file__).resolve().parents[2] / "build" / "fuzz"

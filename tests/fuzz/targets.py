@@ -29,6 +29,9 @@ from node.rpc import decode_raw_block
 from node.transport import check_challenge, check_hello, make_challenge, make_hello
 from tests.consensus.test_messages import _sample_messages
 from tests.simulation.cluster import CHAIN_ID, validator_key
+from tests.votingcontract.test_bodies import EXAMPLES
+from votingcontract.bodies import BODY_TYPES, decode_body
+from votingcontract.receipts import Receipt
 
 NONCE = bytes(range(32))
 VALIDATORS = ValidatorSet(tuple(validator_key(r).public_key for r in range(4)))
@@ -108,6 +111,29 @@ def _genesis() -> list[bytes]:
     return [Genesis(CHAIN_ID, 1_700_000_000_000, validators, admins, (attester,)).encode()]
 
 
+def _bodies() -> list[bytes]:
+    """Every kind's example bodies, each prefixed by its kind's index (see _decode_any_body)."""
+    kinds = sorted(BODY_TYPES)
+    return [bytes([kinds.index(b.KIND)]) + b.encode() for b in EXAMPLES]
+
+
+def _decode_any_body(data: bytes) -> object:
+    """The first byte picks the transaction kind, the rest is its body (as a block's
+    transactions carry them to votingcontract.decode_body)."""
+    kinds = sorted(BODY_TYPES)
+    if not data:
+        raise DecodeError("empty")
+    return decode_body(kinds[data[0] % len(kinds)], data[1:])
+
+
+def _receipts() -> list[bytes]:
+    tx_id, poll_id = b"\x07" * 32, b"\x03" * 32
+    return [
+        Receipt(tx_id, 3, "accepted", poll_id).encode(),
+        Receipt(tx_id, 0, "duplicate").encode(),
+    ]
+
+
 def _all_seeds() -> list[bytes]:
     return [*_messages(), *_blocks(), *_txs(), *_certificates(), *_hellos(), *_challenges()]
 
@@ -127,6 +153,8 @@ TARGETS: dict[str, Target] = {
     "certificate": Target(CommitCertificate.decode, DecodeError, _certificates),
     "raw_block": Target(decode_raw_block, DecodeError, _raw_blocks),
     "genesis": Target(Genesis.decode, DecodeError, _genesis),
+    "tx_body": Target(_decode_any_body, DecodeError, _bodies),
+    "receipt": Target(Receipt.decode, DecodeError, _receipts),
     "encoding": Target(encoding.decode, DecodeError, _all_seeds),
 }
 
