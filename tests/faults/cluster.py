@@ -50,7 +50,10 @@ def campaign_toml(network: NodeNetwork, drift_ms: int) -> str:
         '[chain]\nchain_id = "votechain-faults"\ndata_dir = "data"\n\n'
         "[consensus]\ntick_ms = 50\nbatch_delay_ticks = 1\ncheckpoint_interval = 5\n"
         f"watermark_window = 10\nrequest_timeout_ticks = 40\nmax_clock_drift_ms = {drift_ms}\n\n"
-        f'[attester]\nport = {free_port()}\nsender = "dev_outbox"\nresend_interval_s = 1\n' + nodes
+        f'[attester]\nport = {free_port()}\nsender = "dev_outbox"\nresend_interval_s = 1\n'
+        # The load clients and the attester reach the nodes from the driver's address; the
+        # campaign's stream is far above one client's RPC rate limit (rpc.client_*).
+        f'\n[rpc]\nunlimited_clients = ["{network.driver_address}"]\n' + nodes
     )
 
 

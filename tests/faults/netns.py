@@ -54,6 +54,11 @@ class NodeNetwork:
         """Node `index`'s address (index from 0)."""
         return f"{SUBNET_PREFIX}.{self.subnet}.{index + 1}"
 
+    @property
+    def driver_address(self) -> str:
+        """The test's own address on the bridge (its veth), where clients connect from."""
+        return f"{SUBNET_PREFIX}.{self.subnet}.{DRIVER_HOST}"
+
     def namespace(self, index: int) -> str:
         return f"{self.tag}n{index + 1}"
 
