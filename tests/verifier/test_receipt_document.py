@@ -179,3 +179,34 @@ def test_a_checked_receipt_as_json(cluster_chain: ClusterChain) -> None:
         True,
         False,
     )
+
+
+def _receipt_failure(document: dict[str, Any], genesis_json: str) -> VerificationFailure:
+    with pytest.raises(VerificationFailure) as caught:
+        verify_receipt(document, Genesis.from_json(genesis_json))
+    return caught.value
+
+
+def test_an_undecodable_certificate_fails_check_5(cluster_chain: ClusterChain) -> None:
+    saved = _saved(cluster_chain)
+    failure = _receipt_failure({**saved, "certificate": "zz"}, cluster_chain.genesis_json)
+    assert (failure.height, failure.rule) == (saved["height"], 5)
+    assert (failure.subject, failure.reason) == ("receipt file", "has no valid certificate")
+
+
+@pytest.mark.parametrize("field", ["next_header", "next_certificate"])
+def test_an_undecodable_part_of_the_receipt_proof_fails_check_7(
+    cluster_chain: ClusterChain, field: str
+) -> None:
+    saved = _saved(cluster_chain)
+    proof = {**saved["receipt_proof"], field: "zz"}
+    failure = _receipt_failure({**saved, "receipt_proof": proof}, cluster_chain.genesis_json)
+    assert (failure.height, failure.rule) == (saved["height"] + 1, 7)
+    assert failure.reason.startswith(f"has no valid {field}")
+
+
+def test_a_next_header_that_does_not_link_fails_check_7(cluster_chain: ClusterChain) -> None:
+    saved = _saved(cluster_chain)
+    proof = {**saved["receipt_proof"], "next_header": saved["header"]}
+    failure = _receipt_failure({**saved, "receipt_proof": proof}, cluster_chain.genesis_json)
+    assert (failure.height, failure.rule) == (saved["height"] + 1, 7)
