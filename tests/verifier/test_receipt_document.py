@@ -210,3 +210,31 @@ def test_a_next_header_that_does_not_link_fails_check_7(cluster_chain: ClusterCh
     proof = {**saved["receipt_proof"], "next_header": saved["header"]}
     failure = _receipt_failure({**saved, "receipt_proof": proof}, cluster_chain.genesis_json)
     assert (failure.height, failure.rule) == (saved["height"] + 1, 7)
+
+
+def test_a_transaction_that_is_not_hex_fails_check_2(cluster_chain: ClusterChain) -> None:
+    saved = _saved(cluster_chain)
+    failure = _receipt_failure({**saved, "tx": "zz"}, cluster_chain.genesis_json)
+    assert (failure.height, failure.rule, failure.subject) == (
+        saved["height"],
+        2,
+        "the receipt's tx",
+    )
+
+
+def test_a_malformed_inclusion_proof_fails_check_4(cluster_chain: ClusterChain) -> None:
+    saved = _saved(cluster_chain)
+    failure = _receipt_failure({**saved, "tx_proof": {"index": 0}}, cluster_chain.genesis_json)
+    assert (failure.height, failure.rule) == (saved["height"], 4)
+    assert (failure.subject, failure.reason) == ("receipt file", "has a malformed tx_proof")
+
+
+def test_a_malformed_receipt_proof_fails_check_7(cluster_chain: ClusterChain) -> None:
+    saved = _saved(cluster_chain)
+    proof = {**saved["receipt_proof"], "proof": {"index": 0}}
+    failure = _receipt_failure({**saved, "receipt_proof": proof}, cluster_chain.genesis_json)
+    assert failure.rule == 7 and failure.height is not None
+    assert (failure.subject, failure.reason) == (
+        "receipt file",
+        "has a malformed receipt_proof.proof",
+    )
