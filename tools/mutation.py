@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run again only the previous run's survivors (after adding tests for them)",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
 
     workdir = ROOT / "build" / "mutation" / args.package
     if args.fresh and workdir.exists():
