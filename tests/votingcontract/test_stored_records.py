@@ -17,6 +17,7 @@ from chain.hashing import Domain, tagged_hash
 from votingcontract import (
     Access,
     CancelKeyChange,
+    CastBallot,
     EnrollVoter,
     ExtendPoll,
     ExtendRoll,
@@ -26,7 +27,7 @@ from votingcontract import (
 from votingcontract.geofence import is_inside
 from votingcontract.identity import gate_statement, ticket_statement
 from votingcontract.poll_spec import Geofence
-from votingcontract.records import PhoneRecord, read_phone
+from votingcontract.records import BallotRecord, PhoneRecord, read_phone
 from votingcontract.results import calculate_budget_outcome, calculate_results
 from votingcontract.roles import RevokeOrgKey
 
@@ -143,3 +144,14 @@ def test_the_gate_and_ticket_statements_are_the_documented_hashes() -> None:
     ):
         expected = tagged_hash(Domain.GATE, encoding.encode([word, "c", poll_id, voter]))
         assert statement("c", poll_id, voter) == expected == bytes.fromhex(pinned)
+
+
+def test_a_counted_ballot_is_stored_with_its_height_and_tx_id(h: Harness) -> None:
+    org = h.register_org("seoul-city")
+    poll_id = h.create_poll(org, policy_poll("seoul-city", h.now_ms))
+    alice = h.enroll("alice")
+    tx = h.sign(alice, CastBallot(poll_id, ((1,),)))
+    assert h.execute([tx])[0].code == "accepted"
+    stored = h.state.get(state_keys.ballot(poll_id, phone_id_of("alice")))
+    assert stored == encoding.encode([[[1]], h.height, tx.tx_id])
+    assert BallotRecord.decode(stored) == BallotRecord(((1,),), h.height, tx.tx_id)
