@@ -164,6 +164,8 @@ class Campaign:
         self.primary_not_resumed = 0
         self.disk_full_fail_stops = 0
         self.disk_full_missed = 0
+        self.skew_lag_blocks: dict[str, list[int]] = {"clock_skew": [], "clock_skew_beyond": []}
+        """How far behind the others a skewed node is at the end of the fault (blocks)."""
         self.started = time.monotonic()
         self._last_progress = 0.0
 
@@ -238,6 +240,8 @@ class Campaign:
             self.say(
                 f"the primary's kill: committing again in a new view after {resume.resumed_s} s"
             )
+        if isinstance(fault, ClockSkew):
+            self.skew_lag_blocks[fault.kind].append(self._lag(cluster, fault.victim))
         fault.heal(cluster)
         self.say(f"healed {fault.kind}")
         if isinstance(fault, DiskFull):
@@ -254,6 +258,13 @@ class Campaign:
                 continue
             named[(cluster.node_ids[status["primary"]], status["view"])] += 1
         return named.most_common(1)[0][0] if named else (cluster.node_ids[0], 0)
+
+    def _lag(self, cluster: FaultCluster, node_id: str) -> int:
+        try:
+            own = int(cluster.status(node_id)["height"])
+        except RpcFailure:
+            own = 0
+        return max(0, self._highest(cluster, exclude=node_id) - own)
 
     def _highest(self, cluster: FaultCluster, exclude: str = "") -> int:
         heights = [0]
@@ -297,6 +308,7 @@ class Campaign:
             primary_kill_resume_s_max=round(max(resume), 2) if resume else None,
             primary_kill_not_resumed_in_hold=self.primary_not_resumed,
             disk_full_fail_stops=self.disk_full_fail_stops,
+            skewed_node_lag_blocks_at_heal=self.skew_lag_blocks,
         )
 
 

@@ -137,11 +137,28 @@ class FaultCluster(LocalCluster):
                 process.wait(timeout=30)
 
     def release(self, node_id: str) -> None:
-        """Let the supervisor start the node again now."""
+        """Let the supervisor start the node again now (if it is not running)."""
         with self._lock:
             self.held.discard(node_id)
-            self._next_start[node_id] = 0.0
             self._backoff_s[node_id] = RESTART_BACKOFF_S_MIN
+            process = self.processes.get(node_id)
+            # only for a node that is down: a plan left for a running node would make the
+            # supervisor restart it at its next exit without counting that exit
+            if process is None or process.poll() is not None:
+                self._next_start[node_id] = 0.0
+
+    def settle(self, node_id: str) -> None:
+        """Count the node's exit now if it has exited unseen (the supervisor polls every
+        SUPERVISE_POLL_S), so a fault that reads `exits_by_node` right after sees it."""
+        with self._lock:
+            process = self.processes.get(node_id)
+            if (
+                process is not None
+                and node_id not in self.held
+                and node_id not in self._next_start
+                and process.poll() is not None
+            ):
+                self._restart_later_or_now(node_id, process, time.monotonic())
 
     def restart_with_clock(self, node_id: str, offset_ms: int) -> None:
         self.hold_down(node_id, signal.SIGTERM)

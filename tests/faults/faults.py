@@ -128,6 +128,7 @@ class DiskFull(Fault):
         self.filler = fill(cluster.disk(self.victim))
 
     def heal(self, cluster: FaultCluster) -> None:
+        cluster.settle(self.victim)
         exits = cluster.exits_by_node[self.victim][EXIT_DISK_FAILED]
         self.fail_stopped = exits > self._exits_before
         if self.filler is not None:
