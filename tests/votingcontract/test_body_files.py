@@ -249,3 +249,11 @@ def test_an_extend_roll_may_name_phones_or_keys_alone() -> None:
     only_phones = body_from_dict("extend_roll", {"poll_id": H, "phone_ids": [H]})
     assert only_keys.to_dict()["phone_ids"] == [] and only_keys.to_dict()["voter_keys"] == [KEY]
     assert only_phones.to_dict()["voter_keys"] == [] and only_phones.to_dict()["phone_ids"] == [H]
+
+
+def test_hex_may_carry_a_0x_prefix() -> None:
+    for poll_id in ("0x" + H, "0X" + H, H):
+        body = body_from_dict("close_poll", {"poll_id": poll_id})
+        assert body.to_dict() == {"poll_id": H}
+    with pytest.raises(ValueError, match=r"^poll_id: '0x0x11' is not hex$"):
+        body_from_dict("close_poll", {"poll_id": "0x0x11"})

@@ -18,6 +18,7 @@ from votingcontract import (
     Access,
     CancelKeyChange,
     CastBallot,
+    ClosePoll,
     EnrollVoter,
     ExtendPoll,
     ExtendRoll,
@@ -26,10 +27,12 @@ from votingcontract import (
 )
 from votingcontract.geofence import is_inside
 from votingcontract.identity import gate_statement, ticket_statement
+from votingcontract.limits import KEY_REPLACEMENT_DELAY_MS
 from votingcontract.poll_spec import Geofence
-from votingcontract.records import BallotRecord, PhoneRecord, read_phone
+from votingcontract.records import BallotRecord, PhoneRecord, Replacement, read_phone
 from votingcontract.results import calculate_budget_outcome, calculate_results
 from votingcontract.roles import RevokeOrgKey
+from votingcontract.voterkeys import read_phone_at
 
 from .helpers import DAY_MS, HOUR_MS, Harness, citizen_poll, phone_id_of, policy_poll, seeded_key
 
@@ -155,3 +158,35 @@ def test_a_counted_ballot_is_stored_with_its_height_and_tx_id(h: Harness) -> Non
     stored = h.state.get(state_keys.ballot(poll_id, phone_id_of("alice")))
     assert stored == encoding.encode([[[1]], h.height, tx.tx_id])
     assert BallotRecord.decode(stored) == BallotRecord(((1,),), h.height, tx.tx_id)
+
+
+def test_closing_a_poll_rewrites_only_its_early_close_time(h: Harness) -> None:
+    org = h.register_org("seoul-city")
+    poll_id = h.create_poll(org, policy_poll("seoul-city", h.now_ms))
+    before = queries.get_poll(h.state, poll_id)
+    assert before is not None
+    closed_at = h.now_ms
+    assert h.submit(org, ClosePoll(poll_id)).code == "accepted"
+    assert h.state.get(state_keys.poll(poll_id)) == (
+        dataclasses.replace(before, closed_early_at_ms=closed_at).encode()
+    )
+
+
+def test_a_key_replacement_is_stored_with_its_height_and_read_from_its_time(
+    h: Harness,
+) -> None:
+    old = h.enroll("alice")
+    first_height = h.height
+    new = seeded_key("alice-new-phone")
+    enrolled_at_ms = h.now_ms
+    assert h.submit(h.attester, EnrollVoter(phone_id_of("alice"), new.public_key)).code == (
+        "accepted"
+    )
+    effective_ms = enrolled_at_ms + KEY_REPLACEMENT_DELAY_MS
+    waiting = PhoneRecord(
+        old.public_key, first_height, 2, Replacement(new.public_key, h.height, effective_ms)
+    )
+    assert h.state.get(state_keys.phone(phone_id_of("alice"))) == waiting.encode()
+    assert read_phone(h.state, phone_id_of("alice")) == waiting
+    matured = read_phone_at(h.state, phone_id_of("alice"), effective_ms)
+    assert matured == PhoneRecord(new.public_key, h.height, 2, None)
