@@ -267,7 +267,13 @@ class PeerTransport:
 
     async def _accept(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(max_msg_size=self.max_frame_bytes, heartbeat=10)
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+            # The dialler went away during the handshake (seen in the fault campaign):
+            # nothing to serve, and not an error of this node's.
+            self.counters.drop("closed_during_handshake")
+            return ws
         self._inbound.add(ws)
         sender: int | None = None
         try:
