@@ -20,6 +20,7 @@ import pytest
 from chain.errors import StoreWriteError
 from chain.store import ChainStore
 from tests.chain.chain_fixtures import genesis_writes, make_genesis, next_bundle_for_store
+from tests.small_disk import fill
 
 GENESIS = make_genesis(4)
 TMPFS_BYTES = 4 * 1024 * 1024
@@ -41,22 +42,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    """Fill the disk to the last byte with one file; returns it (delete it to free space)."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        for chunk_bytes in (65536, 4096, 1):
-            try:
-                while True:
-                    os.write(fd, b"\0" * chunk_bytes)
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
-    return filler
 
 
 def test_a_full_disk_refuses_the_block_whole_and_every_write_after_it(small_disk: Path) -> None:

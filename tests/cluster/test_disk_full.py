@@ -23,6 +23,7 @@ import votingcontract
 from chain.keys import PrivateKey
 from node.setup import load_pepper
 from tests.cluster.harness import ROOT, LocalCluster, wait_for
+from tests.small_disk import fill
 
 TMPFS_BYTES = 8 * 1024 * 1024
 
@@ -43,21 +44,6 @@ def n1_disk(tmp_path: Path) -> Iterator[tuple[LocalCluster, Path]]:
         yield cluster, mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        for chunk_bytes in (65536, 4096, 1):
-            try:
-                while True:
-                    os.write(fd, b"\0" * chunk_bytes)
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
-    return filler
 
 
 def enroll(cluster: LocalCluster, phone: str) -> None:
