@@ -125,11 +125,13 @@ def block_transactions(
     )
 
 
-def next_bundle(tip: ChainTip, genesis: Genesis, seed: int = 0) -> BlockBundle:
-    """The valid block after `tip`, certified by all validators of make_genesis()."""
+def certified_block(
+    tip: ChainTip, genesis: Genesis, transactions: tuple[Transaction, ...]
+) -> tuple[Block, CommitCertificate, tuple[bytes, ...]]:
+    """The block after `tip` holding `transactions`, certified by every validator, and a
+    receipt per transaction."""
     height = tip.height + 1
     keys = validator_keys(len(genesis.validators))
-    transactions = block_transactions(height, seed, genesis.chain_id)
     header = make_header(
         genesis.chain_id,
         height,
@@ -143,6 +145,14 @@ def next_bundle(tip: ChainTip, genesis: Genesis, seed: int = 0) -> BlockBundle:
     block = Block(header, transactions)
     certificate = CommitCertificate.sign(keys, genesis.chain_id, 0, height, block.block_hash)
     receipts = tuple(encoding.encode([tx.tx_id, "accepted"]) for tx in transactions)
+    return block, certificate, receipts
+
+
+def next_bundle(tip: ChainTip, genesis: Genesis, seed: int = 0) -> BlockBundle:
+    """The valid block after `tip`, certified by all validators of make_genesis()."""
+    height = tip.height + 1
+    transactions = block_transactions(height, seed, genesis.chain_id)
+    block, certificate, receipts = certified_block(tip, genesis, transactions)
     writes: WriteSet = [
         (COUNTER_KEY, pack_u64(height)),
         (block_key(height), block.block_hash),
@@ -187,18 +197,5 @@ def oversized_bundle(
         Transaction.create(key, genesis.chain_id, "test", bytes(body_bytes), nonce=n)
         for n in range(tx_count)
     )
-    keys = validator_keys(len(genesis.validators))
-    header = make_header(
-        genesis.chain_id,
-        height,
-        genesis.genesis_time_ms + height * BLOCK_INTERVAL_MS,
-        tip.block_hash,
-        transactions,
-        tip.app_hash,
-        tip.receipts_root,
-        keys[height % len(keys)].public_key,
-    )
-    block = Block(header, transactions)
-    certificate = CommitCertificate.sign(keys, genesis.chain_id, 0, height, block.block_hash)
-    receipts = tuple(encoding.encode([tx.tx_id, "accepted"]) for tx in transactions)
+    block, certificate, receipts = certified_block(tip, genesis, transactions)
     return BlockBundle(block, certificate, receipts, [(COUNTER_KEY, pack_u64(height))])
