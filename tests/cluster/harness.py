@@ -150,12 +150,18 @@ class LocalCluster:
         result: dict[str, Any] = self.client(node_id).post(path, {"tx": tx.encode().hex()})
         return result
 
-    def enroll_directly(self, phone: str, voter: PrivateKey) -> dict[str, Any]:
-        """Enroll as the attester would after a correct code (fast set-up for load)."""
+    def enroll_directly(
+        self, phone: str, voter: PrivateKey, node_id: str = "n1"
+    ) -> dict[str, Any]:
+        """Enroll as the attester would after a correct code (fast set-up for load).
+
+        Submitted at `node_id` and waited for there, so that a ballot sent next to the
+        same node is checked against state that already holds the enrolment (another
+        node may not have applied that block yet and would answer not_enrolled)."""
         pepper = load_pepper(self.config)
         phone_id = votingcontract.phone_id(pepper, votingcontract.normalise_e164(phone))
         body = votingcontract.EnrollVoter(phone_id=phone_id, voter_key=voter.public_key)
-        return self.submit(self.sign(self.key("attester"), body))
+        return self.submit(self.sign(self.key("attester"), body), node_id)
 
     def wait_converged(
         self, node_ids: list[str] | None = None, timeout_s: float = 60.0

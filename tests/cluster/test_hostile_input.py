@@ -77,7 +77,7 @@ class Hostile:
     def cast_ballot(self, node_id: str = TARGET) -> dict:
         voter = PrivateKey.from_seed(secrets.token_bytes(32))
         phone = f"+8210{secrets.randbelow(10**8):08d}"
-        assert self.cluster.enroll_directly(phone, voter)["receipt"]["accepted"]
+        assert self.cluster.enroll_directly(phone, voter, node_id)["receipt"]["accepted"]
         ballot = votingcontract.CastBallot(self.poll_id, ((0,),))
         return self.cluster.submit(self.cluster.sign(voter, ballot), node_id)
 
