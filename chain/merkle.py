@@ -11,6 +11,11 @@ empty list is 32 zero bytes.
 
 A proof for leaf `index` of a tree of `leaf_count` leaves is the list of sibling hashes
 from the leaf level up, skipping the levels where the node was promoted without a sibling.
+
+`merkle_levels` builds every level of a tree once (n leaf hashes and about n node hashes);
+`proof_from_levels` then reads a proof out of them in O(log n), with no hashing. A node
+builds the levels of each block it delivers, so answering a commit with its proof costs
+the same whatever the block size (issue 13); `merkle_proof` is the one-off form.
 """
 
 from __future__ import annotations
@@ -86,6 +91,43 @@ def merkle_proof(items: Sequence[bytes], index: int) -> MerkleProof:
         level = _next_level(level)
         position //= 2
     return MerkleProof(index, len(items), tuple(siblings))
+
+
+def merkle_levels(items: Sequence[bytes]) -> tuple[tuple[bytes, ...], ...]:
+    """Every level of the tree over `items`: leaf hashes first, the top node last.
+
+    Empty for no items. levels[-1] is the 1-node top level, so the root is
+    seal_root(len(items), levels[-1][0])."""
+    if not items:
+        return ()
+    level = [leaf_hash(item) for item in items]
+    levels = [tuple(level)]
+    while len(level) > 1:
+        level = _next_level(level)
+        levels.append(tuple(level))
+    return tuple(levels)
+
+
+def root_from_levels(levels: Sequence[Sequence[bytes]]) -> bytes:
+    """merkle_root of the items whose levels are `levels` (merkle_levels)."""
+    if not levels:
+        return EMPTY_ROOT
+    return seal_root(len(levels[0]), levels[-1][0])
+
+
+def proof_from_levels(levels: Sequence[Sequence[bytes]], index: int) -> MerkleProof:
+    """merkle_proof(items, index), read from merkle_levels(items) without hashing."""
+    leaf_count = len(levels[0]) if levels else 0
+    if not 0 <= index < leaf_count:
+        raise IndexError(f"leaf {index} is outside a tree of {leaf_count} leaves")
+    siblings: list[bytes] = []
+    position = index
+    for level in levels[:-1]:
+        sibling = position ^ 1
+        if sibling < len(level):
+            siblings.append(level[sibling])
+        position //= 2
+    return MerkleProof(index, leaf_count, tuple(siblings))
 
 
 def verify_merkle_proof(root: bytes, item: bytes, proof: MerkleProof) -> bool:

@@ -16,9 +16,12 @@ from chain.merkle import (
     MerkleProof,
     check_proof_shape,
     leaf_hash,
+    merkle_levels,
     merkle_proof,
     merkle_root,
     node_hash,
+    proof_from_levels,
+    root_from_levels,
     seal_root,
     verify_merkle_proof,
 )
@@ -172,3 +175,34 @@ def test_proofs_round_trip_through_to_value_and_the_canonical_encoding(
 def test_from_value_refuses_malformed_proofs(value: list[object], message: str) -> None:
     with pytest.raises(DecodeError, match=message):
         MerkleProof.from_value(value)
+
+
+def test_proofs_read_from_the_levels_are_the_proofs_built_from_the_items() -> None:
+    """The node answers commits with proofs read from levels built once per block
+    (issue 13): they must be exactly what merkle_proof gives, for every tree size up to
+    a few levels past 2**6 and every leaf, odd promotions included."""
+    for count in [*range(1, 71), 127, 128, 129, 500]:
+        items = items_of(count)
+        levels = merkle_levels(items)
+        assert root_from_levels(levels) == merkle_root(items)
+        assert len(levels[-1]) == 1
+        for index in range(count):
+            assert proof_from_levels(levels, index) == merkle_proof(items, index), (count, index)
+
+
+def test_levels_of_no_items_give_the_empty_root_and_no_proof() -> None:
+    assert merkle_levels([]) == ()
+    assert root_from_levels(()) == EMPTY_ROOT
+    with pytest.raises(IndexError):
+        proof_from_levels((), 0)
+
+
+@pytest.mark.parametrize("index", [-1, 3])
+def test_a_proof_from_levels_outside_the_tree_is_refused_as_merkle_proof_refuses_it(
+    index: int,
+) -> None:
+    items = items_of(3)
+    with pytest.raises(IndexError):
+        merkle_proof(items, index)
+    with pytest.raises(IndexError):
+        proof_from_levels(merkle_levels(items), index)
