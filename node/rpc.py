@@ -91,12 +91,14 @@ def make_rpc_app(
     settings: RpcSettings | None = None,
     unlimited_clients: Iterable[str] = (),
     clock_s: Callable[[], float] = time.monotonic,
+    delivered: views.DeliveredBlocks | None = None,
 ) -> web.Application:
     """The RPC app; `on_error(code)` is called once per error response (for metrics).
 
     Its ReadPool (sized by `settings`) is shut down when the app is cleaned up. Clients
     are rate-limited per address (settings.client_*), except `unlimited_clients` (the
-    cluster's validators) and settings.unlimited_clients."""
+    cluster's validators) and settings.unlimited_clients. GET /v1/tx/{id} answers from
+    `delivered` (the node's latest delivered blocks) when it holds the block."""
     settings = settings or RpcSettings(max_body_bytes=max_body_bytes)
     app = web.Application(client_max_size=max_body_bytes, middlewares=[_errors_as_json])
     app[_ON_ERROR] = on_error or (lambda code: None)
@@ -113,7 +115,7 @@ def make_rpc_app(
         clock_s,
     )
     app[_LIMITS] = limits
-    rpc = _Routes(node, reads, limits, settings.max_response_bytes)
+    rpc = _Routes(node, reads, limits, settings.max_response_bytes, delivered)
     app.add_routes(
         [
             web.get("/v1/status", rpc.status),
@@ -182,10 +184,16 @@ async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamR
 
 class _Routes:
     def __init__(
-        self, node: NodeService, reads: ReadPool, limits: ClientLimits, max_response_bytes: int
+        self,
+        node: NodeService,
+        reads: ReadPool,
+        limits: ClientLimits,
+        max_response_bytes: int,
+        delivered: views.DeliveredBlocks | None,
     ) -> None:
         self.node, self.reads, self.limits = node, reads, limits
         self.max_response_bytes = max_response_bytes
+        self.delivered = delivered
 
     @property
     def store(self) -> ChainStore:
@@ -219,10 +227,10 @@ class _Routes:
         location = self.store.locate_tx(tx_id)
         if location is None:
             raise RpcError(RpcErrorCode.NOT_FOUND, f"no committed transaction {tx_id.hex()}")
-        now_ms, store = self.node.now_ms(), self.store
+        now_ms, store, delivered = self.node.now_ms(), self.store, self.delivered
         return _json_body(
             await self.reads.run(
-                lambda: json.dumps(views.committed_tx(store, *location, now_ms)).encode()
+                lambda: json.dumps(views.committed_tx(store, *location, now_ms, delivered)).encode()
             )
         )
 

@@ -220,6 +220,8 @@ class Node:
             lambda: self.replica.stats.dropped,
         )
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
+        self.delivered = views.DeliveredBlocks()
+        """The latest delivered blocks, ready for commit answers (node/views.py)."""
         self._fetching = False
         self._stopping = False
         now_s = time.monotonic()
@@ -247,6 +249,7 @@ class Node:
             rpc,
             # Validators fetch blocks from each other's RPC (state transfer): never limited.
             unlimited_clients={n.host for n in self.config.nodes},
+            delivered=self.delivered,
         )
         # Connection caps and timeouts on both servers (node/connlimit.py); aiohttp's
         # keepalive_timeout is the idle timeout, the guard adds the head timeout.
@@ -425,6 +428,8 @@ class Node:
             # from the data directory and state transfer.
             log.critical("cannot execute and store block %d; stopping", block.height, exc_info=True)
             os._exit(EXIT_CANNOT_FOLLOW)
+        # Before the waiters wake: their answers are read from it (node/views.py).
+        self.delivered.add(block, certificate, [r.encode() for r in receipts])
         tx_ids = [tx.tx_id for tx in block.transactions]
         self.mempool.remove(tx_ids)
         self.metrics.blocks_committed.inc()
@@ -524,7 +529,7 @@ class Node:
             location = self.store.locate_tx(tx.tx_id)
             if location is not None:
                 # The full view: the submitter sent these bytes (ballot choices included).
-                document = views.committed_tx(self.store, *location, None)
+                document = views.committed_tx(self.store, *location, None, self.delivered)
                 return {"status": "committed", **document}
         return {"status": "pending", "tx_id": tx.tx_id.hex(), "height": None}
 
