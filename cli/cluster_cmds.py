@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common.add_config(p)
     p.set_defaults(handler=tls_init)
 
-    p = sub.add_parser("up", help="run every node of the cluster file locally")
+    p = sub.add_parser("up", help="run every node (and observer) of the cluster file locally")
     common.add_config(p)
     p.add_argument("--no-demo", action="store_true", help="do not seed demo polls")
     p.set_defaults(handler=up)
@@ -51,6 +51,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--log-level", default="INFO")
     add_log_file(p, "<log_dir>/<id>.log")
     p.set_defaults(handler=node)
+
+    p = sub.add_parser(
+        "observer",
+        help="run one observer of the cluster file (a read replica: no key, not in genesis)",
+        description="Follows the chain from the validators by verified state transfer "
+        "(every block's commit certificate checked against genesis), serves every read "
+        "endpoint of the RPC at the observer's rpc_port and forwards submitted transactions "
+        "to the validators. Listed as [[observers]] in the cluster file.",
+    )
+    common.add_config(p)
+    p.add_argument("--id", required=True, help="the observer id in the cluster file, e.g. o1")
+    p.add_argument("--log-level", default="INFO")
+    add_log_file(p, "<log_dir>/<id>.log")
+    p.set_defaults(handler=observer)
 
     p = sub.add_parser(
         "attester",
@@ -120,6 +134,8 @@ def up(args: argparse.Namespace) -> int:
             print(
                 f"  {address.node_id}: RPC {address.rpc_url}/v1/status  (peers {address.peer_url})"
             )
+        for observer in config.observers:
+            print(f"  {observer.node_id} (observer, reads): RPC {observer.rpc_url}/v1/status")
         print(f"  attester (phone verification): {config.attester.url}/v1/status")
         print("stop with Ctrl-C")
 
@@ -141,6 +157,15 @@ def node(args: argparse.Namespace) -> int:
     config.node(args.id)  # an unknown id fails here, before a log file is named after it
     log_file = _log_file(args, config.node_log_path(args.id))
     return _serve_until_signalled(args, log_file, lambda stop: run_node(config, args.id, stop))
+
+
+def observer(args: argparse.Namespace) -> int:
+    from node.observer import run_observer
+
+    config = common.config_of(args)
+    config.observer(args.id)  # an unknown id fails here, before a log file is named after it
+    log_file = _log_file(args, config.node_log_path(args.id))
+    return _serve_until_signalled(args, log_file, lambda stop: run_observer(config, args.id, stop))
 
 
 def attester(args: argparse.Namespace) -> int:

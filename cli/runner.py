@@ -1,7 +1,9 @@
-"""`votechain up`: run every node of a cluster file, and the attester, as child processes.
+"""`votechain up`: run every node of a cluster file, its observers and the attester, as
+child processes.
 
 Each node is its own OS process (`votechain node -c FILE --id nX`) writing its log to
-<log_dir>/<id>.log; the phone-verification service is another (`votechain attester -c
+<log_dir>/<id>.log; each observer ([[observers]], `votechain observer -c FILE --id oX`)
+likewise; the phone-verification service is another (`votechain attester -c
 FILE`, log <log_dir>/attester.log), apart from every validator. The log folder is
 [chain] log_dir, by default beside the data directory (node/config.py).
 
@@ -58,6 +60,20 @@ def start_node(config: ClusterConfig, config_path: Path, node_id: str) -> subpro
     return _start_logged(node_command(config_path, node_id), config.node_log_path(node_id))
 
 
+def observer_command(config_path: Path, observer_id: str) -> list[str]:
+    command = node_command(config_path, observer_id)
+    command[command.index("node")] = "observer"
+    return command
+
+
+def start_observer(
+    config: ClusterConfig, config_path: Path, observer_id: str
+) -> subprocess.Popen[bytes]:
+    return _start_logged(
+        observer_command(config_path, observer_id), config.node_log_path(observer_id)
+    )
+
+
 def start_attester(config: ClusterConfig, config_path: Path) -> subprocess.Popen[bytes]:
     config.attester_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     command = [sys.executable, "-m", "cli.main", "attester", "-c", str(config_path)]
@@ -93,10 +109,14 @@ def wait_until_attester_serving(
     raise RpcFailure(f"the attester did not start within {timeout_s:.0f} s; see {log_path}")
 
 
-def wait_until_serving(config: ClusterConfig, timeout_s: float = START_TIMEOUT_S) -> None:
-    """Wait until every node answers /v1/status, or raise RpcFailure naming the laggards."""
+def wait_until_serving(
+    config: ClusterConfig, timeout_s: float = START_TIMEOUT_S, observers: bool = False
+) -> None:
+    """Wait until every node (or, with `observers`, every observer) answers /v1/status,
+    or raise RpcFailure naming the laggards."""
     deadline = time.monotonic() + timeout_s
-    waiting = {n.node_id: n for n in config.nodes}
+    addresses = config.observers if observers else config.nodes
+    waiting = {a.node_id: a for a in addresses}
     while waiting and time.monotonic() < deadline:
         for node_id, address in list(waiting.items()):
             try:
@@ -142,6 +162,7 @@ def run_cluster(config: ClusterConfig, config_path: Path, on_ready: Callable[[],
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         wait_until_serving(config)
+        wait_until_serving(config, observers=True)
         wait_until_attester_serving(config, supervisor.processes[ATTESTER])
         on_ready()
         while not stopping:
@@ -166,7 +187,8 @@ class Supervisor:
         self.restart_at: dict[str, float] = {}
         self.done: set[str] = set()
         now = time.monotonic()
-        for name in [*(n.node_id for n in config.nodes), ATTESTER]:
+        self.observer_ids = {o.node_id for o in config.observers}
+        for name in [*(n.node_id for n in config.nodes), *sorted(self.observer_ids), ATTESTER]:
             self._start(name, now)
 
     def check(self, now: float) -> None:
@@ -202,6 +224,8 @@ class Supervisor:
     def _start(self, name: str, now: float) -> None:
         if name == ATTESTER:
             self.processes[name] = start_attester(self.config, self.config_path)
+        elif name in self.observer_ids:
+            self.processes[name] = start_observer(self.config, self.config_path, name)
         else:
             self.processes[name] = start_node(self.config, self.config_path, name)
         self.started_at[name] = now

@@ -39,6 +39,25 @@ class NodeAddress:
 
 
 @dataclass(frozen=True)
+class ObserverAddress:
+    """An observer ([[observers]]): no validator key, not in genesis, no peer port. It
+    follows the chain from `sources` (default: the validators' RPC) by verified state
+    transfer and serves the client RPC at rpc_url (node/observer.py)."""
+
+    node_id: str
+    host: str
+    rpc_port: int
+    sources: tuple[str, ...] = ()
+    """RPC URLs to fetch blocks from, in turn; empty: every validator's rpc_url. Another
+    observer serves too: every block is checked against genesis' validators anyway."""
+    tls: bool = False
+
+    @property
+    def rpc_url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.rpc_port}"
+
+
+@dataclass(frozen=True)
 class ConsensusSettings:
     tick_ms: int = 50
     batch_delay_ticks: int = 2
@@ -93,6 +112,22 @@ class RpcSettings:
     """Addresses never rate-limited (the cluster's validator hosts are added): loopback by
     default, so a local cluster, its tests and a same-host reverse proxy that is not in
     trusted_proxies (whose clients would otherwise share one bucket) are not limited."""
+
+
+@dataclass(frozen=True)
+class ObserverSettings:
+    """How observers follow the chain and forward transactions ([observer] in cluster.toml)."""
+
+    poll_interval_ms: int = 200
+    """An observer that is caught up asks its next source for a new block this often."""
+    fast_poll_interval_ms: int = 50
+    """The same while a client waits (wait=commit) for a transaction to commit here."""
+    status_interval_ms: int = 1000
+    """How often it asks a source for its height (to report how far behind it is)."""
+    fetch_batch_blocks: int = 50
+    """Blocks fetched from one source in a row before the next round."""
+    forward_timeout_s: float = 5.0
+    """A validator must answer a forwarded transaction within this; else the next one is tried."""
 
 
 @dataclass(frozen=True)
@@ -167,10 +202,13 @@ class ClusterConfig:
     chain_id: str
     data_dir: Path
     nodes: tuple[NodeAddress, ...]
+    observers: tuple[ObserverAddress, ...] = ()
     consensus: ConsensusSettings = field(default_factory=ConsensusSettings)
     mempool: MempoolSettings = field(default_factory=MempoolSettings)
     rpc: RpcSettings = field(default_factory=RpcSettings)
     attester: AttesterSettings = field(default_factory=AttesterSettings)
+    observer_settings: ObserverSettings = field(default_factory=ObserverSettings)
+    """[observer]: settings shared by every observer of [[observers]]."""
     tls: TlsSettings = field(default_factory=TlsSettings)
     source: Path | None = None
     log_dir_setting: Path | None = None
@@ -182,6 +220,17 @@ class ClusterConfig:
                 return address
         known = ", ".join(n.node_id for n in self.nodes)
         raise ConfigError(f"no node {node_id!r} in {self.source}; it lists {known}")
+
+    def observer(self, observer_id: str) -> ObserverAddress:
+        for address in self.observers:
+            if address.node_id == observer_id:
+                return address
+        known = ", ".join(o.node_id for o in self.observers) or "none"
+        raise ConfigError(f"no observer {observer_id!r} in {self.source}; it lists {known}")
+
+    def observer_sources(self, observer_id: str) -> tuple[str, ...]:
+        """The RPC URLs observer `observer_id` follows the chain from, in turn."""
+        return self.observer(observer_id).sources or tuple(n.rpc_url for n in self.nodes)
 
     def replica_id(self, node_id: str) -> int:
         return [n.node_id for n in self.nodes].index(self.node(node_id).node_id)
@@ -283,9 +332,14 @@ def parse_config(document: dict[str, Any], path: Path) -> ClusterConfig:
         raise ConfigError(f"{path}: [[nodes]] must list at least one node")
     tls = _section(TlsSettings, _table(document, "tls", path), path)
     nodes = tuple(replace(_node(entry, path), tls=tls.enabled) for entry in raw_nodes)
-    ids = [n.node_id for n in nodes]
+    raw_observers = document.get("observers", [])
+    if not isinstance(raw_observers, list):
+        raise ConfigError(f"{path}: [[observers]] must be a list of tables")
+    observers = tuple(replace(_observer(entry, path), tls=tls.enabled) for entry in raw_observers)
+    # Observers' data directories sit beside the nodes' (<data_dir>/<id>), so ids are shared.
+    ids = [n.node_id for n in nodes] + [o.node_id for o in observers]
     if len(set(ids)) != len(ids):
-        raise ConfigError(f"{path}: node ids must be unique, got {ids}")
+        raise ConfigError(f"{path}: node and observer ids must be unique, got {ids}")
     config = ClusterConfig(
         chain_id=str(chain.get("chain_id", "votechain-local-1")),
         data_dir=(path.parent / str(chain.get("data_dir", "data"))).resolve(),
@@ -293,10 +347,12 @@ def parse_config(document: dict[str, Any], path: Path) -> ClusterConfig:
             (path.parent / str(chain["log_dir"])).resolve() if chain.get("log_dir") else None
         ),
         nodes=nodes,
+        observers=observers,
         consensus=_section(ConsensusSettings, _table(document, "consensus", path), path),
         mempool=_section(MempoolSettings, _table(document, "mempool", path), path),
         rpc=_rpc(_table(document, "rpc", path), path),
         attester=_attester(_table(document, "attester", path), path),
+        observer_settings=_section(ObserverSettings, _table(document, "observer", path), path),
         tls=tls,
         source=path,
     )
@@ -381,6 +437,32 @@ def _node(entry: Any, path: Path) -> NodeAddress:
         raise ConfigError(f"{path}: a [[nodes]] entry lacks {exc.args[0]!r}") from exc
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: a [[nodes]] entry has a bad port: {exc}") from exc
+
+
+def _observer(entry: Any, path: Path) -> ObserverAddress:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{path}: each [[observers]] entry must be a table")
+    unknown = set(entry) - {"id", "host", "rpc_port", "sources"}
+    if unknown:
+        raise ConfigError(
+            f"{path}: an [[observers]] entry has unknown keys {sorted(unknown)}; known: id, "
+            "host, rpc_port, sources (observers have no peer port: they never join consensus)"
+        )
+    sources = _strings(entry.get("sources", []), "observers.sources", path)
+    for url in sources:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{path}: observers.sources holds {url!r}; give http(s)://host:port")
+    try:
+        return ObserverAddress(
+            node_id=str(entry["id"]),
+            host=str(entry.get("host", "127.0.0.1")),
+            rpc_port=int(entry["rpc_port"]),
+            sources=tuple(url.rstrip("/") for url in sources),
+        )
+    except KeyError as exc:
+        raise ConfigError(f"{path}: an [[observers]] entry lacks {exc.args[0]!r}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: an [[observers]] entry has a bad port: {exc}") from exc
 
 
 def _section(cls: type[Any], table: dict[str, Any], path: Path) -> Any:

@@ -124,7 +124,9 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "votechain node RPC", "version": "1"},
         "paths": {
             "/v1/status": _get(
-                "Node status: height, view, primary, head and app hash, peers, mempool"
+                "Node status: role (validator or observer), height, head and app hash; a "
+                "validator adds view, primary, peers, mempool; an observer adds "
+                "validators_height, behind_blocks and its sources"
             ),
             "/v1/genesis": _get("The genesis document and its hash"),
             "/v1/tx": _post(

@@ -247,8 +247,12 @@ class Node:
             rpc.max_body_bytes,
             lambda code: self.metrics.rpc_errors.labels(code=code).inc(),
             rpc,
-            # Validators fetch blocks from each other's RPC (state transfer): never limited.
-            unlimited_clients={n.host for n in self.config.nodes},
+            # Validators fetch blocks from each other's RPC (state transfer), and observers
+            # follow the chain and forward their clients' transactions: never limited.
+            unlimited_clients={
+                *(n.host for n in self.config.nodes),
+                *(o.host for o in self.config.observers),
+            },
             delivered=self.delivered,
         )
         # Connection caps and timeouts on both servers (node/connlimit.py); aiohttp's
@@ -610,6 +614,7 @@ class Node:
         stats = replica.stats
         return {
             "node": self.node_id,
+            "role": "validator",
             "replica_id": self.replica_id,
             "chain_id": self.chain_id,
             "genesis_hash": self.store.genesis.genesis_hash.hex(),

@@ -73,7 +73,9 @@ def make_cluster_certificates(config: ClusterConfig) -> list[Path]:
     if ca_cert_path.exists():
         if not ca_key_path.exists():
             missing = [
-                n.node_id for n in config.nodes if not config.tls_cert_path(n.node_id).exists()
+                n.node_id
+                for n in (*config.nodes, *config.observers)
+                if not config.tls_cert_path(n.node_id).exists()
             ]
             if missing:
                 raise ConfigError(
@@ -91,7 +93,8 @@ def make_cluster_certificates(config: ClusterConfig) -> list[Path]:
         _write_key(ca_key_path, ca_key)
         _write(ca_cert_path, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
         created += [ca_cert_path, ca_key_path]
-    for address in config.nodes:
+    # Observers serve https to clients with a certificate of their own, like validators.
+    for address in (*config.nodes, *config.observers):
         cert_path = config.tls_cert_path(address.node_id)
         key_path = config.tls_key_path(address.node_id)
         if cert_path.exists() and key_path.exists():
