@@ -1,0 +1,246 @@
+"""Observers in one process: [[observers]] in cluster.toml, and how an observer forwards
+transactions to validators that answer busy, refuse, lie or are down (fake validator
+RPCs on the ports the cluster file gives the validators)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+import votingcontract
+from chain.keys import PrivateKey
+from node.config import ConfigError, load_config
+from node.errors import RpcError, RpcErrorCode
+from node.observer import Observer
+from tests.cluster.harness import LocalCluster, free_port
+
+MINIMAL = """
+[[nodes]]
+id = "n1"
+peer_port = 7001
+rpc_port = 8001
+
+[[nodes]]
+id = "n2"
+host = "10.0.0.2"
+peer_port = 7002
+rpc_port = 8002
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "cluster.toml"
+    path.write_text(text)
+    return path
+
+
+def test_observers_follow_the_validators_unless_given_sources(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            MINIMAL + '\n[[observers]]\nid = "o1"\nhost = "0.0.0.0"\nrpc_port = 9001\n'
+            '\n[[observers]]\nid = "o2"\nrpc_port = 9002\nsources = ["http://o1.city:9001/"]\n'
+            "\n[observer]\npoll_interval_ms = 100\n",
+        )
+    )
+    assert [o.node_id for o in config.observers] == ["o1", "o2"]
+    assert config.observer("o1").rpc_url == "http://0.0.0.0:9001"
+    assert config.observer_sources("o1") == ("http://127.0.0.1:8001", "http://10.0.0.2:8002")
+    assert config.observer_sources("o2") == ("http://o1.city:9001",)
+    assert config.node_dir("o1") == config.data_dir / "o1"
+    assert config.observer_settings.poll_interval_ms == 100
+    assert [n.node_id for n in config.nodes] == ["n1", "n2"], "observers are not validators"
+
+
+@pytest.mark.parametrize(
+    ("entry", "says"),
+    [
+        ('id = "n1"\nrpc_port = 9001', "ids must be unique"),
+        ('id = "o1"\nrpc_port = 9001\npeer_port = 7009', "no peer port"),
+        ('id = "o1"\nrpc_port = 9001\nsources = ["o1.city:9001"]', "http(s)://"),
+        ('id = "o1"', "lacks 'rpc_port'"),
+    ],
+)
+def test_a_bad_observer_entry_is_refused_by_name(tmp_path: Path, entry: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_config(write(tmp_path, MINIMAL + f"\n[[observers]]\n{entry}\n"))
+    with pytest.raises(ConfigError, match="no observer 'o9'"):
+        load_config(write(tmp_path, MINIMAL)).observer("o9")
+
+
+# --- forwarding -------------------------------------------------------------------------
+
+Answer = Callable[[bytes], web.Response]
+
+
+class FakeValidators:
+    """Validator RPCs on the cluster file's ports: each answers POST /v1/tx as told, and
+    GET /v1/raw/blocks/{h} with 404 (nothing new), so the observer stays at genesis."""
+
+    def __init__(self, cluster: LocalCluster) -> None:
+        self.cluster = cluster
+        self.answers: dict[str, Answer] = {}
+        self.received: list[str] = []
+        self.runners: list[web.AppRunner] = []
+
+    async def start(self, node_ids: list[str]) -> None:
+        for address in self.cluster.config.nodes:
+            if address.node_id not in node_ids:
+                continue
+            app = web.Application()
+            app.add_routes(
+                [
+                    web.post("/v1/tx", self._submit(address.node_id)),
+                    web.get("/v1/raw/blocks/{height}", _not_found),
+                    web.get("/v1/status", _status),
+                ]
+            )
+            runner = web.AppRunner(app)
+            await runner.setup()
+            await web.TCPSite(runner, address.host, address.rpc_port).start()
+            self.runners.append(runner)
+
+    async def stop(self) -> None:
+        for runner in self.runners:
+            await runner.cleanup()
+
+    def _submit(self, node_id: str) -> Callable[[web.Request], Any]:
+        async def handler(request: web.Request) -> web.Response:
+            self.received.append(node_id)
+            assert request.content_type == "application/msgpack"
+            return self.answers[node_id](await request.read())
+
+        return handler
+
+
+async def _not_found(request: web.Request) -> web.Response:
+    return web.json_response({"error": "not_found", "message": "no block"}, status=404)
+
+
+async def _status(request: web.Request) -> web.Response:
+    return web.json_response({"height": 0})
+
+
+def error(code: str, status: int, reason: str | None = None) -> Answer:
+    body: dict[str, Any] = {"error": code, "message": f"{code} from a validator"}
+    if reason is not None:
+        body["reason"] = reason
+    headers = {"Retry-After": "3"} if status == 503 else None
+    return lambda data: web.json_response(body, status=status, headers=headers)
+
+
+def pending(data: bytes) -> web.Response:
+    return web.json_response({"status": "pending", "tx_id": "ab", "height": None}, status=202)
+
+
+@pytest.fixture
+async def setup(tmp_path: Path) -> AsyncIterator[tuple[Observer, FakeValidators, bytes]]:
+    cluster = LocalCluster(tmp_path)
+    with open(cluster.config_path, "a", encoding="utf-8") as toml:
+        toml.write(f'\n[[observers]]\nid = "o1"\nrpc_port = {free_port()}\n')
+    cluster.config = load_config(cluster.config_path)
+    fakes = FakeValidators(cluster)
+    observer = Observer(cluster.config, "o1")
+    await observer.start()
+    voter = PrivateKey.from_seed(b"\x07" * 32)
+    tx = cluster.sign(voter, votingcontract.CastBallot(b"\x01" * 32, ((0,),))).encode()
+    try:
+        yield observer, fakes, tx
+    finally:
+        await observer.stop()
+        await fakes.stop()
+
+
+async def test_a_busy_validator_is_skipped_for_the_next(
+    setup: tuple[Observer, FakeValidators, bytes],
+) -> None:
+    observer, fakes, tx = setup
+    await fakes.start(["n1", "n2", "n3", "n4"])
+    fakes.answers = {
+        "n1": error("busy", 503),
+        "n2": error("behind", 503),
+        "n3": pending,
+        "n4": pending,
+    }
+    answer = await observer.submit(tx, wait_commit=False)
+    assert answer["status"] == "pending"
+    assert fakes.received == ["n1", "n2", "n3"]
+    # Round-robin: the next submission starts at the next validator.
+    await observer.submit(tx, wait_commit=False)
+    assert fakes.received[3:] == ["n2", "n3"]
+    assert observer.forwards.outcomes == {"busy": 1, "behind": 2, "accepted": 2}
+
+
+async def test_a_refusal_keeps_the_validators_code_and_reason(
+    setup: tuple[Observer, FakeValidators, bytes],
+) -> None:
+    observer, fakes, tx = setup
+    await fakes.start(["n1", "n2", "n3", "n4"])
+    refused = error("refused", 422, reason="duplicate_ballot")
+    fakes.answers = dict.fromkeys(["n1", "n2", "n3", "n4"], refused)
+    with pytest.raises(RpcError) as caught:
+        await observer.submit(tx, wait_commit=True)
+    assert (caught.value.code, caught.value.reason) == (RpcErrorCode.REFUSED, "duplicate_ballot")
+    assert fakes.received == ["n1"], "a final answer is not asked again elsewhere"
+    assert not observer._waiters, "no waiter is left behind"
+
+
+async def test_all_validators_busy_answers_busy_with_their_retry_after(
+    setup: tuple[Observer, FakeValidators, bytes],
+) -> None:
+    observer, fakes, tx = setup
+    await fakes.start(["n1", "n2", "n3", "n4"])
+    fakes.answers = dict.fromkeys(["n1", "n2", "n3", "n4"], error("busy", 503))
+    with pytest.raises(RpcError) as caught:
+        await observer.submit(tx, wait_commit=False)
+    assert caught.value.code == RpcErrorCode.BUSY
+    assert caught.value.retry_after_s == 3
+    assert len(fakes.received) == 4
+
+
+async def test_garbage_and_unreachable_validators_are_skipped(
+    setup: tuple[Observer, FakeValidators, bytes],
+) -> None:
+    observer, fakes, tx = setup
+    await fakes.start(["n2", "n3"])  # n1 and n4 are down
+    fakes.answers = {
+        "n2": lambda data: web.Response(body=b"\xff not json", status=200),
+        "n3": pending,
+    }
+    assert (await observer.submit(tx, wait_commit=False))["status"] == "pending"
+    assert fakes.received == ["n2", "n3"]
+    assert observer.forwards.outcomes == {"unreachable": 2, "accepted": 1}
+
+
+async def test_no_validator_reachable_answers_cannot_commit(
+    setup: tuple[Observer, FakeValidators, bytes],
+) -> None:
+    observer, _, tx = setup
+    with pytest.raises(RpcError) as caught:
+        await observer.submit(tx, wait_commit=True)
+    assert caught.value.code == RpcErrorCode.CANNOT_COMMIT
+    assert "nothing was submitted" in caught.value.message
+    assert not observer._waiters
+
+
+async def test_a_malformed_transaction_is_refused_without_asking_a_validator(
+    setup: tuple[Observer, FakeValidators, bytes],
+) -> None:
+    observer, fakes, _ = setup
+    await fakes.start(["n1", "n2", "n3", "n4"])
+    with pytest.raises(RpcError) as caught:
+        await observer.submit(b"\x93\x01", wait_commit=False)
+    assert caught.value.code == RpcErrorCode.MALFORMED_TX
+    with pytest.raises(RpcError) as caught:
+        await observer.submit(b"\x00" * 70_000, wait_commit=False)
+    assert caught.value.code == RpcErrorCode.BODY_TOO_LARGE
+    assert fakes.received == []
+    status = observer.status()
+    assert (status["role"], status["height"], status["behind_blocks"]) == ("observer", 0, 0)
+    assert json.dumps(status)  # the status is JSON
