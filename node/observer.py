@@ -134,6 +134,8 @@ class Observer:
         self.source_stats = {url: SourceStats() for url in self.sources}
         self.validator_urls = tuple(n.rpc_url for n in config.nodes)
         self.forwards = ForwardStats()
+        self.delivered = views.DeliveredBlocks()
+        """The latest blocks stored, ready for commit answers, as a validator keeps them."""
         self.metrics = NodeMetrics(observer_id)
         self._behind_gauge = Gauge(
             "votechain_observer_behind_blocks",
@@ -164,6 +166,7 @@ class Observer:
             rpc.max_body_bytes,
             lambda code: self.metrics.rpc_errors.labels(code=code).inc(),
             rpc,
+            delivered=self.delivered,
         )
         fd_limit = raise_fd_limit()
         rpc_cap, _ = connection_caps(fd_limit, rpc.max_connections, rpc.peer_max_connections)
@@ -303,6 +306,7 @@ class Observer:
             # to serve reads any more. Stop; the supervisor restarts it from its store.
             log.critical("cannot execute and store block %d; stopping", block.height, exc_info=True)
             os._exit(EXIT_CANNOT_FOLLOW)
+        self.delivered.add(block, certificate, [r.encode() for r in receipts])
         self.metrics.blocks_committed.inc()
         self.metrics.state_transfers.inc()
         for receipt in receipts:
@@ -379,7 +383,8 @@ class Observer:
                 self._forget_waiter(tx_id, waiter)
         location = self.store.locate_tx(tx_id)
         assert location is not None  # the waiter is set only once the block is stored
-        return {"status": "committed", **views.committed_tx(self.store, *location, None)}
+        document = views.committed_tx(self.store, *location, None, self.delivered)
+        return {"status": "committed", **document}
 
     async def _forward(self, data: bytes) -> dict[str, Any]:
         """POST the raw bytes to the validators in turn until one answers finally."""
