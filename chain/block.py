@@ -31,6 +31,7 @@ from chain.hashing import HASH_SIZE, Domain, tagged_hash
 from chain.keys import PUBLIC_KEY_SIZE
 from chain.merkle import merkle_root
 from chain.tx import MAX_CHAIN_ID_LENGTH, MAX_TX_BYTES, Transaction
+from chain.verified import VerifiedTransactions
 
 HEADER_VERSION = 1
 MAX_BLOCK_TXS = 10_000
@@ -41,6 +42,8 @@ MAX_HEADER_BYTES = 1_024
 BLOCK_OVERHEAD_MAX_BYTES = MAX_HEADER_BYTES + 1 + 5
 """Bytes of a block that are not its transactions, at most: header, the block's own
 2-item array header (1 byte) and the transaction array's header (at most 5 bytes)."""
+BLOCK_CHECKS_WHERE = "block"
+"""The label of block validation's signature checks in VerifiedTransactions.checks."""
 
 
 @dataclass(frozen=True)
@@ -198,11 +201,18 @@ class Block:
             except VotechainError as exc:
                 raise InvalidBlock(f"block {height}, transaction {position}: {exc}") from exc
 
-    def verify_signatures(self) -> None:
-        """Raise InvalidBlock naming the first transaction whose signature is bad."""
+    def verify_signatures(self, verified: VerifiedTransactions | None = None) -> None:
+        """Raise InvalidBlock naming the first transaction whose signature is bad.
+
+        With `verified` (the node's chain.verified set), a transaction whose signature
+        the node already checked is not checked again.
+        """
         for position, tx in enumerate(self.transactions):
             try:
-                tx.verify(self.header.chain_id)
+                if verified is None:
+                    tx.verify(self.header.chain_id)
+                else:
+                    verified.verify(tx, self.header.chain_id, BLOCK_CHECKS_WHERE)
             except VotechainError as exc:
                 raise InvalidBlock(f"block {self.height}, transaction {position}: {exc}") from exc
 
