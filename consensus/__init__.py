@@ -10,10 +10,14 @@ Starting a replica
     config = ReplicaConfig(chain_id, genesis.validator_set, ReplicaId(my_index),
                            genesis_time_ms=genesis.genesis_time_ms)
     records = [decode_record(k, v) for k, v in stored_consensus_records]  # [] at first start
-    replica = Replica(config, my_key, app, records, store.head_height, store.head_hash)
+    verified = VerifiedTransactions()   # chain.verified; also given to the mempool
+    replica = Replica(config, my_key, app, records, store.head_height, store.head_hash,
+                      verified)
 
 `app` implements consensus.Application (build_block, validate_block, is_committed). At
-height 0, pass the genesis hash as the head hash.
+height 0, pass the genesis hash as the head hash. `verified` is the node's one set of
+transactions whose signatures it checked: pass the same one to the mempool and to block
+validation (Block.verify_signatures), so each signature is checked once per node.
 
 The loop
 --------
@@ -59,7 +63,7 @@ from consensus.messages import (
     Prepare,
     PreparedCertificate,
     PrePrepare,
-    Request,
+    RequestBatch,
     ViewChange,
     decode_message,
     encode_message,
@@ -93,7 +97,7 @@ __all__ = [
     "ReplicaConfig",
     "ReplicaId",
     "ReplicaStats",
-    "Request",
+    "RequestBatch",
     "RequestReceived",
     "Send",
     "Tick",

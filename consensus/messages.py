@@ -9,13 +9,17 @@ the sender's Ed25519 signature (docs/PROTOCOL.md section 12 lists every field):
     Checkpoint  [4, height, block_hash, replica, signature]
     ViewChange  [5, new_view, replica, certificate | nil, [prepared, ...], signature]
     NewView     [6, view, replica, [view_change, ...], [pre_prepare, ...], signature]
-    Request     [7, replica, transaction, signature]
+    RequestBatch [8, replica, [transaction, ...], signature]
+
+(Kind 7, a Request carrying one transaction and its own signature, is retired: see
+docs/adr/006-request-batches.md.)
 
     prepared = [pre_prepare, [prepare, ...]]    (a prepared certificate)
 
 A sender signs tagged_hash(CONSENSUS_MESSAGE, encode([chain_id, *fields])) where fields
 are the message's items without the signature, except that a PrePrepare signs the block
-hash in place of the block and a Request signs the tx_id in place of the transaction.
+hash in place of the block and a RequestBatch signs the list of tx_ids in place of the
+transactions.
 A Commit is the exception: it signs chain.certificate.commit_vote_sign_bytes(chain_id,
 view, height, block_hash), so that a quorum of Commits is a CommitCertificate.
 
@@ -26,6 +30,7 @@ that need the validator set are checked by consensus.validity.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, ClassVar, Self, TypeAlias, TypeVar
@@ -56,6 +61,13 @@ CERTIFICATE_SIGNER_MAX_BYTES = 128
 MAX_REPROPOSALS = 256
 """Decoding cap on re-proposals in one NewView."""
 NO_SIGNATURE = bytes(SIGNATURE_SIZE)
+MAX_REQUEST_BATCH_TXS = 1_000
+"""Transactions in one RequestBatch: about a block's worth at the node's default
+max_block_txs (500), so the primary gets a full block in one or two messages."""
+MAX_REQUEST_BATCH_BYTES = MAX_BLOCK_BYTES
+"""Encoded bytes of the transactions of one RequestBatch. No more than a block's limit, so
+a RequestBatch is never larger than a PrePrepare and the frame bound (max_message_bytes)
+holds unchanged."""
 
 
 class Kind(IntEnum):
@@ -67,7 +79,8 @@ class Kind(IntEnum):
     CHECKPOINT = 4
     VIEW_CHANGE = 5
     NEW_VIEW = 6
-    REQUEST = 7
+    # 7 was Request (one transaction per message); retired, never reused.
+    REQUEST_BATCH = 8
 
 
 def consensus_sign_bytes(chain_id: str, fields: list[Any]) -> bytes:
@@ -489,47 +502,99 @@ class NewView:
 
 
 @dataclass(frozen=True)
-class Request:
-    """A backup forwards a client transaction to the primary (or to all, on a timeout)."""
+class RequestBatch:
+    """A replica hands client transactions to the primary (or to all, on a timeout).
 
-    kind: ClassVar[Kind] = Kind.REQUEST
+    One message and one signature for up to MAX_REQUEST_BATCH_TXS transactions; the
+    signature covers their tx_ids, so it is checked without re-encoding the list. Each
+    transaction still carries its client's signature, which the receiver checks (once per
+    node, chain.verified) before it holds the request.
+    """
+
+    kind: ClassVar[Kind] = Kind.REQUEST_BATCH
     replica: ReplicaId
-    transaction: Transaction
+    transactions: tuple[Transaction, ...]
     signature: bytes = NO_SIGNATURE
 
     def signed_fields(self) -> list[Any]:
-        return [self.kind, self.replica, self.transaction.tx_id]
+        return [self.kind, self.replica, [tx.tx_id for tx in self.transactions]]
 
     def sign_bytes(self, chain_id: str) -> bytes:
         return consensus_sign_bytes(chain_id, self.signed_fields())
 
     def to_value(self) -> list[Any]:
-        return [self.kind, self.replica, self.transaction.to_value(), self.signature]
+        return [
+            self.kind,
+            self.replica,
+            [tx.to_value() for tx in self.transactions],
+            self.signature,
+        ]
 
     @classmethod
-    def from_value(cls, value: Any) -> Request:
-        f = encoding.expect_list(value, 4, "request")
+    def from_value(cls, value: Any) -> RequestBatch:
+        f = encoding.expect_list(value, 4, "request-batch")
+        txs = encoding.expect_array(f[2], "request-batch.transactions", MAX_REQUEST_BATCH_TXS)
         return cls(
-            replica=ReplicaId(encoding.expect_int(f[1], "request.replica")),
-            transaction=Transaction.from_value(f[2]),
-            signature=encoding.expect_bytes(f[3], "request.signature", SIGNATURE_SIZE),
+            replica=ReplicaId(encoding.expect_int(f[1], "request-batch.replica")),
+            transactions=tuple(Transaction.from_value(t) for t in txs),
+            signature=encoding.expect_bytes(f[3], "request-batch.signature", SIGNATURE_SIZE),
         )
 
     def validate_basic(self) -> None:
-        _check_replica(self.replica, "request")
-        _check_signature_length(self.signature, "request")
-        try:
-            self.transaction.validate_basic()
-        except VotechainError as exc:
-            raise InvalidMessage(f"request: {exc}") from exc
+        _check_replica(self.replica, "request-batch")
+        _check_signature_length(self.signature, "request-batch")
+        if not 1 <= len(self.transactions) <= MAX_REQUEST_BATCH_TXS:
+            raise InvalidMessage(
+                f"request-batch holds {len(self.transactions)} transactions, "
+                f"expected 1..{MAX_REQUEST_BATCH_TXS}"
+            )
+        total_bytes = sum(tx.encoded_size for tx in self.transactions)
+        if total_bytes > MAX_REQUEST_BATCH_BYTES:
+            raise InvalidMessage(
+                f"request-batch transactions are {total_bytes} bytes, "
+                f"the limit is {MAX_REQUEST_BATCH_BYTES}"
+            )
+        if len({tx.tx_id for tx in self.transactions}) != len(self.transactions):
+            raise InvalidMessage("request-batch holds the same transaction twice")
+        for position, tx in enumerate(self.transactions):
+            try:
+                tx.validate_basic()
+            except VotechainError as exc:
+                raise InvalidMessage(f"request-batch, transaction {position}: {exc}") from exc
 
     def describe(self) -> str:
-        return f"Request tx={_short(self.transaction.tx_id)} from r{self.replica}"
+        first = _short(self.transactions[0].tx_id) if self.transactions else "-"
+        return f"RequestBatch txs={len(self.transactions)} first={first} from r{self.replica}"
 
 
-Message: TypeAlias = PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView | Request
+def request_batches(
+    transactions: Sequence[Transaction], replica: ReplicaId, key: PrivateKey, chain_id: str
+) -> list[RequestBatch]:
+    """`transactions`, in order, as signed RequestBatches within the count and byte caps.
 
-M = TypeVar("M", PrePrepare, Prepare, Commit, Checkpoint, ViewChange, NewView, Request)
+    A transaction over MAX_TX_BYTES never reaches here (the mempool and on_request refuse
+    it), so every batch holds at least one transaction and fits MAX_REQUEST_BATCH_BYTES.
+    """
+    batches: list[RequestBatch] = []
+    chunk: list[Transaction] = []
+    chunk_bytes = 0
+    for tx in transactions:
+        full = len(chunk) >= MAX_REQUEST_BATCH_TXS
+        if chunk and (full or chunk_bytes + tx.encoded_size > MAX_REQUEST_BATCH_BYTES):
+            batches.append(sign(RequestBatch(replica, tuple(chunk)), key, chain_id))
+            chunk, chunk_bytes = [], 0
+        chunk.append(tx)
+        chunk_bytes += tx.encoded_size
+    if chunk:
+        batches.append(sign(RequestBatch(replica, tuple(chunk)), key, chain_id))
+    return batches
+
+
+Message: TypeAlias = (
+    PrePrepare | Prepare | Commit | Checkpoint | ViewChange | NewView | RequestBatch
+)
+
+M = TypeVar("M", PrePrepare, Prepare, Commit, Checkpoint, ViewChange, NewView, RequestBatch)
 
 _CLASSES: dict[int, type[Message]] = {
     Kind.PRE_PREPARE: PrePrepare,
@@ -538,7 +603,7 @@ _CLASSES: dict[int, type[Message]] = {
     Kind.CHECKPOINT: Checkpoint,
     Kind.VIEW_CHANGE: ViewChange,
     Kind.NEW_VIEW: NewView,
-    Kind.REQUEST: Request,
+    Kind.REQUEST_BATCH: RequestBatch,
 }
 
 

@@ -5,7 +5,8 @@ states its duties). `step` first lets the replica catch up with blocks the node 
 executed, then screens a received message by view, watermarks and signature, then
 dispatches on the event to one handler per message kind:
 
-    on_request        a client transaction from the mempool, or forwarded by a replica
+    on_request        a client transaction from the mempool, or one of a RequestBatch
+                      forwarded by a replica
     on_pre_prepare    the primary proposes a block (section 4.2)
     on_prepare        a backup accepted it; pre-prepare + 2f prepares = prepared
     on_commit         2f + 1 commits = a commit certificate = committed (section 4.2)
@@ -31,12 +32,14 @@ from chain.certificate import CommitCertificate, CommitSignature
 from chain.errors import VotechainError
 from chain.keys import PrivateKey
 from chain.tx import MAX_TX_BYTES, Transaction
+from chain.verified import VerifiedTransactions
 from consensus.app import Application
 from consensus.effects import Broadcast, Deliver, Effect, Persist, Send
 from consensus.errors import InvalidMessage, InvariantViolation
 from consensus.events import BlocksFetched, Event, MessageReceived, RequestReceived, Tick
 from consensus.log import MessageLog, Slot
 from consensus.messages import (
+    MAX_REQUEST_BATCH_TXS,
     Checkpoint,
     Commit,
     Message,
@@ -44,8 +47,9 @@ from consensus.messages import (
     Prepare,
     PreparedCertificate,
     PrePrepare,
-    Request,
+    RequestBatch,
     ViewChange,
+    request_batches,
     sign,
 )
 from consensus.quorum import Quorum
@@ -66,6 +70,8 @@ from consensus.viewchange import NewViewPlan, check_new_view, check_view_change,
 
 MAX_FORWARDED_ON_NEW_VIEW = 1_000
 """Pending requests a backup re-forwards to a new primary (the rest are relayed later)."""
+TX_CHECKS_WHERE = "request"
+"""The label of this core's transaction signature checks in VerifiedTransactions.checks."""
 
 
 @dataclass
@@ -97,11 +103,15 @@ class Replica:
         restored: Sequence[Record] | None,
         committed_height: int,
         committed_hash: bytes,
+        verified: VerifiedTransactions | None = None,
     ) -> None:
         """A replica whose chain store ends at `committed_height` / `committed_hash`.
 
         `restored` is every record this replica persisted before (None or empty on first
         start). Height 0 means an empty chain whose "last block hash" is the genesis hash.
+        `verified` is the node's set of transactions whose signatures it has checked,
+        shared with its mempool and block validation, so each is checked once per node;
+        without one the replica keeps its own.
         """
         if key.public_key != config.public_key_of(config.replica_id):
             raise ValueError(f"the key is not validator {config.replica_id}'s key")
@@ -113,6 +123,7 @@ class Replica:
         self._verifier = SignatureVerifier(
             config.validators, config.chain_id, config.signature_cache_size
         )
+        self.verified = verified if verified is not None else VerifiedTransactions()
         self._log = MessageLog(config.watermark_window, config.quorum)
         # View state.
         self._view = View(0)
@@ -138,6 +149,11 @@ class Replica:
                 exempt_signers=config.quota_exempt_signers,
             )
         )
+        # Requests this replica admitted and has not handed to the primary yet: they leave
+        # in one RequestBatch per tick (the first of a tick at once, so a lone request
+        # waits for nothing). Insertion-ordered; a subset of the pending set.
+        self._outbox: dict[bytes, Transaction] = {}
+        self._forwarded_this_tick = False
         self._now_ms = 0
         self._ticks = 0
         self._idle_ticks = 0
@@ -211,8 +227,9 @@ class Replica:
                     return out
                 self._behind.note_message(message)
                 match message:
-                    case Request():
-                        self.on_request(message.transaction, out, forwarded=True)
+                    case RequestBatch():
+                        for tx in message.transactions:
+                            self.on_request(tx, out, forwarded=True)
                     case PrePrepare():
                         self.on_pre_prepare(message, out)
                     case Prepare():
@@ -296,7 +313,9 @@ class Replica:
     def on_request(self, tx: Transaction, out: list[Effect], forwarded: bool) -> None:
         """Remember a client transaction until it commits; backups forward it (section 4.1).
 
-        Duplicates (by tx_id) and transactions already committed are ignored.
+        Duplicates (by tx_id) and transactions already committed are ignored. A backup
+        queues its own requests for the primary: the first of a tick leaves at once, the
+        rest in one RequestBatch at the next tick (or as soon as a batch is full).
         """
         tx_id = tx.tx_id
         if tx_id in self._pending or self._app.is_committed(tx_id):
@@ -311,7 +330,7 @@ class Replica:
             self.stats.drop(refusal)
             return
         try:
-            tx.verify(self.config.chain_id)
+            self.verified.verify(tx, self.config.chain_id, TX_CHECKS_WHERE)
         except VotechainError:
             self.stats.drop("invalid transaction")
             return
@@ -321,15 +340,31 @@ class Replica:
         if self.is_primary and not self._view_changing:
             self._maybe_propose(out)
             return
-        request = sign(Request(self._me, tx), self._key, self.config.chain_id)
-        out.append(Send(self.config.primary_of(self._view), request))
+        self._outbox[tx_id] = tx
+        if not self._forwarded_this_tick or len(self._outbox) >= MAX_REQUEST_BATCH_TXS:
+            self._flush_outbox(out)
+
+    def _flush_outbox(self, out: list[Effect]) -> None:
+        """Send the queued requests still pending to the primary, as RequestBatches."""
+        if not self._outbox:
+            return
+        queued = [tx for tx_id, tx in self._outbox.items() if tx_id in self._pending]
+        self._outbox.clear()
+        primary = self.config.primary_of(self._view)
+        if not queued or primary == self._me:
+            return  # the primary (or the primary-elect) orders its pending requests itself
+        self._forwarded_this_tick = True
+        for batch in request_batches(queued, self._me, self._key, self.config.chain_id):
+            out.append(Send(primary, batch))
 
     def _forward_pending(self, out: list[Effect]) -> None:
         """On entering a view as a backup, hand the new primary what is still pending."""
         primary = self.config.primary_of(self._view)
-        for tx in self._pending.oldest(MAX_FORWARDED_ON_NEW_VIEW):
-            request = sign(Request(self._me, tx), self._key, self.config.chain_id)
-            out.append(Send(primary, request))
+        oldest = self._pending.oldest(MAX_FORWARDED_ON_NEW_VIEW)
+        for tx in oldest:
+            self._outbox.pop(tx.tx_id, None)
+        for batch in request_batches(oldest, self._me, self._key, self.config.chain_id):
+            out.append(Send(primary, batch))
 
     def _relay_old_requests(self, out: list[Effect]) -> None:
         """Broadcast requests pending half a timeout, so every replica's timer covers them.
@@ -338,9 +373,9 @@ class Replica:
         forwarded request is suspected by all correct replicas, not just one.
         """
         half_timeout = self.config.request_timeout_ticks // 2
-        for tx in self._pending.due_for_relay(self._ticks, half_timeout):
-            request = sign(Request(self._me, tx), self._key, self.config.chain_id)
-            out.append(Broadcast(request))
+        due = self._pending.due_for_relay(self._ticks, half_timeout)
+        for batch in request_batches(due, self._me, self._key, self.config.chain_id):
+            out.append(Broadcast(batch))
 
     # ---- normal case: pre-prepare, prepare, commit (section 4.2) --------------------------
 
@@ -769,6 +804,8 @@ class Replica:
         """Advance every timer by one tick."""
         self._now_ms = now_ms
         self._ticks += 1
+        self._flush_outbox(out)
+        self._forwarded_this_tick = False
         self._relay_old_requests(out)
         behind = self._behind.target() > self._committed_height
         if self._view_changing:

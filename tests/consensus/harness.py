@@ -17,6 +17,7 @@ from chain.block import Block
 from chain.certificate import CommitCertificate, ValidatorSet
 from chain.keys import PrivateKey
 from chain.tx import Transaction
+from chain.verified import VerifiedTransactions
 from consensus import (
     BlocksFetched,
     Broadcast,
@@ -53,6 +54,8 @@ class Member:
     disk: dict[bytes, bytes] = field(default_factory=dict)
     replica: Replica | None = None
     app: SimApp | None = None
+    verified: VerifiedTransactions | None = None
+    """Shared by the replica and the app, as a node shares it (lost in a crash)."""
     sent: list[Message] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     fetches: list[FetchBlocks] = field(default_factory=list)
@@ -104,7 +107,8 @@ class Cluster:
 
     def restart(self, index: int) -> None:
         member = self.members[index]
-        member.app = SimApp(CHAIN_ID, member.key.public_key, member.store)
+        member.verified = VerifiedTransactions()
+        member.app = SimApp(CHAIN_ID, member.key.public_key, member.store, member.verified)
         records = [decode_record(k, v) for k, v in sorted(member.disk.items())]
         member.replica = Replica(
             member.config,
@@ -113,6 +117,7 @@ class Cluster:
             records,
             member.store.height,
             member.store.head_hash,
+            member.verified,
         )
 
     def crash(self, index: int) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from chain.block import BLOCK_OVERHEAD_MAX_BYTES, MAX_BLOCK_BYTES, MAX_BLOCK_TXS, Block
 from chain.tx import MAX_TX_BYTES, Transaction
-from consensus import InvalidMessage, Prepare, PrePrepare, ReplicaConfig, ReplicaId, Request
+from consensus import InvalidMessage, Prepare, PrePrepare, ReplicaConfig, ReplicaId, RequestBatch
 from consensus.messages import (
     MESSAGE_OVERHEAD_MAX_BYTES,
     PreparedCertificate,
@@ -204,8 +204,10 @@ def test_a_view_change_with_two_prepared_blocks_is_refused() -> None:
 
 
 def forward(cluster: Cluster, txs: list[Transaction], by: int = 1, to: int = 0) -> None:
+    """`txs` arrive at `to` from replica `by`, one RequestBatch each (as relays may)."""
     for tx in txs:
-        cluster.inject(by, to, sign(Request(ReplicaId(by), tx), validator_key(by), CHAIN_ID))
+        batch = RequestBatch(ReplicaId(by), (tx,))
+        cluster.inject(by, to, sign(batch, validator_key(by), CHAIN_ID))
 
 
 def small_txs(count: int, signer: int) -> list[Transaction]:

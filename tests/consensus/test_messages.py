@@ -16,7 +16,7 @@ from consensus import (
     Prepare,
     PreparedCertificate,
     PrePrepare,
-    Request,
+    RequestBatch,
     ViewChange,
     decode_message,
     encode_message,
@@ -52,7 +52,7 @@ def _sample_messages() -> list[Message]:
         view_change,
         view_change_prepared,
         signed(NewView(1, 1, (view_change, view_change_prepared), ()), 1),  # type: ignore[arg-type]
-        signed(Request(2, tx), 2),  # type: ignore[arg-type]
+        signed(RequestBatch(2, (tx, cluster.make_tx())), 2),  # type: ignore[arg-type]
     ]
 
 
@@ -129,3 +129,25 @@ def test_a_pre_prepare_whose_block_is_for_another_height_is_refused(
     value = pre_prepare.to_value()
     with pytest.raises(InvalidMessage, match="carries a block of height"):
         decode_message(encoding.encode([value[0], value[1], 2, *value[3:]]))
+
+
+def test_a_request_batch_signs_its_tx_ids_and_is_bounded(messages: list[Message]) -> None:
+    """PROTOCOL.md 12.2: kind 8 signs [chain_id, 8, replica, [tx_id, ...]]; an empty
+    batch, a repeated transaction, more than MAX_REQUEST_BATCH_TXS and the retired kind 7
+    are refused."""
+    batch = messages[-1]
+    assert isinstance(batch, RequestBatch)
+    tx_ids = [tx.tx_id for tx in batch.transactions]
+    expected = tagged_hash(
+        Domain.CONSENSUS_MESSAGE, encoding.encode([CHAIN_ID, 8, batch.replica, tx_ids])
+    )
+    assert batch.sign_bytes(CHAIN_ID) == expected
+    value = batch.to_value()
+    with pytest.raises(InvalidMessage, match=r"expected 1\.\.1000"):
+        decode_message(encoding.encode([8, value[1], [], value[3]]))
+    with pytest.raises(InvalidMessage, match="same transaction twice"):
+        decode_message(encoding.encode([8, value[1], [value[2][0], value[2][0]], value[3]]))
+    with pytest.raises(InvalidMessage):
+        decode_message(encoding.encode([8, value[1], [value[2][0]] * 1_001, value[3]]))
+    with pytest.raises(InvalidMessage, match="unknown kind 7"):
+        decode_message(encoding.encode([7, value[1], value[2][0], value[3]]))

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from consensus import Broadcast, Commit, Deliver, Persist, Prepare, PrePrepare, Request, Send
+import dataclasses
+
+from consensus import (
+    Broadcast,
+    Commit,
+    Deliver,
+    Persist,
+    Prepare,
+    PrePrepare,
+    RequestBatch,
+    RequestReceived,
+    Send,
+    Tick,
+)
 from consensus.messages import sign
+from consensus.types import ReplicaId
 from tests.consensus.harness import Cluster
-from tests.simulation.cluster import validator_key
+from tests.simulation.cluster import CHAIN_ID, validator_key
 
 
 def test_a_request_commits_on_every_replica_in_height_order() -> None:
@@ -22,14 +36,43 @@ def test_a_request_commits_on_every_replica_in_height_order() -> None:
 
 
 def test_a_backup_forwards_a_request_to_the_primary() -> None:
-    """Section 4.1: a request that reaches a backup is sent on to the primary."""
+    """Section 4.1: a request that reaches a backup is sent on to the primary at once."""
     cluster = Cluster()
     tx = cluster.make_tx()
-    effects = cluster.step(2, __import__("consensus").RequestReceived(tx))
+    effects = cluster.step(2, RequestReceived(tx))
     sends = [e for e in effects if isinstance(e, Send)]
     assert len(sends) == 1 and sends[0].to == 0
-    assert isinstance(sends[0].message, Request)
-    assert sends[0].message.transaction == tx
+    assert isinstance(sends[0].message, RequestBatch)
+    assert sends[0].message.transactions == (tx,)
+
+
+def test_a_backup_forwards_the_rest_of_a_tick_in_one_batch() -> None:
+    """PROTOCOL.md 12.3: after the first request of a tick, a backup's requests leave in
+    one RequestBatch at the next tick, in arrival order, not one message each."""
+    cluster = Cluster()
+    first, *rest = [cluster.make_tx() for _ in range(6)]
+    cluster.step(2, RequestReceived(first))
+    quiet = [cluster.step(2, RequestReceived(tx)) for tx in rest]
+    assert not [e for effects in quiet for e in effects if isinstance(e, Send)]
+    effects = cluster.step(2, Tick(cluster.now_ms + 100))
+    batches = [e for e in effects if isinstance(e, Send) and isinstance(e.message, RequestBatch)]
+    assert len(batches) == 1 and batches[0].to == 0
+    assert isinstance(batches[0].message, RequestBatch)
+    assert batches[0].message.transactions == tuple(rest)
+    cluster.run_until(lambda: all(cluster.everyone_has(tx) for tx in [first, *rest]))
+
+
+def test_a_request_batch_from_a_peer_is_checked_tx_by_tx() -> None:
+    """One transaction with a bad signature costs only itself: the others in the batch
+    are held by the primary and committed."""
+    cluster = Cluster(batch_delay_ticks=1_000, max_block_txs=1_000)
+    good = [cluster.make_tx() for _ in range(3)]
+    bad = dataclasses.replace(cluster.make_tx(), signature=bytes(64))
+    batch = sign(RequestBatch(ReplicaId(1), (good[0], bad, *good[1:])), validator_key(1), CHAIN_ID)
+    cluster.inject(1, 0, batch)
+    primary = cluster[0].up
+    assert primary.pending_count == 3
+    assert primary.stats.dropped["invalid transaction"] == 1
 
 
 def test_duplicate_requests_make_one_block_entry() -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chain.block import Block, make_header
+from chain.block import BLOCK_CHECKS_WHERE, Block, make_header
 from chain.certificate import CommitCertificate
 from chain.errors import VotechainError
 from chain.hashing import Domain, tagged_hash
 from chain.state import ZERO_HASH
+from chain.verified import VerifiedTransactions
 
 NOOP_KIND = "noop"
 
@@ -37,10 +38,18 @@ class SimStore:
 class SimApp:
     """consensus.Application over a SimStore."""
 
-    def __init__(self, chain_id: str, proposer: bytes, store: SimStore) -> None:
+    def __init__(
+        self,
+        chain_id: str,
+        proposer: bytes,
+        store: SimStore,
+        verified: VerifiedTransactions | None = None,
+    ) -> None:
         self.chain_id = chain_id
         self.proposer = proposer
         self.store = store
+        self.verified = verified if verified is not None else VerifiedTransactions()
+        """Shared with the node's replica, as node/app.py shares the node's set."""
         self.app_hash = ZERO_HASH
         self.tx_ids: set[bytes] = set()
         for block, _ in store.blocks:
@@ -70,7 +79,7 @@ class SimApp:
             if tx.tx_id in self.tx_ids:
                 return "transaction already committed"
             try:
-                tx.verify(self.chain_id)
+                self.verified.verify(tx, self.chain_id, BLOCK_CHECKS_WHERE)
             except VotechainError as exc:
                 return str(exc)
         return None

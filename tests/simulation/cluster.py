@@ -33,6 +33,7 @@ from chain.certificate import CommitCertificate, ValidatorSet
 from chain.hashing import Domain, tagged_hash
 from chain.keys import PrivateKey
 from chain.tx import Transaction
+from chain.verified import VerifiedTransactions
 from consensus import (
     BlocksFetched,
     Broadcast,
@@ -97,6 +98,8 @@ class SimNode:
     disk: dict[bytes, bytes] = field(default_factory=dict)
     replica: Replica | None = None
     app: SimApp | None = None
+    verified: VerifiedTransactions | None = None
+    """The node's checked transactions, shared by its replica and app (lost in a crash)."""
     crash_armed: bool = False
     restarts: int = 0
     disk_refusing_until_ms: int = 0
@@ -349,10 +352,17 @@ class Simulation:
     # ---- replicas ----------------------------------------------------------------------
 
     def _start(self, node: SimNode) -> None:
-        node.app = SimApp(CHAIN_ID, node.key.public_key, node.store)
+        node.verified = VerifiedTransactions()
+        node.app = SimApp(CHAIN_ID, node.key.public_key, node.store, node.verified)
         records = [decode_record(k, v) for k, v in sorted(node.disk.items())]
         node.replica = Replica(
-            node.config, node.key, node.app, records, node.store.height, node.store.head_hash
+            node.config,
+            node.key,
+            node.app,
+            records,
+            node.store.height,
+            node.store.head_hash,
+            node.verified,
         )
         if node.restarts or records:
             self._trace_event(
