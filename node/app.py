@@ -8,7 +8,7 @@ appends it with its certificate, receipts and write set in one synced batch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import votingcontract
 from chain.block import BLOCK_OVERHEAD_MAX_BYTES, MAX_BLOCK_BYTES, Block, make_header
@@ -17,6 +17,7 @@ from chain.errors import VotechainError
 from chain.state import OverlayState
 from chain.store import ChainStore
 from chain.tx import Transaction
+from chain.verified import VerifiedTransactions
 
 
 @dataclass
@@ -24,6 +25,9 @@ class ChainApplication:
     store: ChainStore
     proposer: bytes
     """This node's validator public key, written into the headers it proposes."""
+    verified: VerifiedTransactions = field(default_factory=VerifiedTransactions)
+    """The node's transactions whose signatures it checked, shared with its mempool and
+    consensus core: a proposal's transactions admitted here are not checked again."""
 
     @property
     def chain_id(self) -> str:
@@ -72,7 +76,7 @@ class ChainApplication:
             if self.is_committed(tx.tx_id):
                 return f"transaction {tx.tx_id.hex()} is already committed"
         try:
-            block.verify_signatures()
+            block.verify_signatures(self.verified)
         except VotechainError as exc:
             return str(exc)
         return None

@@ -22,8 +22,12 @@ from dataclasses import dataclass, field
 
 from chain.errors import DecodeError, InvalidTransaction
 from chain.tx import MAX_TX_BYTES, Transaction
+from chain.verified import VerifiedTransactions
 from node.errors import RpcError, RpcErrorCode
 from votingcontract import describe
+
+MEMPOOL_CHECKS_WHERE = "mempool"
+"""The label of admission's signature checks in VerifiedTransactions.checks."""
 
 
 @dataclass
@@ -44,6 +48,10 @@ class Mempool:
     max_txs_per_signer: int = 64
     max_bytes_per_signer: int = 512 * 1024
     unlimited_signers: frozenset[bytes] = field(default_factory=frozenset)
+    verified: VerifiedTransactions = field(default_factory=VerifiedTransactions)
+    """The node's transactions whose signatures it checked (chain.verified), shared with
+    its consensus core and block validation: a signature checked here is not checked
+    there again, and a resubmission of a checked transaction costs no verification."""
 
     def __post_init__(self) -> None:
         self._pending: dict[bytes, Transaction] = {}
@@ -91,7 +99,7 @@ class Mempool:
                 f"transaction is for chain {tx.chain_id!r}, this node runs {self.chain_id!r}",
             )
         try:
-            tx.verify(self.chain_id)
+            self.verified.verify(tx, self.chain_id, MEMPOOL_CHECKS_WHERE)
         except InvalidTransaction as exc:
             raise RpcError(RpcErrorCode.BAD_SIGNATURE, str(exc)) from exc
         if self.is_committed(tx.tx_id):

@@ -31,6 +31,7 @@ from chain.certificate import CommitCertificate
 from chain.errors import DecodeError, StoreWriteError, VotechainError
 from chain.keyfile import load_key
 from chain.store import ChainStore
+from chain.verified import DEFAULT_CAPACITY_TXS, VerifiedTransactions
 from consensus import (
     BlocksFetched,
     Broadcast,
@@ -166,7 +167,14 @@ class Node:
         except StoreWriteError as exc:
             self.store.close()
             raise cannot_start(node_id, exc) from exc
-        self.app = ChainApplication(self.store, self.key.public_key)
+        replica_config = self._replica_config()
+        # One set of the transactions whose signatures this node checked, shared by the
+        # mempool, the consensus core and block validation: each is checked once per node
+        # (chain.verified). Room for everything the mempool and the core can hold at once.
+        self.verified = VerifiedTransactions(
+            max(DEFAULT_CAPACITY_TXS, config.mempool.max_txs + replica_config.max_pending_requests)
+        )
+        self.app = ChainApplication(self.store, self.key.public_key, self.verified)
         self.metrics = NodeMetrics(node_id)
         self.mempool = Mempool(
             self.chain_id,
@@ -178,9 +186,10 @@ class Node:
             max_txs_per_signer=config.mempool.max_txs_per_signer,
             max_bytes_per_signer=config.mempool.max_bytes_per_signer,
             unlimited_signers=frozenset(k.public_key for k in genesis.attesters),
+            verified=self.verified,
         )
         self.replica = Replica(
-            self._replica_config(),
+            replica_config,
             self.key,
             self.app,
             [
@@ -189,6 +198,7 @@ class Node:
             ],
             self.store.head_height,
             self.store.block_hash(self.store.head_height),
+            self.verified,
         )
         peers = {
             config.replica_id(n.node_id): n.peer_url for n in config.nodes if n.node_id != node_id
@@ -218,6 +228,12 @@ class Node:
             "Peer messages the consensus core dropped (bad signature, old view, ...), by reason",
             "reason",
             lambda: self.replica.stats.dropped,
+        )
+        self.metrics.export_counts(
+            "votechain_signature_checks",
+            "Transaction signatures verified (Ed25519), by where: mempool, request, block",
+            "where",
+            lambda: self.verified.checks,
         )
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self.delivered = views.DeliveredBlocks()
