@@ -128,6 +128,10 @@ class ObserverSettings:
     """Blocks fetched from one source in a row before the next round."""
     forward_timeout_s: float = 5.0
     """A validator must answer a forwarded transaction within this; else the next one is tried."""
+    page_cache_ms: int = 1000
+    """A poll's page and its results are answered from a cache for this long, unless a
+    block arrives meanwhile (a refresh storm costs one build per poll per interval). The
+    pages may lag the clock by this much (a poll that just closed)."""
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,9 @@ import asyncio
 import json
 import logging
 import os
+import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,11 +70,18 @@ from node.tls import client_context, server_context
 
 log = logging.getLogger("votechain.observer")
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 ROLE = "observer"
 SIGNATURE_CACHE_SIZE = 4_096
 """Certificate signatures remembered as verified (a block's certificate is checked once)."""
 MAX_ERROR_BODY_BYTES = 65_536
 """A validator's error answer to a forwarded transaction is read up to this many bytes."""
+CACHEABLE_PATH = re.compile(r"/v1/polls/[0-9a-f]{64}(/results)?")
+"""The pages every citizen's phone loads and refreshes during a vote: a poll and its
+results. They take no per-client limit and no query, so one answer serves them all."""
+MAX_CACHED_PAGES = 4_096
+"""Cached pages at most (one per poll and page); the cache is emptied when it is full."""
 FORWARD_RETRYABLE = RETRYABLE | {RpcErrorCode.RATE_LIMITED, RpcErrorCode.INTERNAL}
 """A validator answering one of these is skipped and the next one is asked: "not here,
 not now" (RETRYABLE), its client limit (the observer should be in its unlimited_clients),
@@ -92,6 +101,41 @@ class SourceStats:
     claimed_height: int | None = None
     """The height its /v1/status last claimed (unchecked; see Observer.validators_height)."""
     last_refusal: str = ""
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    height: int
+    expires_s: float
+    body: bytes
+    content_type: str
+
+
+@dataclass
+class PageCache:
+    """Answers of the hottest read pages, each valid for one head height and `ttl_s`."""
+
+    ttl_s: float
+    pages: dict[str, CachedPage] = field(default_factory=dict)
+    hits: int = 0
+    misses: int = 0
+
+    def get(self, path: str, height: int, now_s: float) -> CachedPage | None:
+        page = self.pages.get(path)
+        if page is None or page.height != height or now_s >= page.expires_s:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return page
+
+    def put(
+        self, path: str, height: int, now_s: float, body: bytes, content_type: str
+    ) -> CachedPage:
+        if len(self.pages) >= MAX_CACHED_PAGES:
+            self.pages.clear()
+        page = CachedPage(height, now_s + self.ttl_s, body, content_type)
+        self.pages[path] = page
+        return page
 
 
 @dataclass
@@ -144,6 +188,7 @@ class Observer:
             registry=self.metrics.registry,
         )
         self._export_observer_metrics()
+        self.pages = PageCache(self.settings.page_cache_ms / 1000)
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self._poll_turn = 0
         self._forward_turn = 0
@@ -168,6 +213,7 @@ class Observer:
             rpc,
             delivered=self.delivered,
         )
+        rpc_app.middlewares.append(self._cached)
         fd_limit = raise_fd_limit()
         rpc_cap, _ = connection_caps(fd_limit, rpc.max_connections, rpc.peer_max_connections)
         self._runner = web.AppRunner(
@@ -475,6 +521,29 @@ class Observer:
         self._behind_gauge.set(self.behind_blocks())
         return self.metrics.render()
 
+    @web.middleware
+    async def _cached(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Answer a poll page or its results from the cache while the head is the same and
+        the page is younger than page_cache_ms (the pages also depend on the clock: a poll
+        opens, closes, shows its results; so they may lag it by that much)."""
+        if (
+            request.method != "GET"
+            or request.query_string
+            or not CACHEABLE_PATH.fullmatch(request.path)
+        ):
+            return await handler(request)
+        head, now_s = self.store.head_height, time.monotonic()
+        page = self.pages.get(request.path, head, now_s)
+        if page is None:
+            response = await handler(request)
+            if not (isinstance(response, web.Response) and response.status == 200):
+                return response
+            body = response.body
+            if not isinstance(body, bytes):
+                return response
+            page = self.pages.put(request.path, head, now_s, body, response.content_type)
+        return web.Response(body=page.body, content_type=page.content_type, charset="utf-8")
+
     # --- helpers ----------------------------------------------------------------------
 
     def _forget_waiter(self, tx_id: bytes, waiter: asyncio.Future[None]) -> None:
@@ -499,6 +568,12 @@ class Observer:
             "Block fetches that failed (no answer, timeout, malformed), by source",
             "source",
             lambda: per_source("errors"),
+        )
+        self.metrics.export_counts(
+            "votechain_observer_page_cache",
+            "Poll pages and results answered from the page cache (hit) or built (miss)",
+            "outcome",
+            lambda: {"hit": self.pages.hits, "miss": self.pages.misses},
         )
         self.metrics.export_counts(
             "votechain_observer_forwarded",

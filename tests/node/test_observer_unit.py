@@ -17,7 +17,7 @@ import votingcontract
 from chain.keys import PrivateKey
 from node.config import ConfigError, load_config
 from node.errors import RpcError, RpcErrorCode
-from node.observer import Observer
+from node.observer import Observer, PageCache
 from tests.cluster.harness import LocalCluster, free_port
 
 MINIMAL = """
@@ -244,3 +244,16 @@ async def test_a_malformed_transaction_is_refused_without_asking_a_validator(
     status = observer.status()
     assert (status["role"], status["height"], status["behind_blocks"]) == ("observer", 0, 0)
     assert json.dumps(status)  # the status is JSON
+
+
+def test_a_cached_page_lives_until_the_next_block_or_its_time_is_up() -> None:
+    """A refresh storm on one poll costs one build per interval; a new block or the end
+    of the interval builds the page again (its counts or its open/closed state change)."""
+    pages = PageCache(ttl_s=1.0)
+    path = "/v1/polls/" + "ab" * 32 + "/results"
+    pages.put(path, height=7, now_s=100.0, body=b"{}", content_type="application/json")
+    assert pages.get(path, height=7, now_s=100.9) is not None
+    assert pages.get(path, height=8, now_s=100.1) is None, "a new block"
+    assert pages.get(path, height=7, now_s=101.0) is None, "the interval is over"
+    assert pages.get("/v1/polls/" + "cd" * 32, height=7, now_s=100.1) is None
+    assert (pages.hits, pages.misses) == (1, 3)
