@@ -178,14 +178,14 @@ def votechain_4(ctx: runs.Context, args: argparse.Namespace) -> dict[str, Any]:
         say(f"checking {len(acknowledged):,} acknowledged ballots on every node ...")
         loss = runs.loss_check(prepared, acknowledged)
         figures["loss_check"] = loss
-        on_chain = next(iter(loss["nodes"].values()))["transactions"]
+        on_chain = next(iter(loss["nodes"].values()))["ballots"]
         figures["disk_and_memory"] = runs.disk_and_memory(prepared, disk_before, on_chain)
         say(f"  disk per ballot {figures['disk_and_memory']['disk_bytes_per_ballot']}, "
             f"RSS MiB {figures['disk_and_memory']['rss_mib']}")  # fmt: skip
         if args.catch_up:
             figures["catch_up"] = runs.catch_up(ctx, prepared, args.catch_up)
         if args.long_ballots:
-            figures["long_run"] = runs.long_run(ctx, prepared, args.long_ballots, args.polls)
+            figures["long_run"] = runs.long_run(ctx, prepared, args.long_ballots)
     finally:
         cluster.stop()
     return figures

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import votingcontract
 from bench import etcd, loadgen, vcluster
 from bench.loadgen import Progress, Request, RunResult
 from bench.measure import cpu_seconds, cpu_used_s, disk_bytes, rss_bytes
@@ -25,6 +26,10 @@ IN_FLIGHT = 128
 """Requests in flight in every closed loop (the issue's figure for a city-wide rush)."""
 ENROLL_ROUNDS_MAX = 3
 """Enrolments refused with a retryable answer are sent again, at most this often."""
+BALLOT_KIND = votingcontract.CastBallot.KIND
+LONG_RUN_CHUNK_VOTERS = 10_000
+"""The long run enrols and signs this many voters at a time, so the client never holds a
+million signed ballots."""
 
 
 @dataclass
@@ -120,6 +125,7 @@ class Prepared:
     first_ballot_height: int
     """The chain's height when the ballots start: every block above holds ballots only."""
     enrollment: dict[str, Any]
+    poll_ids: list[bytes]
 
 
 def start_cluster(ctx: Context, validators: int, ballots: int, polls: int) -> Prepared:
@@ -138,7 +144,7 @@ def start_cluster(ctx: Context, validators: int, ballots: int, polls: int) -> Pr
     except BaseException:
         cluster.stop()
         raise
-    return Prepared(cluster, iter(signed), len(signed), height + 1, enrollment)
+    return Prepared(cluster, iter(signed), len(signed), height + 1, enrollment, poll_ids)
 
 
 def enroll(ctx: Context, cluster: vcluster.BenchCluster, voters: list[Any]) -> dict[str, Any]:
@@ -282,15 +288,21 @@ def loss_check(prepared: Prepared, acknowledged: list[bytes]) -> dict[str, Any]:
     for node_id in cluster.node_ids:
         if node_id not in cluster.processes:
             continue
-        ids = list(cluster.chain_tx_ids(node_id, prepared.first_ballot_height, head))
+        txs = list(cluster.chain_txs(node_id, prepared.first_ballot_height, head))
+        ids = [tx_id for tx_id, _ in txs]
         present = set(ids)
         per_node[node_id] = {
             "ballot_blocks": head - prepared.first_ballot_height + 1,
             "transactions": len(ids),
+            "ballots": sum(1 for _, kind in txs if kind == BALLOT_KIND),
             "duplicates": len(ids) - len(present),
             "acknowledged_missing": sum(1 for a in acknowledged if a not in present),
         }
     return {"acknowledged": len(acknowledged), "head": head, "nodes": per_node}
+
+
+def count_ballots(cluster: vcluster.BenchCluster, node_id: str, first: int, last: int) -> int:
+    return sum(1 for _, kind in cluster.chain_txs(node_id, first, last) if kind == BALLOT_KIND)
 
 
 def disk_and_memory(
@@ -315,59 +327,71 @@ def catch_up(ctx: Context, prepared: Prepared, ballots: int) -> dict[str, Any]:
     cluster = prepared.cluster
     victim = cluster.node_ids[-1]
     others = [n for n in cluster.node_ids if n != victim]
+    ballots_to_send = more_ballots(ctx, prepared, ballots)  # enrolled while all nodes run
     cluster.stop(victim)
     height_before = cluster.wait_converged(others)
     victim_url = cluster.config.node(victim).rpc_url
     replacement = cluster.config.node(others[0]).rpc_url
     requests = [
-        dataclasses.replace(r, url=r.url.replace(victim_url, replacement))
-        for r in itertools.islice(prepared.ballots, ballots)
+        dataclasses.replace(r, url=r.url.replace(victim_url, replacement)) for r in ballots_to_send
     ]
     ctx.say(f"catch-up: {victim} stopped; committing {len(requests):,} ballots without it ...")
     result = ctx.runner.run(_closed(ctx, requests, "ballots while a node is down"))
     head = cluster.wait_converged(others)
-    ctx.say(f"  restarting {victim} {head - height_before} blocks behind ...")
+    missed = count_ballots(cluster, others[0], height_before + 1, head)
+    ctx.say(f"  restarting {victim}, {head - height_before} blocks ({missed:,} ballots) behind ...")
     started = time.monotonic()
     cluster.start(victim)
-    deadline = started + vcluster.CONVERGE_TIMEOUT_S * 5
+    serving = time.monotonic()
+    deadline = serving + vcluster.CONVERGE_TIMEOUT_S * 5
     while cluster.status(victim)["height"] < head:
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{victim} did not catch up within {deadline - started:.0f} s")
-        time.sleep(0.1)
-    elapsed_s = time.monotonic() - started
-    committed = result.acknowledged_count
+            raise RuntimeError(f"{victim} did not catch up within {deadline - serving:.0f} s")
+        time.sleep(0.05)
+    caught_up = time.monotonic()
     summary = {
         "node": victim,
         "blocks_behind": head - height_before,
-        "ballots_missed": committed,
-        "seconds_from_start": round(elapsed_s, 2),
-        "ballots_per_s": round(committed / elapsed_s, 1),
+        "ballots_missed": missed,
+        "acknowledged_while_down": result.acknowledged_count,
+        "start_s": round(serving - started, 2),
+        "catch_up_s": round(caught_up - serving, 2),
+        "ballots_per_s": round(missed / (caught_up - serving), 1),
+        "ballots_per_s_start_included": round(missed / (caught_up - started), 1),
     }
     ctx.say(
-        f"  caught up {committed:,} ballots in {elapsed_s:.1f} s "
-        f"({summary['ballots_per_s']:,.0f}/s, start-up included)"
+        f"  caught up {missed:,} ballots in {caught_up - serving:.1f} s after it served "
+        f"({summary['ballots_per_s']:,.0f}/s; start-up {serving - started:.1f} s)"
     )
     return summary
 
 
-LONG_RUN_CHUNK_VOTERS = 10_000
-"""The long run enrols and signs this many voters at a time, so the client never holds a
-million signed ballots."""
-
-
-def long_run(ctx: Context, prepared: Prepared, ballots: int, polls: int) -> dict[str, Any]:
-    """Fill the chain to `ballots` ballots in chunks, then RSS and disk per node."""
-    cluster = prepared.cluster
-    head = cluster.wait_converged()
-    on_chain = sum(1 for _ in cluster.chain_tx_ids("n1", prepared.first_ballot_height, head))
-    started, chunk = time.monotonic(), 0
-    poll_ids = cluster.create_polls(polls)
-    while on_chain < ballots:  # bounded: every chunk commits ballots or raises
-        chunk += 1
-        voters = vcluster.voter_keys(LONG_RUN_CHUNK_VOTERS, vcluster.fresh_seed())
+def more_ballots(ctx: Context, prepared: Prepared, count: int) -> list[Request]:
+    """`count` signed ballots: what is left of the prepared ones, then ballots of voters
+    enrolled now (one per voter and poll)."""
+    taken = list(itertools.islice(prepared.ballots, count))
+    if len(taken) < count:
+        cluster = prepared.cluster
+        voters = vcluster.voter_keys(
+            -(-(count - len(taken)) // len(prepared.poll_ids)), vcluster.fresh_seed()
+        )
         enroll(ctx, cluster, voters)
         cluster.wait_converged()
-        signed = cluster.ballots(voters, poll_ids)[: ballots - on_chain]
+        taken += cluster.ballots(voters, prepared.poll_ids)[: count - len(taken)]
+    return taken
+
+
+def long_run(ctx: Context, prepared: Prepared, ballots: int) -> dict[str, Any]:
+    """Fill the chain to `ballots` ballots in chunks (new voters in the same polls), then
+    RSS and disk per node."""
+    cluster = prepared.cluster
+    head = cluster.wait_converged()
+    on_chain = count_ballots(cluster, "n1", prepared.first_ballot_height, head)
+    started, chunk = time.monotonic(), 0
+    while on_chain < ballots:  # bounded: every chunk commits ballots or raises
+        chunk += 1
+        wanted = min(ballots - on_chain, LONG_RUN_CHUNK_VOTERS * len(prepared.poll_ids))
+        signed = more_ballots(ctx, prepared, wanted)
         result = ctx.runner.run(_closed(ctx, signed, f"long run chunk {chunk}"))
         if not result.acknowledged_count:
             raise RuntimeError(f"long run: chunk {chunk} committed nothing: {result.outcomes}")

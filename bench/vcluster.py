@@ -75,6 +75,9 @@ class BenchCluster:
     folder: Path
     validators: int = 4
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    phones_used: int = 0
+    """Phone numbers enrolled so far: each voter gets a new one (a number enrolled again
+    would move its earlier ballots' phone_id to the new key: `duplicate`)."""
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -182,12 +185,13 @@ class BenchCluster:
             poll_ids.append(bytes.fromhex(result["tx"]["tx_id"]))
         return poll_ids
 
-    def enrollments(self, voters: list[PrivateKey], first_phone: int = 0) -> list[Request]:
-        """One enroll_voter per voter, signed with the attester's key, round-robin over
-        the nodes."""
+    def enrollments(self, voters: list[PrivateKey]) -> list[Request]:
+        """One enroll_voter per voter, each with a phone number of its own, signed with
+        the attester's key, round-robin over the nodes."""
         attester = load_key(self.config.attester_key_path)
         pepper = load_pepper(self.config)
         requests = []
+        first_phone, self.phones_used = self.phones_used, self.phones_used + len(voters)
         for i, voter in enumerate(voters):
             phone = votingcontract.normalise_e164(f"+8210{first_phone + i:08d}")
             body = votingcontract.EnrollVoter(
@@ -207,13 +211,15 @@ class BenchCluster:
                 requests.append(self._request(len(requests), sign(voter, self.chain_id, body)))
         return requests
 
-    def chain_tx_ids(self, node_id: str, first: int, last: int) -> Iterator[bytes]:
-        """tx_ids of the blocks first..last on the node, in chain order."""
+    def chain_txs(self, node_id: str, first: int, last: int) -> Iterator[tuple[bytes, str]]:
+        """(tx_id, kind) of every transaction of the blocks first..last on the node, in
+        chain order."""
         client = self.client(node_id)
         for height in range(first, last + 1):
             block_value = encoding.decode(client.get_bytes(f"/v1/raw/blocks/{height}"))[0]
             for tx_value in block_value[1]:
-                yield Transaction.from_value(tx_value).tx_id
+                tx = Transaction.from_value(tx_value)
+                yield tx.tx_id, tx.kind
 
     def _request(self, index: int, tx: Transaction) -> Request:
         url = f"{self.urls[index % len(self.urls)]}/v1/tx?wait=commit"
