@@ -45,7 +45,7 @@ from prometheus_client import Gauge
 import votingcontract
 from chain.block import Block
 from chain.certificate import CommitCertificate
-from chain.errors import DecodeError, StoreWriteError
+from chain.errors import DecodeError, StoreWriteError, VotechainError
 from chain.tx import MAX_TX_BYTES, Transaction
 from consensus import ReplicaConfig, ReplicaId
 from consensus.signatures import SignatureVerifier
@@ -268,7 +268,13 @@ class Observer:
 
     async def _follow_forever(self) -> None:
         while True:
-            progressed = await self._poll_round()
+            try:
+                progressed = await self._poll_round()
+            except Exception:
+                # A bug, not a source's fault (those are counted in _follow_from): keep
+                # following, and let the log say what went wrong.
+                log.exception("following the chain failed; trying again")
+                progressed = False
             if progressed:
                 continue  # more may be waiting: ask again at once
             fast = any(self._waiters.values())
@@ -308,7 +314,9 @@ class Observer:
                         raise DecodeError(f"HTTP {response.status}")
                     data = await read_capped(response, MAX_RAW_BLOCK_BYTES)
                 block, certificate, _ = decode_raw_block(data)
-            except (aiohttp.ClientError, OSError, TimeoutError, DecodeError) as exc:
+            except (aiohttp.ClientError, OSError, TimeoutError, VotechainError) as exc:
+                # VotechainError: DecodeError and the block's and certificate's own
+                # refusals of what they decode; nothing a source sends stops the observer.
                 stats.errors += 1
                 log.debug("fetching block %d from %s failed: %s", height, url, exc)
                 return stored, True

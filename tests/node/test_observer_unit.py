@@ -4,6 +4,7 @@ RPCs on the ports the cluster file gives the validators)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Callable
@@ -86,6 +87,8 @@ class FakeValidators:
     def __init__(self, cluster: LocalCluster) -> None:
         self.cluster = cluster
         self.answers: dict[str, Answer] = {}
+        self.raw_blocks: dict[str, bytes] = {}
+        """A node's answer (200) to every raw block request; 404 if not given."""
         self.received: list[str] = []
         self.runners: list[web.AppRunner] = []
 
@@ -97,7 +100,7 @@ class FakeValidators:
             app.add_routes(
                 [
                     web.post("/v1/tx", self._submit(address.node_id)),
-                    web.get("/v1/raw/blocks/{height}", _not_found),
+                    web.get("/v1/raw/blocks/{height}", self._raw_block(address.node_id)),
                     web.get("/v1/status", _status),
                 ]
             )
@@ -109,6 +112,14 @@ class FakeValidators:
     async def stop(self) -> None:
         for runner in self.runners:
             await runner.cleanup()
+
+    def _raw_block(self, node_id: str) -> Callable[[web.Request], Any]:
+        async def handler(request: web.Request) -> web.Response:
+            if node_id not in self.raw_blocks:
+                return await _not_found(request)
+            return web.Response(body=self.raw_blocks[node_id], content_type="application/msgpack")
+
+        return handler
 
     def _submit(self, node_id: str) -> Callable[[web.Request], Any]:
         async def handler(request: web.Request) -> web.Response:
@@ -257,3 +268,25 @@ def test_a_cached_page_lives_until_the_next_block_or_its_time_is_up() -> None:
     assert pages.get(path, height=7, now_s=101.0) is None, "the interval is over"
     assert pages.get("/v1/polls/" + "cd" * 32, height=7, now_s=100.1) is None
     assert (pages.hits, pages.misses) == (1, 3)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"\x93\x01\x02\x03", b"\xc1", b"\x93" + b"\x90" * 3, b"not msgpack at all"],
+    ids=["ints", "reserved_byte", "empty_arrays", "text"],
+)
+async def test_a_source_serving_garbage_is_counted_and_the_observer_goes_on(
+    setup: tuple[Observer, FakeValidators, bytes], garbage: bytes
+) -> None:
+    observer, fakes, tx = setup
+    fakes.raw_blocks = dict.fromkeys(["n1", "n2", "n3", "n4"], garbage)
+    fakes.answers = dict.fromkeys(["n1", "n2", "n3", "n4"], pending)
+    await fakes.start(["n1", "n2", "n3", "n4"])
+    for _ in range(100):
+        if sum(s.errors for s in observer.source_stats.values()) >= 4:
+            break
+        await asyncio.sleep(0.05)
+    assert all(s.errors >= 1 and s.blocks == 0 for s in observer.source_stats.values())
+    assert observer.store.head_height == 0
+    assert not any(task.done() for task in observer._tasks), "still following"
+    assert (await observer.submit(tx, wait_commit=False))["status"] == "pending"
