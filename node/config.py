@@ -77,6 +77,18 @@ class MempoolSettings:
     max_bytes: int = 64 * 1024 * 1024
     max_txs_per_signer: int = 64
     max_bytes_per_signer: int = 512 * 1024
+    # Admission control (node/admission.py): a submission over one of these is refused
+    # `busy` (503, Retry-After) before it is decoded, instead of queueing past what the
+    # cluster commits (issue 13).
+    max_queue_s: float = 1.0
+    """This node's transactions waiting to commit may be at most this many seconds of
+    what the cluster committed of them lately (well under half the request timeout)."""
+    min_queue_txs: int = 100
+    """...but at least this many, so an idle cluster takes a burst."""
+    max_loop_lag_ms: int = 250
+    """Refuse while the event loop wakes the tick task later than this (smoothed)."""
+    max_commit_waiters: int = 8_000
+    """Clients waiting for a commit (wait=commit) at once."""
 
 
 @dataclass(frozen=True)

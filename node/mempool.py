@@ -132,11 +132,14 @@ class Mempool:
         usage[1] += size
         return True
 
-    def remove(self, tx_ids: Iterable[bytes]) -> None:
+    def remove(self, tx_ids: Iterable[bytes]) -> int:
+        """Forget these transactions (committed or expired); returns how many were here."""
+        removed = 0
         for tx_id in tx_ids:
             tx = self._pending.pop(tx_id, None)
             if tx is None:
                 continue
+            removed += 1
             self._admitted_at.pop(tx_id, None)
             size = self._sizes.pop(tx_id)
             self._bytes -= size
@@ -145,6 +148,7 @@ class Mempool:
             usage[1] -= size
             if usage[0] == 0:
                 del self._by_signer[tx.signer]
+        return removed
 
     def _check_signer_quota(self, signer: bytes, size: int) -> None:
         if signer in self.unlimited_signers:

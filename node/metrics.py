@@ -18,6 +18,16 @@ class NodeMetrics:
         self.view = Gauge("votechain_view", "Current PBFT view", **labels)
         self.mempool_size = Gauge("votechain_mempool_txs", "Transactions waiting", **labels)
         self.peers_connected = Gauge("votechain_peers_connected", "Peers we send to", **labels)
+        self.loop_lag_ms = Gauge(
+            "votechain_loop_lag_ms",
+            "How late the event loop wakes the tick task, smoothed (admission control)",
+            **labels,
+        )
+        self.admission_queue_limit = Gauge(
+            "votechain_admission_queue_limit_txs",
+            "This node's transactions that may wait to commit now (admission control)",
+            **labels,
+        )
         self.blocks_committed = Counter(
             "votechain_blocks_committed", "Blocks committed by this node", **labels
         )

@@ -54,6 +54,7 @@ from consensus import (
 )
 from consensus.messages import max_message_bytes
 from node import views
+from node.admission import SIGNALS, Admission
 from node.app import ChainApplication
 from node.config import ClusterConfig, ConfigError
 from node.connlimit import ConnectionLimits, GuardedSite, connection_caps, raise_fd_limit
@@ -235,6 +236,20 @@ class Node:
             "where",
             lambda: self.verified.checks,
         )
+        mempool = config.mempool
+        self.admission = Admission(
+            mempool.max_queue_s,
+            mempool.min_queue_txs,
+            mempool.max_loop_lag_ms,
+            mempool.max_commit_waiters,
+        )
+        self.metrics.export_counts(
+            "votechain_admission_refused",
+            "Submissions refused busy before any work by admission control, by signal "
+            "(commit waiters, event-loop lag, queue against the commit rate)",
+            "signal",
+            lambda: {signal: self.admission.refused[signal] for signal in SIGNALS},
+        )
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
         self.delivered = views.DeliveredBlocks()
         """The latest delivered blocks, ready for commit answers (node/views.py)."""
@@ -361,7 +376,11 @@ class Node:
         probe_ticks = max(1, round(DISK_PROBE_INTERVAL_S / interval_s))
         ticks = 0
         while True:
+            asleep_s = time.monotonic()
             await asyncio.sleep(interval_s)
+            # How late the loop let this task wake: admission control refuses clients
+            # while it stays late, so timers and peer frames are not starved (issue 13).
+            self.admission.note_tick(time.monotonic() - asleep_s - interval_s)
             self._step(Tick(self.now_ms()))
             self._update_gauges()
             self._note_lag(time.monotonic())
@@ -451,7 +470,7 @@ class Node:
         # Before the waiters wake: their answers are read from it (node/views.py).
         self.delivered.add(block, certificate, [r.encode() for r in receipts])
         tx_ids = [tx.tx_id for tx in block.transactions]
-        self.mempool.remove(tx_ids)
+        self.admission.note_committed(time.monotonic(), self.mempool.remove(tx_ids))
         self.metrics.blocks_committed.inc()
         for receipt in receipts:
             self.metrics.txs_committed.labels(code=str(receipt.code)).inc()
@@ -510,7 +529,9 @@ class Node:
         """Admit a transaction; with `wait_commit`, answer once it is committed here.
 
         A node that cannot give a final answer says so with a retryable error (503 and
-        Retry-After) instead: `stopping` while it shuts down; `behind` instead of the dry
+        Retry-After) instead: `stopping` while it shuts down; `busy` at once, before any
+        work, while admission control says more is offered than the cluster commits
+        (node/admission.py); `behind` instead of the dry
         run's refusal while it trails the cluster (its state may be stale: the voter may
         have enrolled in a block it has not executed yet); and for wait=commit `behind`
         or `cannot_commit` as soon as it trails the cluster or lacks a quorum of peers,
@@ -522,6 +543,7 @@ class Node:
                 f"node {self.node_id} is shutting down; send the transaction to another node",
                 retry_after_s=1,
             )
+        self._check_admission()
         if wait_commit:
             self._check_can_commit(time.monotonic(), waiting=False)
         try:
@@ -542,9 +564,11 @@ class Node:
         if newly_admitted:
             self._step(RequestReceived(tx))
         if waiter is not None:
+            self.admission.waiters += 1
             try:
                 await self._wait_commit(tx.tx_id, waiter)
             finally:
+                self.admission.waiters -= 1
                 self._forget_waiter(tx.tx_id, waiter)
             location = self.store.locate_tx(tx.tx_id)
             if location is not None:
@@ -552,6 +576,18 @@ class Node:
                 document = views.committed_tx(self.store, *location, None, self.delivered)
                 return {"status": "committed", **document}
         return {"status": "pending", "tx_id": tx.tx_id.hex(), "height": None}
+
+    def _check_admission(self) -> None:
+        """Raise `busy` if admission control refuses new work now (node/admission.py):
+        before the transaction is decoded or verified, so a refusal costs next to nothing."""
+        refusal = self.admission.refusal(time.monotonic(), len(self.mempool))
+        if refusal is not None:
+            raise RpcError(
+                RpcErrorCode.BUSY,
+                f"node {self.node_id} is busy: {refusal.message}; retry after "
+                f"{refusal.retry_after_s} s, or on another node",
+                retry_after_s=refusal.retry_after_s,
+            )
 
     async def _wait_commit(self, tx_id: bytes, waiter: asyncio.Future[None]) -> None:
         timeout_s = self.config.rpc.commit_wait_timeout_s
@@ -641,6 +677,7 @@ class Node:
             "primary": replica.config.primary_of(replica.view),
             "view_changing": replica.view_changing,
             "mempool": len(self.mempool),
+            "admission": self.admission.describe(time.monotonic()),
             "peers": {
                 self.config.nodes[peer].node_id: connected
                 for peer, connected in self.transport.connected.items()
@@ -724,6 +761,8 @@ class Node:
         self.metrics.view.set(self.replica.view)
         self.metrics.mempool_size.set(len(self.mempool))
         self.metrics.peers_connected.set(sum(self.transport.connected.values()))
+        self.metrics.loop_lag_ms.set(self.admission.loop_lag_ms)
+        self.metrics.admission_queue_limit.set(self.admission.queue_limit(time.monotonic()))
 
 
 async def run_node(config: ClusterConfig, node_id: str, stop: asyncio.Event) -> None:
