@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine_info(),
         "loadavg_before": _loadavg(),
-        "plan": {k: v for k, v in vars(args).items() if k != "out"},
+        "plan": {k: v for k, v in vars(args).items() if k not in ("out", "profile")},
     }
     try:
         import uvloop
@@ -121,6 +121,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--replay", type=int, default=0, metavar="N",
         help="verifier replay rate of an N-ballot chain (issue: 100000)",
     )  # fmt: skip
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR",
+        help="py-spy profiles of the primary and a backup during the closed loop, into DIR",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, help="result file (default bench/results/...)")
     args = parser.parse_args(argv)
     for key, value in (QUICK if args.quick else FULL).items():
@@ -161,7 +165,7 @@ def votechain_4(ctx: runs.Context, args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {"enrollment": prepared.enrollment, "ballots": args.ballots}
     try:
         disk_before = {n: disk_bytes(cluster.config.node_dir(n)) for n in cluster.node_ids}
-        closed, acknowledged = runs.closed_max(ctx, prepared, "votechain")
+        closed, acknowledged = runs.closed_max(ctx, prepared, "votechain", args.profile)
         figures["closed_loop"] = closed
         figures["open_loop"] = []
         for rate in args.rates:

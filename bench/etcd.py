@@ -57,6 +57,7 @@ class EtcdCluster:
         self.client_urls = [f"http://127.0.0.1:{free_port()}" for _ in range(self.members)]
         self.peer_urls = [f"http://127.0.0.1:{free_port()}" for _ in range(self.members)]
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.key_prefix = secrets.token_hex(4)
 
     @property
     def pids(self) -> list[int]:
@@ -98,12 +99,12 @@ class EtcdCluster:
                 process.wait()
         self.processes = []
 
-    def puts(self, count: int) -> Iterator[Request]:
-        """`count` puts of fresh keys with VALUE_BYTES random bytes, round-robin over members."""
-        prefix = secrets.token_hex(4)
-        for i in range(count):
+    def puts(self, count: int, first: int = 0) -> Iterator[Request]:
+        """Puts number first..first+count-1: fresh keys with VALUE_BYTES random bytes,
+        round-robin over the members."""
+        for i in range(first, first + count):
             document = {
-                "key": _b64(f"ballot/{prefix}/{i:09d}".encode()),
+                "key": _b64(f"ballot/{self.key_prefix}/{i:09d}".encode()),
                 "value": _b64(secrets.token_bytes(VALUE_BYTES)),
             }
             yield Request(

@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from bench import report, vcluster
+from bench import profile, report, vcluster
 from bench.measure import (
     CLOCK_TICKS_PER_S,
     cpu_seconds,
@@ -140,3 +140,17 @@ def test_without_etcd_the_ratio_is_not_run_rather_than_missed() -> None:
     result["etcd"] = {"skipped": "etcd not found"}
     got = statuses(report.check_targets(result))
     assert got["committed ballots/s vs etcd (closed loop)"] == report.NOT_RUN
+
+
+def test_a_profile_summary_ranks_functions_by_self_and_total_samples() -> None:
+    raw = (
+        "main (node.py:1);handle (rpc.py:9);encode (enc.py:3) 60\n"
+        "main (node.py:1);handle (rpc.py:9) 30\n"
+        "main (node.py:1);verify (keys.py:7) 10\n"
+        "garbage line without a count\n"
+    )
+    summary = profile.summarise(raw, top=2)
+    assert summary["samples"] == 100
+    assert summary["self_pct"] == [[60.0, "encode (enc.py:3)"], [30.0, "handle (rpc.py:9)"]]
+    assert summary["total_pct"][0] == [100.0, "main (node.py:1)"]
+    assert "60.0%  encode" in profile.summary_text("n1", summary)
