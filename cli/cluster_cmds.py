@@ -15,6 +15,7 @@ from cli import common, demo
 from cli.client import RpcClient, RpcFailure
 from cli.output import print_json, print_table, short
 from cli.runner import run_cluster
+from node import eventloop
 from node.setup import init_cluster
 from node.tls import make_cluster_certificates
 
@@ -206,7 +207,7 @@ def _serve_until_signalled(
             loop.add_signal_handler(signum, stop.set)
         await serve(stop)
 
-    asyncio.run(main())
+    eventloop.run(main())  # uvloop where installed (node/eventloop.py)
     return 0
 
 

@@ -32,6 +32,7 @@ import resource
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from aiohttp import web
 
@@ -146,20 +147,22 @@ class _GuardedProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        peer = transport.get_extra_info("peername")
+        # A stream transport; uvloop's is not a subclass of asyncio.Transport, so no
+        # isinstance check: it has the same methods.
+        stream = cast(asyncio.Transport, transport)
+        peer = stream.get_extra_info("peername")
         self._client = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
         refused = self._guard._admit(self._client)
         if refused is not None:
             self._guard._count(refused)
-            transport.write(_BUSY_RESPONSE)
-            transport.close()
+            stream.write(_BUSY_RESPONSE)
+            stream.close()
             return
-        self._transport = transport
+        self._transport = stream
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self._guard.limits.header_timeout_s, self._head_timed_out)
         self._inner = self._guard._server()
-        self._inner.connection_made(transport)
+        self._inner.connection_made(stream)
 
     def data_received(self, data: bytes) -> None:
         if self._inner is None:
