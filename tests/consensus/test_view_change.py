@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consensus import Commit, InvalidMessage, NewView, ViewChange
+from consensus import Broadcast, Commit, InvalidMessage, NewView, RequestBatch, Send, ViewChange
 from consensus.messages import sign
 from consensus.viewchange import check_new_view
 from tests.consensus.harness import Cluster
@@ -105,3 +105,28 @@ def test_a_new_view_from_a_replica_that_is_not_the_new_primary_is_refused() -> N
     bogus = sign(NewView(1, 2, view_changes, ()), validator_key(2), "sim-chain")  # type: ignore[arg-type]
     with pytest.raises(InvalidMessage, match="led by r1"):
         check_new_view(bogus, cluster[3].config, cluster[3].up._verifier)
+
+
+def test_requests_a_silent_primary_ignores_are_relayed_and_handed_over_in_batches() -> None:
+    """Section 4.1's retransmission and 4.4's hand-over, batched (PROTOCOL.md 12.3): the
+    requests due for relay in a tick go to every replica in one RequestBatch, and on
+    entering the new view a backup sends the new primary its pending ones in one more."""
+    cluster = Cluster()
+    cluster.crash(0)
+    txs = [cluster.make_tx() for _ in range(5)]
+    for tx in txs:
+        cluster.submit(2, tx)
+    cluster.run_until(lambda: all(m.app.is_committed(tx.tx_id) for m in cluster.members[1:]))  # type: ignore[union-attr]
+    effects = cluster[2].effects
+    relays = [
+        e.message
+        for e in effects
+        if isinstance(e, Broadcast) and isinstance(e.message, RequestBatch)
+    ]
+    assert relays and relays[0].transactions == tuple(txs)
+    handed_over = [
+        e.message
+        for e in effects
+        if isinstance(e, Send) and e.to == 1 and isinstance(e.message, RequestBatch)
+    ]
+    assert any(batch.transactions == tuple(txs) for batch in handed_over)
