@@ -72,6 +72,11 @@ class BlockHeader:
         ]
 
     def encode(self) -> bytes:
+        return self._encoded
+
+    @cached_property
+    def _encoded(self) -> bytes:
+        """Encoded once: the block hash, the block's size and its encoding reuse it."""
         return encoding.encode(self.to_value())
 
     @cached_property
@@ -98,7 +103,10 @@ class BlockHeader:
 
     @classmethod
     def decode(cls, data: bytes) -> BlockHeader:
-        return cls.from_value(encoding.decode(data))
+        header = cls.from_value(encoding.decode(data))
+        # The bytes just decoded are canonical: they are this header's encoding.
+        header.__dict__["_encoded"] = bytes(data)
+        return header
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,17 @@ class Block:
         return [self.header.to_value(), [tx.to_value() for tx in self.transactions]]
 
     def encode(self) -> bytes:
-        return encoding.encode(self.to_value())
+        """encode(self.to_value()), assembled from the header's and the transactions'
+        own canonical encodings (kept, chain.tx) instead of packing every field again:
+        an array's encoding is its header followed by its items' encodings."""
+        return b"".join(
+            [
+                _ARRAY_OF_TWO,
+                self.header.encode(),
+                array_header(len(self.transactions)),
+                *(tx.encode() for tx in self.transactions),
+            ]
+        )
 
     @cached_property
     def encoded_size(self) -> int:
@@ -135,9 +153,10 @@ class Block:
         """The block whose decoded value is `value`; refuses one over MAX_BLOCK_BYTES
         before building any transaction, since a proposal may hold up to 10,000.
 
-        `raw`, if given, must be the canonical bytes `value` was decoded from: each
-        transaction then keeps its own slice of them (chain.tx), so its tx_id, size
-        and sign bytes are hashed from those bytes, not from a re-encoding."""
+        `raw`, if given, must be the canonical bytes `value` was decoded from: the
+        header and each transaction then keep their own slices of them (chain.tx), so
+        the block hash, tx_ids, sizes and sign bytes are hashed from those bytes, not
+        from a re-encoding."""
         fields = encoding.expect_list(value, 2, "block")
         txs = encoding.expect_array(fields[1], "block.transactions", MAX_BLOCK_TXS)
         size = len(raw) if raw is not None else _value_size(value)
@@ -146,7 +165,8 @@ class Block:
         header = BlockHeader.from_value(fields[0])
         if raw is None:
             return cls(header, tuple(Transaction.from_value(t) for t in txs))
-        _, (txs_start, _) = encoding.array_spans(raw)
+        (header_start, header_end), (txs_start, _) = encoding.array_spans(raw)
+        header.__dict__["_encoded"] = raw[header_start:header_end]
         spans = encoding.array_spans(raw, txs_start)
         return cls(
             header,
@@ -248,6 +268,19 @@ def array_header_size(count: int) -> int:
     if count < 2**16:
         return 3
     return 5
+
+
+_ARRAY_OF_TWO = b"\x92"
+"""msgpack fixarray header of a block's [header, transactions]."""
+
+
+def array_header(count: int) -> bytes:
+    """The canonical msgpack header of an array of `count` items (array_header_size bytes)."""
+    if count < 16:
+        return bytes([0x90 | count])
+    if count < 2**16:
+        return b"\xdc" + count.to_bytes(2, "big")
+    return b"\xdd" + count.to_bytes(4, "big")
 
 
 def read_header(data: bytes) -> BlockHeader:

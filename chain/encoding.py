@@ -11,6 +11,9 @@ The type rules are checked one array at a time (`_is_plainly_encodable`: the set
 item types, built in C), not one item at a time: a block of 10,000 transactions is
 checked with one Python step per array. Anything that check does not clear goes to
 the item-by-item `_check_encodable`, which gives the error; both accept the same values.
+Integer subclasses (the IntEnum kinds and domains that lead consensus messages and
+records) pass the per-array check too: msgpack packs them as the integers they are, and
+before issue 13 one such tag sent a whole record, block included, item by item.
 
 `array_spans` gives the byte ranges of an encoded array's items, so a decoder can keep
 the raw bytes of each part (a transaction's tx_id is hashed from the bytes it arrived
@@ -34,8 +37,10 @@ MAX_DEPTH = 32
 
 _PACKER = msgpack.Packer(use_bin_type=True)
 """One packer for every plain value (msgpack.packb builds a new one per call). Shared by
-threads safely: it is used only for values of the exact built-in types, which it packs
-in C without running Python code, so the GIL is never given up inside one pack()."""
+threads safely: it is used only for values of the exact built-in types and int
+subclasses, which it packs in C without running Python code (an int subclass's digits
+are read directly, no __index__ or __int__ is called), so the GIL is never given up
+inside one pack()."""
 
 
 def encode(value: Value) -> bytes:
@@ -126,13 +131,13 @@ _PAIR_ITEM_TYPES = frozenset({bytes, type(None)})
 
 
 def _is_plainly_encodable(value: Any) -> bool:
-    """True if `value` and everything in it are of _PLAIN_TYPES (integer ranges aside:
-    msgpack refuses those when packing) and no array is nested deeper than MAX_DEPTH.
-    False means "not sure": the caller runs _check_encodable for the verdict.
+    """True if `value` and everything in it are of _PLAIN_TYPES or int subclasses
+    (integer ranges aside: msgpack refuses those when packing) and no array is nested
+    deeper than MAX_DEPTH. False means "not sure": the caller runs _check_encodable.
     """
     kind = type(value)
     if kind is not list and kind is not tuple:
-        return kind in _PLAIN_TYPES
+        return kind in _PLAIN_TYPES or _are_int_subclasses({kind})
     return _is_plain_array(value, 0)
 
 
@@ -143,13 +148,21 @@ def _is_plain_array(array: list[Any] | tuple[Any, ...], depth: int) -> bool:
     types = set(map(type, array))
     if types <= _SCALAR_TYPES:
         return True  # a flat array: most records, fields and bodies
-    if not types <= _PLAIN_TYPES:
+    if not types <= _PLAIN_TYPES and not _are_int_subclasses(types - _PLAIN_TYPES):
         return False
+    if not types & _ARRAY_TYPES:
+        return True  # scalars and integer tags, no arrays inside
     for item in array:
         kind = type(item)
         if (kind is list or kind is tuple) and not _is_plain_array(item, depth + 1):
             return False
     return True
+
+
+def _are_int_subclasses(kinds: set[type]) -> bool:
+    """True if every type is a subclass of int (bool is final; IntEnum and friends are
+    what msgpack packs, in C, as the plain integer they hold)."""
+    return all(issubclass(kind, int) for kind in kinds)
 
 
 def _check_encodable(value: Any, depth: int) -> None:

@@ -87,6 +87,10 @@ class ChainStore:
             db.close()
             raise
         self._head = _unpack_height(raw_head) if raw_head is not None else -1
+        self._head_receipts_root: tuple[int, bytes] | None = None
+        """(height, receipts root) of the last block this handle appended: the next
+        block's proposal, check and append each need it, and reading it back meant
+        decoding and hashing every receipt again, three times a block."""
 
     def close(self) -> None:
         self._db.close()
@@ -165,8 +169,10 @@ class ChainStore:
             batch.put(b"tx/" + tx.tx_id, _pack_height(height) + struct.pack(">I", position))
         _put_writes(batch, writes)
         batch.put(META_HEAD, _pack_height(height))
+        receipts_root = merkle_root(receipts)
         batch.write()
         self._head = height
+        self._head_receipts_root = (height, receipts_root)
         return app_hash
 
     def put_local(self, key: bytes, value: bytes, sync: bool = True) -> None:
@@ -248,6 +254,9 @@ class ChainStore:
         ]
 
     def receipts_root(self, height: int) -> bytes:
+        remembered = self._head_receipts_root
+        if remembered is not None and remembered[0] == height:
+            return remembered[1]
         return merkle_root(self.get_receipts(height))
 
     def app_hash(self, height: int) -> bytes:

@@ -13,7 +13,10 @@ and the verifier checks it; neither this module nor the state machine keeps that
 A transaction decoded from bytes keeps them (`decode`, or `from_value` given `raw`):
 encode(), tx_id, encoded_size and sign_bytes then hash or measure those bytes instead of
 encoding the fields again. They are the same bytes, since decoding accepts only the
-canonical encoding; only decoders set them, and dataclasses.replace() drops them.
+canonical encoding; only decoders set them, and dataclasses.replace() drops them. A
+transaction built from fields (or decoded without its bytes, as inside a consensus
+message) is encoded once, on first use, and that encoding is kept: its tx_id, size,
+block size budget and the block's own encoding all reuse it.
 """
 
 from __future__ import annotations
@@ -78,6 +81,12 @@ class Transaction:
         return [*self.envelope(), self.signature]
 
     def encode(self) -> bytes:
+        return self._encoded
+
+    @cached_property
+    def _encoded(self) -> bytes:
+        """The canonical bytes: those decoded, or the fields encoded once (the fields
+        never change: the dataclass is frozen)."""
         if self._raw is not None:
             return self._raw
         return encoding.encode(self.to_value())
