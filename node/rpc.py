@@ -428,8 +428,13 @@ def decode_raw_block(data: bytes) -> tuple[Block, CommitCertificate, list[bytes]
     """
     if len(data) > MAX_RAW_BLOCK_BYTES:
         raise DecodeError(f"raw block is {len(data)} bytes, the limit is {MAX_RAW_BLOCK_BYTES}")
+    data = bytes(data)
+    # The one canonical check of what a peer sent; the block's transactions then keep
+    # their slices of these bytes, so their tx_ids are hashed, never re-encoded.
     fields = encoding.expect_list(encoding.decode(data), 3, "raw block")
     receipts = [
         encoding.expect_bytes(r, "receipt") for r in encoding.expect_array(fields[2], "receipts")
     ]
-    return Block.from_value(fields[0]), CommitCertificate.from_value(fields[1]), receipts
+    block_start, block_end = encoding.array_spans(data)[0]
+    block = Block.from_value(fields[0], raw=data[block_start:block_end])
+    return block, CommitCertificate.from_value(fields[1]), receipts
