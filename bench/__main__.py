@@ -49,7 +49,7 @@ from bench.replay import RESULTS_DIR, machine_info, measure_ed25519, measure_rep
 QUICK = {"ballots": 4_000, "duration_s": 4.0, "open_duration_s": 2.0, "rates": "250,500",
          "validators": "4", "scale_ballots": 1_500}  # fmt: skip
 FULL = {"ballots": 80_000, "duration_s": 20.0, "open_duration_s": 10.0,
-        "rates": "250,500,1000", "validators": "4,7,10", "scale_ballots": 20_000}  # fmt: skip
+        "rates": "250,500,1000", "validators": "4,7,10", "scale_ballots": 12_000}  # fmt: skip
 OVERLOAD_FACTOR = 2.0
 """The overload run offers this many times the measured closed-loop maximum."""
 

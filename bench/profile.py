@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,9 @@ class Recording:
 
 
 def find_py_spy() -> str | None:
-    return shutil.which("py-spy")
+    """py-spy on PATH, or beside this Python (an activated-or-not venv)."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
 
 
 def start(py_spy: str, pids: dict[str, int], folder: Path, duration_s: float) -> list[Recording]:

@@ -193,11 +193,15 @@ def _compare(
 
 
 def targets_text(targets: list[Target]) -> str:
-    width = max(len(t.name) for t in targets)
-    lines = [f"{'target'.ljust(width)}  {'wanted':<22}  {'measured':<34}  status"]
-    for t in targets:
-        lines.append(f"{t.name.ljust(width)}  {t.wanted:<22}  {t.measured:<34}  {t.status}")
-    return "\n".join(lines)
+    rows = [("target", "wanted", "measured", "status")]
+    rows += [(t.name, t.wanted, t.measured, t.status) for t in targets]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        + "  "
+        + row[3]
+        for row in rows
+    )
 
 
 def summary_table(result: dict[str, Any]) -> str:
@@ -223,6 +227,9 @@ def summary_table(result: dict[str, Any]) -> str:
         f" | {fig(etcd, 'per_s', '{:,.0f}')} | {ratio} |",
         f"| cluster CPU per committed write | {fig(closed, 'cpu_ms_per_write', '{:.2f} ms')} | "
         f"{fig(etcd, 'cpu_ms_per_write', '{:.2f} ms')} | {cpu_ratio} |",
+        f"| cores the cluster kept busy (of {result.get('machine', {}).get('cpus', '?')}) | "
+        f"{fig(closed, 'cluster_cores_busy', '{:.2f}')} | "
+        f"{fig(etcd, 'cluster_cores_busy', '{:.2f}')} | - |",
     ]
     for run in [*(vc.get("open_loop") or []), *filter(None, [vc.get("overload")])]:
         lat = run["latency_acknowledged"]

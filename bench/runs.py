@@ -112,6 +112,11 @@ def closed_summary(result: RunResult, cpu: dict[str, float]) -> dict[str, Any]:
     summary = result.to_dict()
     summary.update(cpu)
     summary["per_s"] = round(result.acknowledged_per_s, 1)
+    # Cores the cluster kept busy: well under the machine's cores at the maximum means
+    # something other than CPU (pacing, waiting) limits it.
+    summary["cluster_cores_busy"] = (
+        round(cpu["cluster_cpu_s"] / result.elapsed_s, 2) if result.elapsed_s else None
+    )
     summary["cpu_ms_per_write"] = round(cpu["cluster_cpu_s"] * 1000 / count, 3) if count else None
     summary["client_cpu_ms_per_write"] = (
         round(cpu["client_cpu_s"] * 1000 / count, 3) if count else None
@@ -244,7 +249,8 @@ def closed_max(
         summary["note"] = "ran out of prepared ballots before the duration (raise --ballots)"
     ctx.say(
         f"  {summary['per_s']:,.0f} committed/s, {summary['cpu_ms_per_write'] or 0:.3f} ms "
-        f"cluster CPU per ballot, {summary['view_changes']} view changes, "
+        f"cluster CPU per ballot ({summary['cluster_cores_busy']} cores busy), "
+        f"{summary['view_changes']} view changes, "
         f"outcomes {dict(result.outcomes)}"
     )
     return summary, result.acknowledged
