@@ -79,7 +79,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_log_file(p, "<log_dir>/attester.log")
     p.set_defaults(handler=attester)
 
-    p = sub.add_parser("status", help="height, view, primary, head and app hash of every node")
+    p = sub.add_parser(
+        "status",
+        help="height, view, primary, head and app hash of every node (observers: how far behind)",
+    )
     common.add_config(p)
     common.add_json(p)
     p.set_defaults(handler=status)
@@ -103,6 +106,9 @@ def init(args: argparse.Namespace) -> int:
     if not result.created:
         print(f"already initialised: {config.genesis_path}")
     print(f"chain {result.genesis.chain_id}, genesis hash {result.genesis.genesis_hash.hex()}")
+    for observer in config.observers:
+        # Observers need no key and are not in genesis: `votechain observer` starts one.
+        print(f"observer {observer.node_id}: RPC {observer.rpc_url}, follows the validators")
     if config.tls.enabled:
         for path in make_cluster_certificates(config):
             print(f"created {path}")
@@ -214,12 +220,14 @@ def _serve_until_signalled(
 def status(args: argparse.Namespace) -> int:
     config = common.config_of(args)
     statuses = []
-    for address in config.nodes:
+    addresses = [(n.node_id, n.rpc_url) for n in config.nodes]
+    addresses += [(o.node_id, o.rpc_url) for o in config.observers]
+    for node_id, rpc_url in addresses:
         try:
-            client = RpcClient(address.rpc_url, timeout_s=3, ca_file=config.client_ca_path)
+            client = RpcClient(rpc_url, timeout_s=3, ca_file=config.client_ca_path)
             statuses.append(client.get("/v1/status"))
         except RpcFailure as exc:
-            statuses.append({"node": address.node_id, "error": str(exc)})
+            statuses.append({"node": node_id, "error": str(exc)})
     if args.json:
         print_json(statuses)
         return 0 if all("error" not in s for s in statuses) else 1
@@ -227,6 +235,20 @@ def status(args: argparse.Namespace) -> int:
     for s in statuses:
         if "error" in s:
             rows.append([s["node"], "down", "", "", "", "", ""])
+            continue
+        if s.get("role") == "observer":
+            # An observer has no view and no peers: how far it trails the validators.
+            rows.append(
+                [
+                    s["node"],
+                    s["height"],
+                    "",
+                    "observer",
+                    short(s["head_hash"]),
+                    short(s["app_hash"]),
+                    f"{s['behind_blocks']} behind",
+                ]
+            )
             continue
         peers = sum(1 for up in s["peers"].values() if up)
         rows.append(

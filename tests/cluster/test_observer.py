@@ -231,6 +231,9 @@ def test_observer_forwards_serves_reads_refuses_a_liar_and_survives_a_validator_
         "the observer to follow with n3 down",
     )
     assert observed.status()["behind_blocks"] == 0
+    table = cluster.cli("status", check=False).stdout
+    observer_row = next(line for line in table.splitlines() if "o1" in line)
+    assert "observer" in observer_row and "0 behind" in observer_row, table
 
 
 def _raw(url: str) -> bytes:
