@@ -68,15 +68,14 @@ def make_cluster_certificates(config: ClusterConfig) -> list[Path]:
     """Create the CA and every node's certificate and key that do not exist yet (never
     overwriting a file); return the files created. Keys are written mode 0600."""
     created: list[Path] = []
+    # Observers serve https to clients with a certificate of their own, like validators.
+    hosts = {n.node_id: n.host for n in config.nodes}
+    hosts.update((o.node_id, o.host) for o in config.observers)
     ca_cert_path = config.tls_ca_path
     ca_key_path = ca_cert_path.with_suffix(".key")
     if ca_cert_path.exists():
         if not ca_key_path.exists():
-            missing = [
-                n.node_id
-                for n in (*config.nodes, *config.observers)
-                if not config.tls_cert_path(n.node_id).exists()
-            ]
+            missing = [n for n in hosts if not config.tls_cert_path(n).exists()]
             if missing:
                 raise ConfigError(
                     f"{ca_cert_path} exists without its key {ca_key_path}: cannot sign "
@@ -93,14 +92,13 @@ def make_cluster_certificates(config: ClusterConfig) -> list[Path]:
         _write_key(ca_key_path, ca_key)
         _write(ca_cert_path, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
         created += [ca_cert_path, ca_key_path]
-    # Observers serve https to clients with a certificate of their own, like validators.
-    for address in (*config.nodes, *config.observers):
-        cert_path = config.tls_cert_path(address.node_id)
-        key_path = config.tls_key_path(address.node_id)
+    for node_id, host in hosts.items():
+        cert_path = config.tls_cert_path(node_id)
+        key_path = config.tls_key_path(node_id)
         if cert_path.exists() and key_path.exists():
             continue
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = _node_certificate(key, ca_key, ca_cert, address.node_id, address.host)
+        cert = _node_certificate(key, ca_key, ca_cert, node_id, host)
         _write_key(key_path, key)
         _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
         created += [cert_path, key_path]

@@ -19,6 +19,7 @@ from chain.keys import PrivateKey
 from node.config import ConfigError, load_config
 from node.errors import RpcError, RpcErrorCode
 from node.observer import Observer, PageCache
+from node.tls import make_cluster_certificates
 from tests.cluster.harness import LocalCluster, free_port
 
 MINIMAL = """
@@ -290,3 +291,16 @@ async def test_a_source_serving_garbage_is_counted_and_the_observer_goes_on(
     assert observer.store.head_height == 0
     assert not any(task.done() for task in observer._tasks), "still following"
     assert (await observer.submit(tx, wait_commit=False))["status"] == "pending"
+
+
+def test_tls_init_gives_observers_a_certificate_too(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            MINIMAL + '\n[tls]\nenabled = true\n\n[[observers]]\nid = "o1"\nrpc_port = 9001\n',
+        )
+    )
+    created = make_cluster_certificates(config)
+    assert config.tls_cert_path("o1") in created and config.tls_key_path("o1") in created
+    assert config.observer("o1").rpc_url == "https://127.0.0.1:9001"
+    assert make_cluster_certificates(config) == [], "never overwrites"
