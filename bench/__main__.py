@@ -165,11 +165,14 @@ def votechain_4(ctx: runs.Context, args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {"enrollment": prepared.enrollment, "ballots": args.ballots}
     try:
         disk_before = {n: disk_bytes(cluster.config.node_dir(n)) for n in cluster.node_ids}
+        # The fixed-rate runs' ballots are set aside first: the closed loop takes as many
+        # as it can commit in its time, the overload run what is left after it.
+        reserved = {rate: runs.take_ballots(ctx, prepared, rate) for rate in args.rates}
         closed, acknowledged = runs.closed_max(ctx, prepared, "votechain", args.profile)
         figures["closed_loop"] = closed
         figures["open_loop"] = []
         for rate in args.rates:
-            run, acks = runs.open_run(ctx, prepared, rate)
+            run, acks = runs.open_run(ctx, prepared, rate, reserved[rate])
             if run is not None:
                 figures["open_loop"].append(run)
             acknowledged += acks

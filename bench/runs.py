@@ -275,13 +275,19 @@ def _start_profiles(
     return profile.start(py_spy, pids, folder, ctx.duration_s)
 
 
+def take_ballots(ctx: Context, prepared: Prepared, rate_per_s: float) -> list[Request]:
+    """The prepared ballots an open-loop run at rate_per_s needs (fewer if short)."""
+    return list(itertools.islice(prepared.ballots, int(rate_per_s * ctx.open_duration_s)))
+
+
 def open_run(
-    ctx: Context, prepared: Prepared, rate_per_s: float
+    ctx: Context, prepared: Prepared, rate_per_s: float, requests: list[Request] | None = None
 ) -> tuple[dict[str, Any] | None, list[bytes]]:
-    """An open-loop run of rate_per_s x open_duration_s prepared ballots (None if none
-    are left)."""
+    """An open-loop run of rate_per_s x open_duration_s ballots, `requests` or taken from
+    the prepared ones now (None if none are left)."""
     wanted = int(rate_per_s * ctx.open_duration_s)
-    requests = list(itertools.islice(prepared.ballots, wanted))
+    if requests is None:
+        requests = take_ballots(ctx, prepared, rate_per_s)
     if not requests:
         ctx.say(f"votechain: no ballots left for {rate_per_s:,.0f}/s (raise --ballots); skipped")
         return None, []
