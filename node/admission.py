@@ -12,7 +12,9 @@ if one is over:
 1. commit waiters: clients holding a connection for wait=commit (max_commit_waiters);
 2. event-loop lag: how late the node's tick task wakes, smoothed (max_loop_lag_ms): a late
    loop is late with its consensus timers and its peers' frames too, so the node takes
-   no more client work until it has caught up;
+   no more client work than min_queue_txs waiting until it has caught up. Not none: a
+   flood of refusals alone can make the loop late, and it must not stop the trickle of
+   transactions that keeps the node's clients committing;
 3. the queue: this node's transactions waiting to commit, against how many of its
    transactions the cluster committed per second over the last DRAIN_WINDOW_S: more than
    max_queue_s of them would wait longer than a client should (and than half the request
@@ -96,11 +98,12 @@ class Admission:
                 f"{self.waiters} clients are waiting for a commit here, the most it holds",
                 1,
             )
-        if self.loop_lag_ms > self.max_loop_lag_ms:
+        if self.loop_lag_ms > self.max_loop_lag_ms and queued >= self.min_queue_txs:
             return self._refuse(
                 LOOP_LAG,
                 f"its event loop runs {self.loop_lag_ms:.0f} ms late "
-                f"(limit {self.max_loop_lag_ms:g} ms)",
+                f"(limit {self.max_loop_lag_ms:g} ms) with {queued} of its transactions "
+                "waiting to commit",
                 1,
             )
         limit = self.queue_limit(now_s)

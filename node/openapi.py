@@ -100,7 +100,9 @@ def _post(
                     "content": {"application/json": {"schema": _ERROR}},
                 },
                 "503": {
-                    "description": "retryable (Retry-After): busy; behind (the node trails the "
+                    "description": "retryable (Retry-After): busy (admission control: more "
+                    "is offered than the cluster commits, or the mempool is full; the "
+                    "transaction was not admitted); behind (the node trails the "
                     "cluster, so a refusal from it may be stale); cannot_commit (wait=commit on "
                     "a node without a quorum of peers or stuck in a view change); stopping "
                     "(the node is shutting down). Retry on another node of the cluster",

@@ -78,17 +78,21 @@ def test_retry_after_says_when_the_excess_has_drained() -> None:
 
 
 def test_one_slow_iteration_is_tolerated_a_loop_that_stays_late_is_not() -> None:
-    gate = admission(max_loop_lag_ms=250)
+    gate = admission(max_loop_lag_ms=250, min_queue_txs=10)
+    for second in range(5):
+        gate.note_committed(100.0 + second, 1_000)  # a queue limit of 200
     gate.note_tick(0.4)  # one large block executed: 400 ms late once
-    assert gate.refusal(100.0, queued=0) is None
+    assert gate.refusal(104.0, queued=20) is None
     for _ in range(5):
         gate.note_tick(0.4)
-    refusal = gate.refusal(100.0, queued=0)
+    refusal = gate.refusal(104.0, queued=20)
     assert refusal is not None and refusal.signal == LOOP_LAG
     assert "event loop runs" in refusal.message and refusal.retry_after_s == 1
+    # A trickle still passes, so a flood of refusals alone cannot stop every commit.
+    assert gate.refusal(104.0, queued=9) is None
     for _ in range(10):
         gate.note_tick(0.0)  # caught up: on time again
-    assert gate.refusal(100.0, queued=0) is None
+    assert gate.refusal(104.0, queued=20) is None
     gate.note_tick(-0.01)  # a wake-up reported early counts as on time, not as credit
     assert gate.loop_lag_ms >= 0
 
