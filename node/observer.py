@@ -56,7 +56,13 @@ from node.config import ClusterConfig
 from node.connlimit import ConnectionLimits, GuardedSite, connection_caps, raise_fd_limit
 from node.errors import RETRYABLE, RpcError, RpcErrorCode
 from node.metrics import NodeMetrics
-from node.rpc import MAX_RAW_BLOCK_BYTES, decode_raw_block, make_rpc_app
+from node.rpc import (
+    MAX_RAW_BLOCK_BYTES,
+    client_limits,
+    decode_raw_block,
+    make_rpc_app,
+    read_pool,
+)
 from node.service import (
     EXIT_CANNOT_FOLLOW,
     STOP_HANDLERS_S,
@@ -214,6 +220,7 @@ class Observer:
             delivered=self.delivered,
         )
         rpc_app.middlewares.append(self._cached)
+        self._export_rpc_metrics(rpc_app)
         fd_limit = raise_fd_limit()
         rpc_cap, _ = connection_caps(fd_limit, rpc.max_connections, rpc.peer_max_connections)
         self._runner = web.AppRunner(
@@ -560,6 +567,23 @@ class Observer:
             waiters.remove(waiter)
         if not waiters:
             self._waiters.pop(tx_id, None)
+
+    def _export_rpc_metrics(self, rpc_app: web.Application) -> None:
+        """The read pool's and the rate limits' refusals, under a validator's names."""
+        reads = read_pool(rpc_app)
+        self.metrics.export_counts(
+            "votechain_rpc_heavy_reads",
+            "Heavy RPC reads refused busy because the read pool was full",
+            "outcome",
+            lambda: {"refused_busy": reads.refused},
+        )
+        limits = client_limits(rpc_app)
+        self.metrics.export_counts(
+            "votechain_rpc_rate_limited",
+            "RPC requests refused rate_limited (429) by a client's token bucket, by kind",
+            "kind",
+            lambda: limits.refused,
+        )
 
     def _export_observer_metrics(self) -> None:
         def per_source(name: str) -> dict[str, int]:
