@@ -31,6 +31,11 @@ CLIENT_TIMEOUT_S = 30.0
 """Longer than a node's commit_wait_timeout_s (20 s), so the node's own timeout answers."""
 CLIENT_TIMEOUT = "client_timeout"
 UNREACHABLE = "unreachable"
+RETRY_PAUSE_S_MAX = 1.0
+"""A closed-loop worker told to come back later waits Retry-After, at most this long, so
+the loop keeps the cluster at its maximum rather than idling on a 10 s hint."""
+RETRIES_MAX = 120
+"""A request answered busy this often in a row is recorded with that answer."""
 OPEN_LOOP_START_DELAY_S = 0.05
 """The schedule starts this long after the call, so the first sends are not late."""
 
@@ -62,6 +67,8 @@ class RunResult:
     outcomes: Counter[str] = field(default_factory=Counter)
     latencies_s: dict[str, list[float]] = field(default_factory=dict)
     acknowledged: list[bytes] = field(default_factory=list)
+    retried: Counter[str] = field(default_factory=Counter)
+    """Closed loop: answers after which the same request was sent again, by outcome."""
     client_late_s_max: float = 0.0
     """Open loop: the latest any send started after its scheduled time."""
     success: frozenset[str] = frozenset()
@@ -106,6 +113,7 @@ class RunResult:
             "schedule_s": None if self.schedule_s is None else round(self.schedule_s, 3),
             "latency_acknowledged": latency_summary_ms(self.success_latencies_s()),
             "outcomes": dict(self.outcomes),
+            "retried": dict(self.retried),
             "latency_by_outcome": {
                 o: latency_summary_ms(v) for o, v in sorted(self.latencies_s.items())
             },
@@ -156,9 +164,12 @@ async def closed_loop(
     concurrency: int,
     duration_s: float | None = None,
     progress: tuple[Progress, str, int | None] | None = None,
+    retry: frozenset[str] = frozenset(),
 ) -> RunResult:
     """`concurrency` workers send until `requests` is used up or `duration_s` has passed
-    (no new send after it; the ones in flight are awaited)."""
+    (no new send after it; the ones in flight are awaited). An answer in `retry` (busy)
+    is not final: the worker sends the same request again after its Retry-After, and the
+    latency runs from the first send."""
     result = RunResult("closed", concurrency=concurrency, success=success)
     started = time.monotonic()
     deadline = started + duration_s if duration_s is not None else None
@@ -170,7 +181,15 @@ async def closed_loop(
                 return
             result.sent += 1
             sent_at = time.monotonic()
-            outcome = await _send(http, request, classify)
+            outcome, retry_after_s = await _send(http, request, classify)
+            # As a client told to come back: the same request again after Retry-After
+            # (at most RETRY_PAUSE_S_MAX), until it gets a final answer or time is up.
+            for _ in range(RETRIES_MAX):
+                if outcome not in retry or (deadline is not None and time.monotonic() > deadline):
+                    break
+                result.retried[outcome] += 1
+                await asyncio.sleep(min(retry_after_s, RETRY_PAUSE_S_MAX))
+                outcome, retry_after_s = await _send(http, request, classify)
             result.record(outcome, time.monotonic() - sent_at, request.key)
 
     watcher = _watch(progress, lambda: sum(result.outcomes.values()), deadline)
@@ -200,7 +219,7 @@ async def open_loop(
     tasks: list[asyncio.Task[None]] = []
 
     async def one(request: Request, scheduled: float) -> None:
-        outcome = await _send(http, request, classify)
+        outcome, _ = await _send(http, request, classify)
         result.record(outcome, time.monotonic() - scheduled, request.key)
 
     watcher = _watch(progress, lambda: sum(result.outcomes.values()), None)
@@ -222,16 +241,27 @@ async def open_loop(
     return result
 
 
-async def _send(http: aiohttp.ClientSession, request: Request, classify: Classify) -> str:
+async def _send(
+    http: aiohttp.ClientSession, request: Request, classify: Classify
+) -> tuple[str, float]:
+    """The answer's outcome, and its Retry-After in seconds (0 if it has none)."""
     try:
         async with http.post(
             request.url, data=request.body, headers={"Content-Type": request.content_type}
         ) as response:
-            return classify(response.status, await response.read())
+            outcome = classify(response.status, await response.read())
+            return outcome, _retry_after_s(response.headers.get("Retry-After"))
     except TimeoutError:
-        return CLIENT_TIMEOUT
+        return CLIENT_TIMEOUT, 0.0
     except aiohttp.ClientError:
-        return UNREACHABLE
+        return UNREACHABLE, 0.0
+
+
+def _retry_after_s(header: str | None) -> float:
+    try:
+        return max(0.0, float(header)) if header else 0.0
+    except ValueError:
+        return 0.0  # an HTTP date: not sent by votechain or etcd
 
 
 def _watch(

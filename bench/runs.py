@@ -200,6 +200,7 @@ async def _closed(
             IN_FLIGHT,
             duration_s,
             (ctx.progress, phase, total if total is not None else _len(requests)),
+            retry=vcluster.COME_BACK,
         )
 
 

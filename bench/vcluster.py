@@ -49,6 +49,10 @@ CONVERGE_TIMEOUT_S = 120.0
 COMMITTED = "committed"
 """The outcome of an answer that says the transaction committed and was accepted."""
 SUCCESS = frozenset({COMMITTED})
+COME_BACK = frozenset({"busy", "signer_busy", "behind", "cannot_commit"})
+"""Answers after which a closed-loop client sends the same ballot again after Retry-After:
+node/errors.py RETRYABLE without `stopping` (the benchmark stops no node under load, so
+it should show), and `signer_busy` (the attester's quota while enrolling)."""
 
 
 def free_port() -> int:

@@ -20,10 +20,15 @@ SERVICE_S = 0.05
 async def serial_server() -> AsyncIterator[str]:
     lock = asyncio.Lock()
 
+    seen: set[bytes] = set()
+
     async def handle(request: web.Request) -> web.Response:
         body = await request.read()
         async with lock:
             await asyncio.sleep(SERVICE_S)
+        if body.startswith(b"once-busy") and body not in seen:
+            seen.add(body)  # busy the first time, accepted when it comes back
+            return web.Response(status=503, text="{}", headers={"Retry-After": "0.01"})
         return web.Response(status=503 if body == b"refuse" else 200, text="{}")
 
     app = web.Application()
@@ -91,3 +96,23 @@ async def test_an_unreachable_server_is_an_outcome_not_a_crash() -> None:
         )
     assert result.outcomes == {loadgen.UNREACHABLE: 3}
     assert result.acknowledged_count == 0
+
+
+async def test_closed_loop_sends_a_busy_request_again_and_times_it_from_the_first_send(
+    serial_server: str,
+) -> None:
+    once_busy = [Request(serial_server, b"once-busy-%d" % i, key=bytes([i])) for i in range(3)]
+    async with loadgen.session(3) as http:
+        result = await loadgen.closed_loop(
+            http,
+            iter(once_busy),
+            classify,
+            frozenset({"ok"}),
+            concurrency=3,
+            retry=frozenset({"http_503"}),
+        )
+    assert result.sent == 3
+    assert result.outcomes == {"ok": 3}
+    assert result.retried == {"http_503": 3}
+    # each waited for two services (its refusal, then its acceptance) at the least
+    assert min(result.latencies_s["ok"]) >= 2 * SERVICE_S
