@@ -29,7 +29,7 @@ from chain import encoding
 from chain.errors import DecodeError, InvalidBlock, VotechainError
 from chain.hashing import HASH_SIZE, Domain, tagged_hash
 from chain.keys import PUBLIC_KEY_SIZE
-from chain.merkle import merkle_root
+from chain.merkle import merkle_levels, merkle_root, root_from_levels
 from chain.tx import MAX_CHAIN_ID_LENGTH, MAX_TX_BYTES, Transaction
 from chain.verified import VerifiedTransactions
 
@@ -139,6 +139,12 @@ class Block:
         )
 
     @cached_property
+    def tx_levels(self) -> tuple[tuple[bytes, ...], ...]:
+        """The Merkle levels of the tx_ids (chain.merkle.merkle_levels), built once: the
+        tx_root check and every inclusion proof a node answers with read them."""
+        return merkle_levels([tx.tx_id for tx in self.transactions])
+
+    @cached_property
     def encoded_size(self) -> int:
         """len(self.encode()), computed from the parts without encoding the block."""
         return (
@@ -202,7 +208,7 @@ class Block:
         tx_ids = [tx.tx_id for tx in self.transactions]
         if len(set(tx_ids)) != len(tx_ids):
             raise InvalidBlock(f"block {height} contains the same transaction twice")
-        expected_root = merkle_root(tx_ids)
+        expected_root = root_from_levels(self.tx_levels)
         if expected_root != self.header.tx_root:
             raise InvalidBlock(
                 f"block {height}: tx_root is {self.header.tx_root.hex()[:16]}, "

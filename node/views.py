@@ -14,10 +14,12 @@ always makes progress); `next_*` says where the next page starts, null at the en
 A committed transaction's document (`committed_tx`, the answer to wait=commit and
 GET /v1/tx/{id}) costs the same whatever the size of its block when the block is among
 the latest few the node delivered: `DeliveredBlocks` keeps, for each, what the document
-needs, built once on delivery (the Merkle levels of the tx_ids and of the receipts, the
-header and certificate documents). Before it, every answer read and decoded the whole
-block and hashed every transaction again (issue 13: 0.7 ms per answer at 70 ballots a
-block, 5 ms at 500). Older blocks are read from the store as before.
+needs, built once: the Merkle levels of the tx_ids (the block keeps them from the check
+of its tx_root) and of the receipts (built by the first reader that needs a receipt
+proof), the header and certificate documents (built on delivery). Before it, every
+answer read and decoded the whole block and hashed every transaction again (issue 13:
+0.7 ms per answer at 70 ballots a block, 5 ms at 500). Older blocks are read from the
+store as before.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import votingcontract
@@ -45,7 +48,8 @@ DELIVERED_BLOCKS_KEPT = 16
 """Latest delivered blocks whose commit documents are kept ready. A client waiting with
 wait=commit is answered right after its block is delivered, and a receipt proof needs the
 next block too; 16 blocks cover that with room for a slow reader. Each costs its block
-(already in memory when delivered) and about 2 hashes per transaction."""
+(already in memory when delivered) and two Merkle trees: about 2 x 2 x 32 bytes and a
+few Python objects per transaction."""
 
 
 @dataclass(frozen=True)
@@ -53,14 +57,19 @@ class DeliveredBlock:
     """What committed_tx needs of one delivered block, built once (DeliveredBlocks.add)."""
 
     block: Block
+    """Its tx_levels (merkle_levels of the tx_ids, kept by the block: the node built them
+    when it checked the block's tx_root) give the tx proofs."""
     receipts: tuple[bytes, ...]
     """The encoded receipts, in transaction order (as stored)."""
-    tx_levels: tuple[tuple[bytes, ...], ...]
-    """merkle_levels of the tx_ids: tx proofs are read from it."""
-    receipt_levels: tuple[tuple[bytes, ...], ...]
-    """merkle_levels of the receipts: receipt proofs (certified by the next block)."""
     header: dict[str, Any]
     certificate: dict[str, Any]
+
+    @cached_property
+    def receipt_levels(self) -> tuple[tuple[bytes, ...], ...]:
+        """merkle_levels of the receipts, for receipt proofs: built by the first reader
+        that needs one (the next block exists then), not on the consensus loop. Two
+        readers at once may both build it; both get the same levels."""
+        return merkle_levels(self.receipts)
 
 
 class DeliveredBlocks:
@@ -85,8 +94,6 @@ class DeliveredBlocks:
         entry = DeliveredBlock(
             block=block,
             receipts=tuple(receipts),
-            tx_levels=merkle_levels([tx.tx_id for tx in block.transactions]),
-            receipt_levels=merkle_levels(receipts),
             header=header_document(block.header),
             certificate=certificate_document(certificate),
         )
@@ -317,7 +324,7 @@ def committed_tx(
         # Copies: the kept documents are shared by every answer about this block.
         "header": dict(entry.header),
         "certificate": dict(entry.certificate),
-        "tx_proof": proof_dict(proof_from_levels(entry.tx_levels, position)),
+        "tx_proof": proof_dict(proof_from_levels(entry.block.tx_levels, position)),
         "receipt_proof": None,
     }
     if store.head_height > height:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import pytest
@@ -105,8 +106,8 @@ def test_a_non_canonical_header_is_still_refused() -> None:
 
 
 def test_integer_tags_take_the_per_array_check_and_encode_as_their_integers() -> None:
-    record = [1, _Tag.SLOT, [Domain.TRANSACTION, b"x", [_Tag.SLOT, None]], "s"]
-    plain = [1, 7, [int(Domain.TRANSACTION), b"x", [7, None]], "s"]
+    record: Any = [1, _Tag.SLOT, [Domain.TRANSACTION, b"x", [_Tag.SLOT, None]], "s"]
+    plain: Any = [1, 7, [int(Domain.TRANSACTION), b"x", [7, None]], "s"]
     assert encoding._is_plainly_encodable(record)
     assert encoding.encode(record) == encoding.encode(plain)
     assert encoding.encode(_Tag.SLOT) == encoding.encode(7)
@@ -122,7 +123,7 @@ def test_integer_tags_take_the_per_array_check_and_encode_as_their_integers() ->
     ],
 )
 def test_a_record_with_an_integer_tag_still_refuses_what_is_not_canonical(
-    value: list[object], message: str
+    value: Any, message: str
 ) -> None:
     with pytest.raises(DecodeError, match=message):
         encoding.encode(value)

@@ -26,7 +26,15 @@ from chain.certificate import CommitCertificate
 from chain.errors import DecodeError
 from chain.keys import PrivateKey
 from chain.tx import Transaction
-from consensus import InvalidMessage, PrePrepare, decode_message, encode_message
+from consensus import (
+    Height,
+    InvalidMessage,
+    PrePrepare,
+    ReplicaId,
+    View,
+    decode_message,
+    encode_message,
+)
 from consensus.messages import sign
 from node.rpc import decode_raw_block
 from node.views import RAW_BLOCK_ARRAY_HEADER
@@ -100,7 +108,8 @@ def _pre_prepare(live: LiveNode, tx: Transaction) -> PrePrepare:
     header = make_header(
         live.cluster.chain_id, 1, 1_000, bytes(32), (tx,), bytes(32), bytes(32), key.public_key
     )
-    return sign(PrePrepare(0, 1, Block(header, (tx,)), 0), key, live.cluster.chain_id)
+    message = PrePrepare(View(0), Height(1), Block(header, (tx,)), ReplicaId(0))
+    return sign(message, key, live.cluster.chain_id)
 
 
 def test_a_peer_frame_carrying_a_non_canonical_transaction_is_refused_and_counted(
@@ -108,7 +117,8 @@ def test_a_peer_frame_carrying_a_non_canonical_transaction_is_refused_and_counte
 ) -> None:
     tx = enrollment(live, "+82105550133")
     frame = encode_message(_pre_prepare(live, tx))
-    assert decode_message(frame).block.transactions == (tx,)
+    decoded = decode_message(frame)
+    assert isinstance(decoded, PrePrepare) and decoded.block.transactions == (tx,)
     bent_frame = frame.replace(tx.encode(), bent(tx))
     assert bent_frame != frame
     with pytest.raises(InvalidMessage, match="non-canonical"):
@@ -126,7 +136,7 @@ def test_a_peer_frame_carrying_a_non_canonical_transaction_is_refused_and_counte
     assert counters.dropped().get("malformed", 0) == before + 1
 
 
-def _raw_block(block: Block, receipts: list[bytes]) -> bytes:
+def _raw_block(block: Block, receipts: list[encoding.Value]) -> bytes:
     keys = [PrivateKey.from_seed(bytes([i + 1]) * 32) for i in range(3)]
     certificate = CommitCertificate.sign(keys, "votechain-test", 0, 1, block.block_hash)
     return (
