@@ -8,9 +8,11 @@ node still takes a burst of min_queue_txs.
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import secrets
+import time
 from pathlib import Path
 
 import pytest
@@ -163,3 +165,29 @@ def retry_after(live: LiveNode, body: str) -> str | None:
         return response.getheader("Retry-After")
     finally:
         connection.close()
+
+
+def test_a_stalled_loop_counts_one_late_tick_not_the_ticks_it_missed(tmp_path: Path) -> None:
+    """The consensus timers count Tick events, and a loop that stalls for twice the
+    request timeout delivers one late tick, not the 80 it missed: a starved node does not
+    time out its primary on its own account. The lateness is what admission control sees."""
+    live = LiveNode(tmp_path)
+    live.start()
+    try:
+        node = live.node
+        assert node is not None
+        consensus = node.config.consensus
+        stall_s = 2 * consensus.request_timeout_ticks * consensus.tick_ms / 1000
+
+        async def stall() -> tuple[int, float]:
+            before = node.replica._ticks
+            time.sleep(stall_s)  # the whole loop stops, as under a CPU-bound burst
+            await asyncio.sleep(consensus.tick_ms / 1000 * 1.5)
+            return node.replica._ticks - before, node.admission.loop_lag_ms
+
+        ticks, lag_ms = live.run(stall())
+        assert 1 <= ticks <= 3, ticks
+        assert lag_ms > 250, "the stall is seen as a late loop"
+        assert node.replica.stats.view_changes == 0
+    finally:
+        live.stop()
