@@ -187,7 +187,7 @@ def votechain_4(ctx: runs.Context, args: argparse.Namespace) -> dict[str, Any]:
         figures["loss_check"] = loss
         on_chain = next(iter(loss["nodes"].values()))["ballots"]
         figures["disk_and_memory"] = runs.disk_and_memory(prepared, disk_before, on_chain)
-        say(f"  disk per ballot {figures['disk_and_memory']['disk_bytes_per_ballot']}, "
+        say(f"  disk per transaction {figures['disk_and_memory']['disk_bytes_per_tx']}, "
             f"RSS MiB {figures['disk_and_memory']['rss_mib']}")  # fmt: skip
         if args.catch_up:
             figures["catch_up"] = runs.catch_up(ctx, prepared, args.catch_up)

@@ -67,6 +67,9 @@ class RunResult:
     outcomes: Counter[str] = field(default_factory=Counter)
     latencies_s: dict[str, list[float]] = field(default_factory=dict)
     acknowledged: list[bytes] = field(default_factory=list)
+    wire_latencies_s: dict[str, list[float]] = field(default_factory=dict)
+    """Open loop: from the actual send to the answer, by outcome (the part of the latency
+    that is not the client's own lateness)."""
     retried: Counter[str] = field(default_factory=Counter)
     """Closed loop: answers after which the same request was sent again, by outcome."""
     client_late_s_max: float = 0.0
@@ -114,6 +117,9 @@ class RunResult:
             "latency_acknowledged": latency_summary_ms(self.success_latencies_s()),
             "outcomes": dict(self.outcomes),
             "retried": dict(self.retried),
+            "wire_latency_by_outcome": {
+                o: latency_summary_ms(v) for o, v in sorted(self.wire_latencies_s.items())
+            },
             "latency_by_outcome": {
                 o: latency_summary_ms(v) for o, v in sorted(self.latencies_s.items())
             },
@@ -219,8 +225,11 @@ async def open_loop(
     tasks: list[asyncio.Task[None]] = []
 
     async def one(request: Request, scheduled: float) -> None:
+        sent_at = time.monotonic()
         outcome, _ = await _send(http, request, classify)
-        result.record(outcome, time.monotonic() - scheduled, request.key)
+        done_at = time.monotonic()
+        result.record(outcome, done_at - scheduled, request.key)
+        result.wire_latencies_s.setdefault(outcome, []).append(done_at - sent_at)
 
     watcher = _watch(progress, lambda: sum(result.outcomes.values()), None)
     try:

@@ -62,11 +62,11 @@ def check_targets(result: dict[str, Any]) -> list[Target]:
             "{:,.0f} ballots/s",
         )
     )
-    disk = (vc.get("disk_and_memory") or {}).get("disk_bytes_per_ballot") or {}
+    disk = (vc.get("disk_and_memory") or {}).get("disk_bytes_per_tx") or {}
     worst_disk = max((v for v in disk.values() if v is not None), default=None)
     targets.append(
         _compare(
-            "bytes on disk per ballot (largest node)",
+            "bytes on disk per transaction (node folder / txs, largest)",
             f"< {DISK_BYTES_PER_BALLOT_MAX}",
             worst_disk,
             lambda v: v < DISK_BYTES_PER_BALLOT_MAX,
@@ -132,6 +132,7 @@ def _overload(closed: dict[str, Any], run: dict[str, Any] | None) -> list[Target
         return [Target(name, "throughput, busy, view changes, nothing lost", "-", NOT_RUN)]
     fraction = run["throughput_per_s"] / closed["per_s"] if closed["per_s"] else 0.0
     busy = run["latency_by_outcome"].get("busy", {})
+    wire = run.get("wire_latency_by_outcome", {}).get("busy", {}).get("p99_ms")
     targets = [
         _compare(
             f"{name}: throughput / maximum",
@@ -145,7 +146,7 @@ def _overload(closed: dict[str, Any], run: dict[str, Any] | None) -> list[Target
             f"<= {BUSY_P99_MS_MAX:.0f} ms",
             busy.get("p99_ms"),
             lambda v: v <= BUSY_P99_MS_MAX,
-            "{:,.0f} ms",
+            "{:,.0f} ms" + ("" if wire is None else f" ({wire:,.0f} ms on the wire)"),
             missing_means=f"{MISS} (no busy answers: {run['outcomes']})",
         ),
         _compare(f"{name}: view changes", "0", run["view_changes"], lambda v: v == 0, "{}"),
