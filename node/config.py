@@ -83,7 +83,7 @@ class MempoolSettings:
     max_queue_s: float = 1.0
     """This node's transactions waiting to commit may be at most this many seconds of
     what the cluster committed of them lately (well under half the request timeout)."""
-    min_queue_txs: int = 100
+    min_queue_txs: int = 25
     """...but at least this many, so an idle cluster takes a burst."""
     max_loop_lag_ms: int = 250
     """Refuse while the event loop wakes the tick task later than this (smoothed)."""
