@@ -21,12 +21,12 @@ class NodeMetrics:
         self.loop_lag_ms = Gauge(
             "votechain_loop_lag_ms",
             "How late the event loop wakes the tick task, smoothed (admission control)",
-            **labels,
+            registry=self.registry,
         )
         self.admission_queue_limit = Gauge(
             "votechain_admission_queue_limit_txs",
             "This node's transactions that may wait to commit now (admission control)",
-            **labels,
+            registry=self.registry,
         )
         self.blocks_committed = Counter(
             "votechain_blocks_committed", "Blocks committed by this node", **labels
