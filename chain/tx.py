@@ -69,11 +69,12 @@ class Transaction:
     @cached_property
     def sign_bytes(self) -> bytes:
         """The 32 bytes the signer signs."""
-        if self._raw is not None:
-            # The raw transaction is the envelope's fields, then the 64-byte signature,
-            # under a 7-item array header; the envelope is the same fields under a
-            # 6-item one. Both headers are one byte (fixarray), both canonical.
-            envelope = _ENVELOPE_ARRAY_HEADER + self._raw[1:-_SIGNATURE_TAIL_BYTES]
+        if len(self.signature) == SIGNATURE_SIZE:
+            # The encoded transaction (kept, or encoded once for the tx_id too) is the
+            # envelope's fields, then the 64-byte signature, under a 7-item array header;
+            # the envelope is the same fields under a 6-item one. Both headers are one
+            # byte (fixarray), both canonical.
+            envelope = _ENVELOPE_ARRAY_HEADER + self.encode()[1:-_SIGNATURE_TAIL_BYTES]
             return tagged_hash(Domain.TRANSACTION, envelope)
         return tagged_hash(Domain.TRANSACTION, encoding.encode(self.envelope()))
 

@@ -20,7 +20,7 @@ import pytest
 from chain import encoding
 from chain.block import Block, BlockHeader, array_header, array_header_size, make_header
 from chain.errors import DecodeError
-from chain.hashing import Domain
+from chain.hashing import Domain, tagged_hash
 from chain.merkle import merkle_root
 from chain.store import ChainStore
 from chain.tx import Transaction
@@ -83,6 +83,19 @@ def test_a_transaction_built_in_code_is_encoded_once_and_keeps_its_id() -> None:
     edited = dataclasses.replace(tx, nonce=tx.nonce + 1)
     assert edited.encode() == encoding.encode(edited.to_value()) != first
     assert edited.tx_id != tx.tx_id
+
+
+def test_sign_bytes_come_from_the_one_encoding_whatever_the_transaction_was_made_from() -> None:
+    """A transaction decoded inside a consensus message has no raw bytes; its sign bytes
+    are sliced from its (one) encoding, and must be the envelope's as PROTOCOL.md says."""
+    for tx in _transactions(4):
+        expected = tagged_hash(Domain.TRANSACTION, encoding.encode(tx.envelope()))
+        from_fields = Transaction.from_value(encoding.decode(tx.encode()))
+        assert from_fields._raw is None
+        assert tx.sign_bytes == from_fields.sign_bytes == expected
+        assert Transaction.decode(tx.encode()).sign_bytes == expected
+    short = dataclasses.replace(_transactions(1)[0], signature=b"\0" * 10)
+    assert short.sign_bytes == tagged_hash(Domain.TRANSACTION, encoding.encode(short.envelope()))
 
 
 def test_a_decoded_header_is_its_own_bytes_and_hashes_as_the_fields_do() -> None:
