@@ -25,6 +25,7 @@ CATCH_UP_PER_S_MIN = 10_000
 DISK_BYTES_PER_BALLOT_MAX = 300
 RSS_MIB_MAX_AT_1M = 500
 LONG_RUN_BALLOTS = 1_000_000
+IN_FLIGHT_TEXT = "attester key, 128 in flight"
 
 
 @dataclass(frozen=True)
@@ -236,8 +237,9 @@ def summary_table(result: dict[str, Any]) -> str:
         lat = run["latency_acknowledged"]
         lines.append(
             f"| offered {run['offered_per_s']:,.0f}/s (open loop) | "
-            f"{run['acknowledged_per_s']:,.0f}/s acknowledged, p50 {lat.get('p50_ms', '-')} ms, "
-            f"p99 {lat.get('p99_ms', '-')} ms, busy {run['outcomes'].get('busy', 0):,}, "
+            f"{run['acknowledged_per_s']:,.0f}/s acknowledged, "
+            f"p50 {fig(lat, 'p50_ms', '{:,.0f}')} ms, p99 {fig(lat, 'p99_ms', '{:,.0f}')} ms, "
+            f"busy {run['outcomes'].get('busy', 0):,}, "
             f"{run['view_changes']} view changes | - | - |"
         )
     for scale in vc.get("scaling") or []:
@@ -245,7 +247,50 @@ def summary_table(result: dict[str, Any]) -> str:
             f"| closed loop, n = {scale['validators']} | {scale['per_s']:,.0f}/s, "
             f"{fig(scale, 'cpu_ms_per_write', '{:.2f} ms')} CPU per ballot | - | - |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines + _other_rows(result))
+
+
+def _other_rows(result: dict[str, Any]) -> list[str]:
+    """The figures without an etcd counterpart: ceiling, enrolment, disk, memory, ..."""
+    vc = result.get("votechain", {})
+    rows = []
+    ed = result.get("ed25519")
+    if ed:
+        ceiling = ed.get("ceiling_ballots_per_s", {}).get("4")
+        rows.append(
+            f"| Ed25519 ceiling, cores x rate / 4 validators | {ceiling:,.0f} ballots/s "
+            f"({ed['verifications_per_cpu_s']:,.0f} checks per CPU s) | - | - |"
+        )
+    enrolment = vc.get("enrollment")
+    if enrolment:
+        rows.append(
+            f"| enrolment ({IN_FLIGHT_TEXT}) | {enrolment['per_s']:,.0f} voters/s | - | - |"
+        )
+    disk = vc.get("disk_and_memory")
+    if disk and "disk_bytes_per_tx" in disk:
+        rows.append(
+            f"| bytes on disk per transaction (node folder) | "
+            f"{max(disk['disk_bytes_per_tx'].values()):,.0f} | - | - |"
+        )
+        rows.append(
+            f"| RSS per node after {disk['transactions_on_chain']:,} transactions | "
+            f"{max(disk['rss_mib'].values()):,.0f} MiB | "
+            f"{max((result.get('etcd') or {}).get('rss_mib', {'-': 0}).values()):,.0f} MiB | - |"
+        )
+    catch = vc.get("catch_up")
+    if catch:
+        rows.append(
+            f"| catch-up after missing {catch['ballots_missed']:,} ballots | "
+            f"{catch['ballots_per_s']:,.0f} ballots/s ({catch['catch_up_s']} s after a "
+            f"{catch['start_s']} s start) | - | - |"
+        )
+    replay = result.get("replay")
+    if replay:
+        rows.append(
+            f"| verifier replay, {replay['ballots']:,} ballots, 2 workers | "
+            f"{replay['ballots_per_s']:,.0f} ballots/s | - | - |"
+        )
+    return rows
 
 
 def plot(result: dict[str, Any], path: Path) -> str:

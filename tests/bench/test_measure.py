@@ -98,6 +98,7 @@ def result_with(
         "acknowledged_per_s": at_1000["acknowledged_per_s"],
         "latency_acknowledged": {"p99_ms": at_1000["p99_ms"]},
         "view_changes": at_1000["view_changes"],
+        "outcomes": {"committed": 9950, "busy": 50},
     }
     return {
         "etcd": {"per_s": etcd_per_s},
@@ -154,3 +155,16 @@ def test_a_profile_summary_ranks_functions_by_self_and_total_samples() -> None:
     assert summary["self_pct"] == [[60.0, "encode (enc.py:3)"], [30.0, "handle (rpc.py:9)"]]
     assert summary["total_pct"][0] == [100.0, "main (node.py:1)"]
     assert "60.0%  encode" in profile.summary_text("n1", summary)
+
+
+def test_the_readme_table_puts_votechain_beside_etcd_with_their_ratio() -> None:
+    result = result_with(
+        1200, 0.9, 2400, {"acknowledged_per_s": 995, "p99_ms": 250, "view_changes": 0}
+    )
+    result["etcd"] = {"per_s": 2400, "cpu_ms_per_write": 0.3}
+    table = report.summary_table(result)
+    assert "| committed per second (closed loop, 128 in flight) | 1,200 | 2,400 | 0.50 |" in table
+    assert "| cluster CPU per committed write | 0.90 ms | 0.30 ms | 3.0x |" in table
+    assert (
+        "| offered 1,000/s (open loop) | 995/s acknowledged, p50 - ms, p99 250 ms, busy 50" in table
+    )
