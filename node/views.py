@@ -47,9 +47,14 @@ RAW_BLOCK_ARRAY_HEADER = b"\x93"
 DELIVERED_BLOCKS_KEPT = 16
 """Latest delivered blocks whose commit documents are kept ready. A client waiting with
 wait=commit is answered right after its block is delivered, and a receipt proof needs the
-next block too; 16 blocks cover that with room for a slow reader. Each costs its block
-(already in memory when delivered) and two Merkle trees: about 2 x 2 x 32 bytes and a
-few Python objects per transaction."""
+next block too; 16 blocks cover that with room for a slow reader."""
+DELIVERED_TXS_KEPT = 20_000
+"""...and no more transactions than this in all, beyond the newest two blocks (a block
+and the next one, for receipt proofs). An entry costs about 1.25 KB per transaction
+(measured at 500 a block: the decoded transactions, their ids and both Merkle trees), so
+this bounds the memory near 25 MB when blocks are large (16 blocks of 10,000 would be
+200 MB)."""
+MIN_DELIVERED_BLOCKS_KEPT = 2
 
 
 @dataclass(frozen=True)
@@ -81,11 +86,15 @@ class DeliveredBlocks:
     or none and then reads the store, which already holds the block.
     """
 
-    def __init__(self, kept: int = DELIVERED_BLOCKS_KEPT) -> None:
+    def __init__(
+        self, kept: int = DELIVERED_BLOCKS_KEPT, kept_txs: int = DELIVERED_TXS_KEPT
+    ) -> None:
         if kept < 1:
             raise ValueError("kept must be at least 1")
-        self.kept = kept
+        self.kept, self.kept_txs = kept, kept_txs
         self._by_height: dict[int, DeliveredBlock] = {}
+        self._txs = 0
+        """Transactions in the blocks kept (written by the loop only)."""
 
     def add(
         self, block: Block, certificate: CommitCertificate, receipts: Sequence[bytes]
@@ -98,9 +107,14 @@ class DeliveredBlocks:
             certificate=certificate_document(certificate),
         )
         self._by_height[block.height] = entry
-        # Heights arrive in order, so the oldest kept is height - kept + 1.
-        for old in [h for h in self._by_height if h <= block.height - self.kept]:
-            self._by_height.pop(old, None)
+        self._txs += len(block.transactions)
+        # Heights arrive in order: the oldest go first.
+        for old in sorted(self._by_height):
+            count = len(self._by_height)
+            too_many_txs = self._txs > self.kept_txs and count > MIN_DELIVERED_BLOCKS_KEPT
+            if count <= self.kept and not too_many_txs:
+                break
+            self._txs -= len(self._by_height.pop(old).block.transactions)
         return entry
 
     def get(self, height: int) -> DeliveredBlock | None:

@@ -95,6 +95,32 @@ def test_blocks_past_the_kept_number_are_answered_from_the_store_the_same_way(
         assert answer == views.committed_tx(store, height, position, None), (height, position)
 
 
+def test_big_blocks_are_kept_by_transactions_but_the_newest_two_always(
+    chain: GeneratedChain, store: ChainStore
+) -> None:
+    """Memory is bounded by transactions too (16 blocks of 10,000 would be 200 MB); the
+    newest block and the one before it stay whatever their size."""
+    kept_txs = 2 * BLOCK_TXS
+    delivered = views.DeliveredBlocks(kept=100, kept_txs=kept_txs)
+    deliver_all(chain, store, delivered)
+    head = store.head_height
+    sizes = {h: len(store.get_block(h).transactions) for h in range(1, head + 1)}
+    expected, total = [head - 1, head], sizes[head - 1] + sizes[head]
+    while expected[0] > 1 and total + sizes[expected[0] - 1] <= kept_txs:
+        total += sizes[expected[0] - 1]
+        expected.insert(0, expected[0] - 1)
+    assert len(expected) < head - 1, "the test chain should not fit"
+    assert [h for h in range(1, head + 1) if delivered.get(h) is not None] == expected
+
+    tiny = views.DeliveredBlocks(kept=100, kept_txs=1)
+    for height in range(1, head + 1):
+        tiny.add(store.get_block(height), store.get_certificate(height), store.get_receipts(height))
+    assert [h for h in range(1, head + 1) if tiny.get(h) is not None] == [head - 1, head]
+    for height, position in every_position(store):
+        answer = views.committed_tx(store, height, position, None, delivered)
+        assert answer == views.committed_tx(store, height, position, None)
+
+
 def test_a_kept_block_whose_next_block_is_not_kept_takes_the_next_header_from_the_store(
     chain: GeneratedChain, store: ChainStore
 ) -> None:
