@@ -49,12 +49,13 @@ DELIVERED_BLOCKS_KEPT = 16
 wait=commit is answered right after its block is delivered, and a receipt proof needs the
 next block too; 16 blocks cover that with room for a slow reader."""
 DELIVERED_TXS_KEPT = 20_000
-"""...and no more transactions than this in all, beyond the newest two blocks (a block
-and the next one, for receipt proofs). An entry costs about 1.25 KB per transaction
-(measured at 500 a block: the decoded transactions, their ids and both Merkle trees), so
-this bounds the memory near 25 MB when blocks are large (16 blocks of 10,000 would be
-200 MB)."""
+"""At most this many transactions in the kept blocks, the newest two aside (a block and
+the next one, for receipt proofs, are kept whatever their size). An entry costs about
+1.25 KB per transaction (measured at 500 a block: the decoded transactions, their ids
+and both Merkle trees), so this bounds the memory near 25 MB when blocks are large
+(16 blocks of 10,000 would be 200 MB)."""
 MIN_DELIVERED_BLOCKS_KEPT = 2
+"""The newest blocks kept whatever DELIVERED_TXS_KEPT says."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,13 @@ class DeliveredBlock:
 
 
 class DeliveredBlocks:
-    """The DeliveredBlock of the latest `kept` blocks a node delivered, by height.
+    """The DeliveredBlock of the latest blocks a node delivered, by height: at most
+    `kept` blocks holding at most `kept_txs` transactions (the newest two always).
 
     Written by the node's loop on delivery, read by RPC reader threads: one dict, whose
-    single get and set are atomic under the GIL; entries are immutable and a height's
-    entry never changes (a committed block is final), so a reader sees the whole entry
-    or none and then reads the store, which already holds the block.
+    single get and set are atomic under the GIL; an entry is complete when it is set and
+    what it says never changes (a committed block is final), so a reader sees the whole
+    entry or none and then reads the store, which already holds the block.
     """
 
     def __init__(
