@@ -69,7 +69,7 @@ class Transaction:
     @cached_property
     def sign_bytes(self) -> bytes:
         """The 32 bytes the signer signs."""
-        if len(self.signature) == SIGNATURE_SIZE:
+        if isinstance(self.signature, bytes) and len(self.signature) == SIGNATURE_SIZE:
             # The encoded transaction (kept, or encoded once for the tx_id too) is the
             # envelope's fields, then the 64-byte signature, under a 7-item array header;
             # the envelope is the same fields under a 6-item one. Both headers are one
