@@ -43,14 +43,19 @@ def test_an_idle_node_takes_a_burst_of_min_queue_txs_then_refuses() -> None:
     assert gate.refused[QUEUE] == 1
 
 
+def commit_blocks(gate: Admission, start_s: float, every_s: float, count: int, txs: int) -> None:
+    for block in range(count):
+        gate.note_committed(start_s + block * every_s, txs)
+
+
 def test_the_queue_limit_follows_what_the_cluster_commits() -> None:
-    """500 of this node's transactions committed in the window: 100/s, so 1 s of queue
-    is 100 transactions; at 2 s it would be 200."""
+    """Blocks every 100 ms commit 500 of this node's transactions in the window: 100/s,
+    so 1 s of queue is 100 transactions; at 2 s it would be 200."""
     gate = admission(max_queue_s=1.0, min_queue_txs=50)
-    for second in range(5):
-        gate.note_committed(100.0 + second, 100)
-    now_s = 104.5
+    commit_blocks(gate, 100.0, 0.1, 50, 10)
+    now_s = 104.95
     assert gate.drain_per_s(now_s) == pytest.approx(100.0)
+    assert gate.block_interval_s(now_s) == pytest.approx(0.1)
     assert gate.queue_limit(now_s) == 100
     assert gate.refusal(now_s, queued=99) is None
     refusal = gate.refusal(now_s, queued=150)
@@ -58,10 +63,23 @@ def test_the_queue_limit_follows_what_the_cluster_commits() -> None:
     # 51 over the limit drain in about half a second at 100/s: retry after 1 s.
     assert refusal.retry_after_s == 1
     assert admission(max_queue_s=2.0).queue_limit(now_s) == 50  # nothing committed there
-    slower = admission(max_queue_s=2.0)
-    for second in range(5):
-        slower.note_committed(100.0 + second, 100)
-    assert slower.queue_limit(now_s) == 200
+    longer = admission(max_queue_s=2.0)
+    commit_blocks(longer, 100.0, 0.1, 50, 10)
+    assert longer.queue_limit(now_s) == 200
+
+
+def test_the_queue_holds_two_block_intervals_when_blocks_are_slow() -> None:
+    """Blocks 2 s apart (a loaded machine): 1 s of queue would leave every next block
+    half empty, so the queue holds two intervals, 4 s of the rate."""
+    gate = admission(max_queue_s=1.0, min_queue_txs=10)
+    commit_blocks(gate, 100.0, 2.0, 3, 200)  # 600 in the window: 120/s
+    assert gate.block_interval_s(104.5) == pytest.approx(2.0)
+    assert gate.queue_limit(104.5) == 480
+    # One block alone says nothing about intervals: an idle gap is not a slow block.
+    lone = admission(max_queue_s=1.0, min_queue_txs=10)
+    lone.note_committed(100.0, 100)
+    assert lone.block_interval_s(100.5) == 0.0
+    assert lone.queue_limit(100.5) == 20
 
 
 def test_commits_older_than_the_window_no_longer_count() -> None:
@@ -82,7 +100,7 @@ def test_retry_after_says_when_the_excess_has_drained() -> None:
 def test_one_slow_iteration_is_tolerated_a_loop_that_stays_late_is_not() -> None:
     gate = admission(max_loop_lag_ms=250, min_queue_txs=10)
     for second in range(5):
-        gate.note_committed(100.0 + second, 1_000)  # a queue limit of 200
+        gate.note_committed(100.0 + second, 1_000)  # a queue limit far above 20
     gate.note_tick(0.4)  # one large block executed: 400 ms late once
     assert gate.refusal(104.0, queued=20) is None
     for _ in range(5):
