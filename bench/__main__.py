@@ -1,7 +1,7 @@
 """`python -m bench`: votechain beside etcd on this machine, in one run.
 
     python -m bench --quick                      # about 2 minutes: a smoke run of every part
-    python -m bench                              # about 10 minutes: issue 13's figures
+    python -m bench                              # about 7 minutes: issue 13's figures
     python -m bench --catch-up 50000 --replay 100000 --long-ballots 1000000   # the long parts
 
 Phases, each announced on stderr with counts and an ETA while it runs:

@@ -273,7 +273,8 @@ def _other_rows(result: dict[str, Any]) -> list[str]:
             f"{max(disk['disk_bytes_per_tx'].values()):,.0f} | - | - |"
         )
         rows.append(
-            f"| RSS per node after {disk['transactions_on_chain']:,} transactions | "
+            f"| RSS per node, largest (votechain after {disk['transactions_on_chain']:,} "
+            "transactions, etcd after its run) | "
             f"{max(disk['rss_mib'].values()):,.0f} MiB | "
             f"{max((result.get('etcd') or {}).get('rss_mib', {'-': 0}).values()):,.0f} MiB | - |"
         )
