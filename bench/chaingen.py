@@ -111,7 +111,7 @@ def poll_bodies(now_ms: int, count: int) -> list[votingcontract.CreatePoll]:
     return bodies
 
 
-CHOICES = {
+CHOICES: dict[int, list[tuple[int, ...]]] = {
     0: [(0,), (1,), (2,), (3,), (1,)],
     1: [(0,), (1,), (0, 1), (1, 3), (0, 3), (2,), (1, 2), (0, 1, 3)],
     2: [(0,), (1, 2), (0, 4), (1, 2, 3), (4,), (2,)],
