@@ -124,6 +124,10 @@ class RunResult:
     acknowledged_missing: int
     """Ballots answered committed that GET /v1/tx does not find (must be 0)."""
     client_cpu_s: float
+    node_cpu_s: dict[str, float]
+    """Per node: CPU seconds (user + system) from the run's start to its last answer."""
+    node_cpu_ms_per_answer: float
+    """All nodes' CPU over every answer of the run (committed and refused alike)."""
     client_loop_lag_ms: dict[str, float]
     """How late the load generator's own loop ran: latencies include it."""
     timeline: list[dict[str, Any]] = field(default_factory=list)
@@ -301,6 +305,7 @@ async def run_once(
     if profile_node is not None and profile_path is not None:
         profiler = start_profiler(cluster.pid(profile_node), seconds, profile_path)
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    nodes_before = {n: process_cpu_s(cluster.pid(n)) for n in cluster.processes}
     samples: list[list[dict[str, Any]]] = []
     client_lags_ms: list[float] = []
     # Its own connections: the load's pool may be all taken by waiting ballots.
@@ -311,6 +316,7 @@ async def run_once(
         sampler.cancel()
         watcher.cancel()
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    node_cpu = {n: round(process_cpu_s(cluster.pid(n)) - nodes_before[n], 2) for n in nodes_before}
     committed_after = await committed_count(session, urls[0])
     after = await statuses(session, urls)
     busy_after = await busy_counts(session, urls)
@@ -345,6 +351,8 @@ async def run_once(
         acknowledged_missing=missing,
         timeline=timeline(answers, samples),
         client_loop_lag_ms=percentiles(client_lags_ms or [0.0]),
+        node_cpu_s=node_cpu,
+        node_cpu_ms_per_answer=round(1000 * sum(node_cpu.values()) / max(1, len(answers)), 3),
         client_cpu_s=round(
             cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime, 2
         ),
@@ -388,6 +396,15 @@ def timeline(answers: list[Answer], samples: list[list[dict[str, Any]]]) -> list
     for second, sample in enumerate(samples[:seconds]):
         rows[second]["nodes"] = sample
     return [{"second": i, **row, "answers": dict(row["answers"])} for i, row in enumerate(rows)]
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def latency_table(answers: list[Answer], service: bool = False) -> dict[str, dict[str, float]]:
@@ -622,6 +639,7 @@ def describe(result: RunResult) -> str:
         f"busy without Retry-After {result.busy_without_retry_after}, "
         f"acknowledged but missing {result.acknowledged_missing}, "
         f"client CPU {result.client_cpu_s} s, client loop lag {result.client_loop_lag_ms}",
+        f"  node CPU {result.node_cpu_s} s, {result.node_cpu_ms_per_answer} ms per answer",
     ]
     for code, table in result.latency_ms.items():
         lines.append(f"  latency {code}: {table}")
