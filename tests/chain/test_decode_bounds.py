@@ -155,6 +155,7 @@ def test_a_transaction_of_exactly_max_tx_bytes_decodes_and_one_byte_more_is_refu
         (5, "header: expected an array, got int"),
         (header_value(version="1"), "header.version: expected an integer, got str"),
         (header_value(chain_id=LONG_CHAIN_ID), "header.chain_id: at most 64 characters, got 65"),
+        (header_value(chain_id=5), "header.chain_id: expected a string, got int"),
         (header_value(height=0), f"header.height: 0 is outside [1, {U64_MAX}]"),
         (header_value(timestamp_ms="0"), "header.timestamp_ms: expected an integer, got str"),
         (header_value(prev_hash=bytes(31)), "header.prev_hash: expected 32 bytes, got 31"),
@@ -197,6 +198,11 @@ def test_a_stored_block_that_is_not_a_pair_is_refused_when_its_header_is_read() 
     assert refusal(read_header, encoding.encode([header_value(), [], []])) == (
         "block: expected an array of 2 fields"
     )
+
+
+def test_a_stored_block_cut_short_is_refused_when_its_header_is_read() -> None:
+    message = refusal(read_header, b"\x92\x99\x01")
+    assert message.startswith("block: cannot read the header: "), message
 
 
 def test_a_block_decoded_from_its_value_alone_is_the_same_block() -> None:
