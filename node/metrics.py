@@ -13,11 +13,16 @@ from prometheus_client.registry import Collector
 class NodeMetrics:
     def __init__(self, node_id: str) -> None:
         self.registry = CollectorRegistry()
-        labels = {"registry": self.registry}
-        self.height = Gauge("votechain_height", "Height of the last committed block", **labels)
-        self.view = Gauge("votechain_view", "Current PBFT view", **labels)
-        self.mempool_size = Gauge("votechain_mempool_txs", "Transactions waiting", **labels)
-        self.peers_connected = Gauge("votechain_peers_connected", "Peers we send to", **labels)
+        self.height = Gauge(
+            "votechain_height", "Height of the last committed block", registry=self.registry
+        )
+        self.view = Gauge("votechain_view", "Current PBFT view", registry=self.registry)
+        self.mempool_size = Gauge(
+            "votechain_mempool_txs", "Transactions waiting", registry=self.registry
+        )
+        self.peers_connected = Gauge(
+            "votechain_peers_connected", "Peers we send to", registry=self.registry
+        )
         self.loop_lag_ms = Gauge(
             "votechain_loop_lag_ms",
             "How late the event loop wakes the tick task, smoothed (admission control)",
@@ -29,23 +34,31 @@ class NodeMetrics:
             registry=self.registry,
         )
         self.blocks_committed = Counter(
-            "votechain_blocks_committed", "Blocks committed by this node", **labels
+            "votechain_blocks_committed", "Blocks committed by this node", registry=self.registry
         )
         self.txs_committed = Counter(
-            "votechain_txs_committed", "Transactions committed, by receipt code", ["code"], **labels
+            "votechain_txs_committed",
+            "Transactions committed, by receipt code",
+            ["code"],
+            registry=self.registry,
         )
         self.rpc_errors = Counter(
-            "votechain_rpc_errors", "RPC requests refused, by error code", ["code"], **labels
+            "votechain_rpc_errors",
+            "RPC requests refused, by error code",
+            ["code"],
+            registry=self.registry,
         )
         self.state_transfers = Counter(
-            "votechain_state_transfer_blocks", "Blocks fetched from peers", **labels
+            "votechain_state_transfer_blocks", "Blocks fetched from peers", registry=self.registry
         )
         self.step_errors = Counter(
             "votechain_consensus_step_errors",
             "Events the consensus core failed on (bugs)",
-            **labels,
+            registry=self.registry,
         )
-        self.node_info = Gauge("votechain_node_info", "Constant 1 with labels", ["node"], **labels)
+        self.node_info = Gauge(
+            "votechain_node_info", "Constant 1 with labels", ["node"], registry=self.registry
+        )
         self.node_info.labels(node=node_id).set(1)
 
     def export_counts(
