@@ -23,7 +23,7 @@ The loop
 --------
 
     for event in events:                       # MessageReceived, RequestReceived, Tick,
-        for effect in replica.step(event):     # BlocksFetched
+        for effect in replica.step(event):     # BlocksFetched, FlushRequests
             carry_out(effect)                  # in order, all before the next step
 
 The node's duties, in order (consensus.effects says the same, per effect):
@@ -34,6 +34,8 @@ The node's duties, in order (consensus.effects says the same, per effect):
    - RequestReceived(tx) for each transaction the mempool admits.
    - Tick(now_ms) at a fixed interval (e.g. every 100 ms); timeouts are in ticks.
    - BlocksFetched(blocks) when a FetchBlocks reply comes back.
+   - FlushRequests() once at the end of a burst of RequestReceived events (the end of
+     the event loop's turn), so a backup forwards them now, not at the next tick.
 2. Persist(record): store record.value under record.key durably, before executing any
    later Send or Broadcast of the same list. Keep these records with the chain store.
 3. Send / Broadcast: encode_message(message) and send; loss is tolerated.
@@ -54,7 +56,14 @@ docs/adr/003-one-block-in-flight.md.
 from consensus.app import Application
 from consensus.effects import Broadcast, Deliver, Effect, FetchBlocks, Persist, Send
 from consensus.errors import InvalidMessage, InvariantViolation
-from consensus.events import BlocksFetched, Event, MessageReceived, RequestReceived, Tick
+from consensus.events import (
+    BlocksFetched,
+    Event,
+    FlushRequests,
+    MessageReceived,
+    RequestReceived,
+    Tick,
+)
 from consensus.messages import (
     Checkpoint,
     Commit,
@@ -82,6 +91,7 @@ __all__ = [
     "Effect",
     "Event",
     "FetchBlocks",
+    "FlushRequests",
     "Height",
     "InvalidMessage",
     "InvariantViolation",

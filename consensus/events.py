@@ -46,10 +46,22 @@ class Tick:
 
 
 @dataclass(frozen=True)
+class FlushRequests:
+    """The node finished a burst of work (one turn of its event loop): send now what waits.
+
+    A backup hands the requests it queued for the primary over in RequestBatches at once,
+    instead of at the next tick. Optional: a node that never sends it loses nothing but
+    that tick of latency (the simulator does not). Like every event, it also lets the
+    replica act on blocks the node executed since its last step (the primary proposes the
+    next block).
+    """
+
+
+@dataclass(frozen=True)
 class BlocksFetched:
     """Reply to a FetchBlocks effect: committed blocks with their certificates, in order."""
 
     blocks: tuple[tuple[Block, CommitCertificate], ...]
 
 
-Event: TypeAlias = MessageReceived | RequestReceived | Tick | BlocksFetched
+Event: TypeAlias = MessageReceived | RequestReceived | Tick | BlocksFetched | FlushRequests

@@ -14,6 +14,7 @@ dispatches on the event to one handler per message kind:
     on_view_change    a replica suspects the primary (section 4.4)
     on_new_view       the new primary starts its view with re-proposals (section 4.4)
     on_tick           timers: batching, view-change timeout, retransmission, state transfer
+    FlushRequests     the node's burst ended: a backup forwards its queued requests now
     on_blocks_fetched state transfer: certified blocks fetched from peers
 
 One block is in flight at a time (docs/adr/003-one-block-in-flight.md): the primary
@@ -36,7 +37,14 @@ from chain.verified import VerifiedTransactions
 from consensus.app import Application
 from consensus.effects import Broadcast, Deliver, Effect, Persist, Send
 from consensus.errors import InvalidMessage, InvariantViolation
-from consensus.events import BlocksFetched, Event, MessageReceived, RequestReceived, Tick
+from consensus.events import (
+    BlocksFetched,
+    Event,
+    FlushRequests,
+    MessageReceived,
+    RequestReceived,
+    Tick,
+)
 from consensus.log import MessageLog, Slot
 from consensus.messages import (
     MAX_REQUEST_BATCH_TXS,
@@ -150,8 +158,8 @@ class Replica:
             )
         )
         # Requests this replica admitted and has not handed to the primary yet: they leave
-        # in one RequestBatch per tick (the first of a tick at once, so a lone request
-        # waits for nothing). Insertion-ordered; a subset of the pending set.
+        # in one RequestBatch per FlushRequests or tick (the first of a tick at once, so a
+        # lone request waits for nothing). Insertion-ordered; a subset of the pending set.
         self._outbox: dict[bytes, Transaction] = {}
         self._forwarded_this_tick = False
         self._now_ms = 0
@@ -248,6 +256,8 @@ class Replica:
                 self.on_tick(now_ms, out)
             case BlocksFetched(blocks):
                 self.on_blocks_fetched(blocks, out)
+            case FlushRequests():
+                self._flush_outbox(out)
         return out
 
     def _screen(self, sender: ReplicaId, message: Message, out: list[Effect]) -> str | None:
@@ -315,7 +325,8 @@ class Replica:
 
         Duplicates (by tx_id) and transactions already committed are ignored. A backup
         queues its own requests for the primary: the first of a tick leaves at once, the
-        rest in one RequestBatch at the next tick (or as soon as a batch is full).
+        rest in one RequestBatch when the node steps FlushRequests (the end of its burst)
+        or at the latest at the next tick (or as soon as a batch is full).
         """
         tx_id = tx.tx_id
         if tx_id in self._pending or self._app.is_committed(tx_id):

@@ -39,6 +39,7 @@ from consensus import (
     Effect,
     Event,
     FetchBlocks,
+    FlushRequests,
     InvariantViolation,
     MessageReceived,
     Persist,
@@ -255,6 +256,8 @@ class Node:
         """The latest delivered blocks, ready for commit answers (node/views.py)."""
         self._fetching = False
         self._stopping = False
+        self._flush_scheduled = False
+        """A FlushRequests step is due at the end of this turn of the event loop."""
         now_s = time.monotonic()
         self._behind_since: float | None = None
         self._view_changing_since: float | None = None
@@ -478,6 +481,26 @@ class Node:
             for waiter in self._waiters.pop(tx_id, []):
                 if not waiter.done():
                     waiter.set_result(None)
+        # The core acts on an executed block at its next step: as primary it proposes the
+        # next block then, at the end of this turn, not at the next message or tick.
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        """Step FlushRequests once at the end of this turn of the event loop: requests
+        admitted in one burst leave for the primary together, without waiting for a tick."""
+        if self._flush_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a test driving the node by hand): the next tick flushes
+        self._flush_scheduled = True
+        loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._stopping:
+            self._step(FlushRequests())
 
     # --- state transfer ------------------------------------------------------------------
 
@@ -563,6 +586,7 @@ class Node:
             self._waiters.setdefault(tx.tx_id, []).append(waiter)
         if newly_admitted:
             self._step(RequestReceived(tx))
+            self._schedule_flush()
         if waiter is not None:
             self.admission.waiters += 1
             try:

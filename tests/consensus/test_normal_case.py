@@ -8,6 +8,7 @@ from consensus import (
     Broadcast,
     Commit,
     Deliver,
+    FlushRequests,
     Persist,
     Prepare,
     PrePrepare,
@@ -60,6 +61,31 @@ def test_a_backup_forwards_the_rest_of_a_tick_in_one_batch() -> None:
     assert isinstance(batches[0].message, RequestBatch)
     assert batches[0].message.transactions == tuple(rest)
     cluster.run_until(lambda: all(cluster.everyone_has(tx) for tx in [first, *rest]))
+
+
+def test_a_backup_forwards_a_burst_when_the_node_flushes_not_a_tick_later() -> None:
+    """PROTOCOL.md 12.3: the requests queued after the first of a tick leave in one
+    RequestBatch as soon as the node steps FlushRequests (the end of its burst); a flush
+    with nothing queued, or on the primary, sends nothing."""
+    cluster = Cluster()
+    first, *rest = [cluster.make_tx() for _ in range(4)]
+    cluster.step(2, RequestReceived(first))
+    for tx in rest:
+        cluster.step(2, RequestReceived(tx))
+    effects = cluster.step(2, FlushRequests())
+    batches = [e for e in effects if isinstance(e, Send) and isinstance(e.message, RequestBatch)]
+    assert len(batches) == 1 and batches[0].to == 0
+    assert isinstance(batches[0].message, RequestBatch)
+    assert batches[0].message.transactions == tuple(rest)
+    assert not [e for e in cluster.step(2, FlushRequests()) if isinstance(e, Send)]
+    later = cluster.make_tx()
+    cluster.step(2, RequestReceived(later))  # after a flush in this tick: queued
+    effects = cluster.step(2, FlushRequests())
+    sent = [e.message.transactions for e in effects if isinstance(e, Send)]  # type: ignore[union-attr]
+    assert sent == [(later,)]
+    cluster.step(0, RequestReceived(cluster.make_tx()))
+    assert not [e for e in cluster.step(0, FlushRequests()) if isinstance(e, Send)]
+    cluster.run_until(lambda: all(cluster.everyone_has(tx) for tx in [first, *rest, later]))
 
 
 def test_a_request_batch_from_a_peer_is_checked_tx_by_tx() -> None:
