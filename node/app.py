@@ -3,11 +3,13 @@
 The core orders opaque blocks; this is the narrow interface through which it asks the
 node to build a proposal, to judge a proposal, and whether a transaction is already on
 the chain. `commit` executes a delivered block through the voting state machine and
-appends it with its certificate, receipts and write set in one synced batch.
+appends it with its certificate, receipts and write set in one synced batch (with the
+consensus records that must be durable by then).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import votingcontract
@@ -84,13 +86,22 @@ class ChainApplication:
     def is_committed(self, tx_id: bytes) -> bool:
         return self.store.locate_tx(tx_id) is not None
 
-    def commit(self, block: Block, certificate: CommitCertificate) -> list[votingcontract.Receipt]:
-        """Execute and store a committed block; returns its receipts."""
+    def commit(
+        self,
+        block: Block,
+        certificate: CommitCertificate,
+        local_writes: Sequence[tuple[bytes, bytes | None]] = (),
+    ) -> list[votingcontract.Receipt]:
+        """Execute and store a committed block; returns its receipts. `local_writes` (the
+        consensus records persisted just before the delivery) go in the block's synced
+        batch: one fsync for both."""
         context = votingcontract.BlockContext(
             chain_id=self.chain_id, height=block.height, timestamp_ms=block.header.timestamp_ms
         )
         receipts, writes = votingcontract.execute_block(self.store, context, block.transactions)
-        self.store.append_block(block, certificate, [r.encode() for r in receipts], writes)
+        self.store.append_block(
+            block, certificate, [r.encode() for r in receipts], writes, local_writes
+        )
         return receipts
 
     def dry_run(self, tx: Transaction, now_ms: int) -> str | None:

@@ -6,8 +6,10 @@ at seeded random moments -- while it starts, while it initializes, mid-batch -- 
 after each kill reopens the store and checks it against a replay of the same
 deterministic generator (chain_fixtures.next_bundle): every record the store's docstring
 lists, for blocks 1..head, byte for byte; nothing for head + 1; state exactly the
-state after head; and every height the child acknowledged is at or below head. The
-child then restarts on the same data directory, so recovery is exercised too.
+state after head; the local record written in each block's batch (as the node writes its
+consensus records with a delivery) naming exactly head; and every height the child
+acknowledged is at or below head. The child then restarts on the same data directory,
+so recovery is exercised too.
 
 A failure names the seed; rerun it with VOTECHAIN_CRASH_SEED=<seed>.
 """
@@ -43,6 +45,7 @@ from tests.chain.chain_fixtures import (
     next_bundle,
     pack_u64,
 )
+from tests.chain.crash_writer import LOCAL_HEAD_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEED = int(os.environ.get("VOTECHAIN_CRASH_SEED", "20251125"))
@@ -102,7 +105,9 @@ class Replay:
                 records[b"tx/" + tx.tx_id] = h8(height) + struct.pack(">I", position)
         self.chain_records_height = max(self.chain_records_height, head)
         state = {b"state/" + key: value for key, value in self.state_at(head).items()}
-        return {**self.chain_records, b"meta/head": h8(head), **state}
+        # The local record written in each block's batch names exactly the head.
+        local = {b"local/" + LOCAL_HEAD_KEY: h8(head)} if head > 0 else {}
+        return {**self.chain_records, b"meta/head": h8(head), **state, **local}
 
 
 def h8(height: int) -> bytes:
