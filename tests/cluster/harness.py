@@ -150,9 +150,7 @@ class LocalCluster:
         result: dict[str, Any] = self.client(node_id).post(path, {"tx": tx.encode().hex()})
         return result
 
-    def enroll_directly(
-        self, phone: str, voter: PrivateKey, node_id: str = "n1"
-    ) -> dict[str, Any]:
+    def enroll_directly(self, phone: str, voter: PrivateKey, node_id: str = "n1") -> dict[str, Any]:
         """Enroll as the attester would after a correct code (fast set-up for load).
 
         Submitted at `node_id` and waited for there, so that a ballot sent next to the
