@@ -485,7 +485,9 @@ class Node:
         # Before the waiters wake: their answers are read from it (node/views.py).
         self.delivered.add(block, certificate, [r.encode() for r in receipts])
         tx_ids = [tx.tx_id for tx in block.transactions]
-        self.admission.note_committed(time.monotonic(), self.mempool.remove(tx_ids))
+        self.admission.note_committed(
+            time.monotonic(), self.mempool.remove(tx_ids), len(self.mempool)
+        )
         self.metrics.blocks_committed.inc()
         for receipt in receipts:
             self.metrics.txs_committed.labels(code=str(receipt.code)).inc()
