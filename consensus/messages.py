@@ -36,7 +36,7 @@ from enum import IntEnum
 from typing import Any, ClassVar, Self, TypeAlias, TypeVar
 
 from chain import encoding
-from chain.block import MAX_BLOCK_BYTES, Block
+from chain.block import MAX_BLOCK_BYTES, Block, array_header
 from chain.certificate import MAX_VALIDATORS, CommitCertificate, commit_vote_sign_bytes
 from chain.errors import DecodeError, VotechainError
 from chain.hashing import HASH_SIZE, Domain, tagged_hash
@@ -133,13 +133,34 @@ class PrePrepare:
             self.signature,
         ]
 
+    def encode(self) -> bytes:
+        """encoding.encode(self.to_value()), with the block's own encoding spliced in
+        (Block.encode joins the kept bytes of its header and transactions) instead of
+        packing every transaction's fields again: the primary encodes its proposal for
+        the broadcast and for each slot record, on the round's critical path."""
+        return b"".join(
+            [
+                array_header(6),
+                encoding.encode([self.kind, self.view, self.height])[1:],
+                self.block.encode(),
+                encoding.encode([self.replica, self.signature])[1:],
+            ]
+        )
+
     @classmethod
-    def from_value(cls, value: Any) -> PrePrepare:
+    def from_value(cls, value: Any, raw: bytes | None = None) -> PrePrepare:
+        """`raw`, if given, must be the canonical bytes `value` was decoded from: the
+        block then keeps its slice of them (Block.from_value), so a backup hashes its
+        header and transactions from the bytes that came, without re-encoding them."""
         f = encoding.expect_list(value, 6, "pre-prepare")
+        block_raw = None
+        if raw is not None:
+            start, end = encoding.array_spans(raw)[3]
+            block_raw = raw[start:end]
         return cls(
             view=View(encoding.expect_int(f[1], "pre-prepare.view")),
             height=Height(encoding.expect_int(f[2], "pre-prepare.height", minimum=1)),
-            block=Block.from_value(f[3]),
+            block=Block.from_value(f[3], block_raw),
             replica=ReplicaId(encoding.expect_int(f[4], "pre-prepare.replica")),
             signature=encoding.expect_bytes(f[5], "pre-prepare.signature", SIGNATURE_SIZE),
         )
@@ -305,6 +326,11 @@ class PreparedCertificate:
 
     def to_value(self) -> list[Any]:
         return [self.pre_prepare.to_value(), [p.to_value() for p in self.prepares]]
+
+    def encode(self) -> bytes:
+        """encoding.encode(self.to_value()), the pre-prepare's block spliced in."""
+        prepares = encoding.encode([p.to_value() for p in self.prepares])
+        return b"".join([array_header(2), self.pre_prepare.encode(), prepares])
 
     @classmethod
     def from_value(cls, value: Any) -> PreparedCertificate:
@@ -614,6 +640,8 @@ def sign(message: M, key: PrivateKey, chain_id: str) -> M:
 
 def encode_message(message: Message) -> bytes:
     """The canonical bytes of a message, as sent between replicas."""
+    if isinstance(message, PrePrepare):
+        return message.encode()
     return encoding.encode(message.to_value())
 
 
@@ -627,21 +655,24 @@ def decode_message(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> Message:
     if len(data) > max_bytes:
         raise InvalidMessage(f"message is {len(data)} bytes, the limit is {max_bytes}")
     try:
-        message = message_from_value(encoding.decode(data))
+        message = message_from_value(encoding.decode(data), data)
     except DecodeError as exc:
         raise InvalidMessage(f"undecodable message: {exc}") from exc
     message.validate_basic()
     return message
 
 
-def message_from_value(value: Any) -> Message:
-    """The message whose canonical array is `value` (kind first)."""
+def message_from_value(value: Any, raw: bytes | None = None) -> Message:
+    """The message whose canonical array is `value` (kind first); `raw`, if given, the
+    checked bytes it was decoded from (a PrePrepare's block keeps its slice of them)."""
     if not isinstance(value, list) or not value:
         raise DecodeError("message: expected a non-empty array")
     kind = encoding.expect_int(value[0], "message.kind")
     cls = _CLASSES.get(kind)
     if cls is None:
         raise DecodeError(f"message.kind: unknown kind {kind}")
+    if cls is PrePrepare and raw is not None:
+        return PrePrepare.from_value(value, raw)
     return cls.from_value(value)
 
 

@@ -28,6 +28,7 @@ from enum import IntEnum
 from typing import Any, TypeAlias
 
 from chain import encoding
+from chain.block import array_header
 from chain.certificate import CommitCertificate
 from chain.errors import DecodeError
 from chain.hashing import HASH_SIZE
@@ -46,6 +47,7 @@ VIEW_KEY = b"view"
 CHECKPOINT_KEY = b"checkpoint"
 COMMITTED_KEY = b"committed"
 SLOT_PREFIX = b"slot/"
+_NIL = encoding.encode(None)
 
 
 class RecordKind(IntEnum):
@@ -113,17 +115,17 @@ class SlotRecord:
 
     @property
     def value(self) -> bytes:
-        return encoding.encode(
+        """encode([RECORD_VERSION, SLOT, height, view, pre_prepare, reproposal,
+        sent_prepare, sent_commit, prepared]), the messages' own encodings spliced in
+        (PrePrepare.encode): written before each prepare and commit, it holds the block
+        once or twice, which packing field by field would re-encode every time."""
+        return b"".join(
             [
-                RECORD_VERSION,
-                RecordKind.SLOT,
-                self.height,
-                self.view,
-                None if self.pre_prepare is None else self.pre_prepare.to_value(),
-                self.reproposal,
-                self.sent_prepare,
-                self.sent_commit,
-                None if self.prepared is None else self.prepared.to_value(),
+                array_header(9),
+                encoding.encode([RECORD_VERSION, RecordKind.SLOT, self.height, self.view])[1:],
+                _NIL if self.pre_prepare is None else self.pre_prepare.encode(),
+                encoding.encode([self.reproposal, self.sent_prepare, self.sent_commit])[1:],
+                _NIL if self.prepared is None else self.prepared.encode(),
             ]
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chain import encoding
+from chain.block import Block, make_header
 from chain.certificate import CommitCertificate, commit_vote_sign_bytes
 from chain.hashing import Domain, tagged_hash
 from consensus import (
@@ -19,9 +20,12 @@ from consensus import (
     RequestBatch,
     ViewChange,
     decode_message,
+    decode_record,
     encode_message,
 )
 from consensus.messages import sign
+from consensus.records import RECORD_VERSION, RecordKind, SlotRecord, slot_key
+from consensus.types import Height, ReplicaId, View
 from tests.consensus.harness import Cluster
 from tests.simulation.cluster import CHAIN_ID, validator_key
 
@@ -151,3 +155,49 @@ def test_a_request_batch_signs_its_tx_ids_and_is_bounded(messages: list[Message]
         decode_message(encoding.encode([8, value[1], [value[2][0]] * 1_001, value[3]]))
     with pytest.raises(InvalidMessage, match="unknown kind 7"):
         decode_message(encoding.encode([7, value[1], value[2][0], value[3]]))
+
+
+def test_a_proposal_spliced_from_its_blocks_bytes_is_the_canonical_encoding() -> None:
+    """PrePrepare.encode, PreparedCertificate.encode and SlotRecord.value join the block's
+    kept bytes instead of packing its fields: they must give exactly the bytes packing
+    gives (20 transactions: the block's transaction array takes a 3-byte header), and a
+    decoded proposal's block keeps its slices of the bytes that came."""
+    cluster = Cluster()
+    txs = tuple(cluster.make_tx() for _ in range(20))
+    header = make_header(CHAIN_ID, 1, 1_000, b"\1" * 32, txs, b"\2" * 32, b"\3" * 32, b"\4" * 32)
+    pp = sign(
+        PrePrepare(View(2), Height(1), Block(header, txs), ReplicaId(2)), validator_key(2), CHAIN_ID
+    )
+    data = encode_message(pp)
+    assert data == encoding.encode(pp.to_value())
+    prepares = tuple(
+        sign(Prepare(View(2), Height(1), pp.block_hash, ReplicaId(r)), validator_key(r), CHAIN_ID)
+        for r in (0, 1)
+    )
+    prepared = PreparedCertificate(pp, prepares)
+    assert prepared.encode() == encoding.encode(prepared.to_value())
+    for slot_pp, slot_prepared in ((pp, prepared), (pp, None), (None, None)):
+        record = SlotRecord(
+            slot_key(1, 10), Height(1), View(2), slot_pp, True, True, False, slot_prepared
+        )
+        packed = encoding.encode(
+            [
+                RECORD_VERSION,
+                RecordKind.SLOT,
+                1,
+                2,
+                None if slot_pp is None else slot_pp.to_value(),
+                True,
+                True,
+                False,
+                None if slot_prepared is None else slot_prepared.to_value(),
+            ]
+        )
+        assert record.value == packed
+        assert decode_record(record.key, record.value) == record
+    decoded = decode_message(data)
+    assert decoded == pp and isinstance(decoded, PrePrepare)
+    assert decoded.block.encode() == encoding.encode(pp.block.to_value())
+    kept = [tx for tx in decoded.block.transactions if "_raw" in vars(tx)]
+    assert len(kept) == len(txs), "a decoded proposal's transactions keep their bytes"
+    assert [tx.tx_id for tx in decoded.block.transactions] == [tx.tx_id for tx in txs]
