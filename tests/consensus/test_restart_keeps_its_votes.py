@@ -72,3 +72,40 @@ def test_a_restarted_primary_commits_its_own_proposal_when_the_prepares_arrive()
     assert {(c.view, c.height, c.block_hash) for c in commits} == {
         (pre_prepare.view, pre_prepare.height, pre_prepare.block_hash)
     }
+
+
+def test_a_replica_restarted_in_a_later_view_votes_for_that_views_block_not_its_old_one() -> None:
+    """Section 4.4: a prepare binds a replica within its view only. r2 prepared r0's block
+    at (v0, h1); r0 crashed and the others moved to view 1 before r2 saw v1's proposal; r2
+    restarts in view 1 with its v0 slot record still on disk. It must not take that v0
+    pre-prepare as view 1's: it prepares and commits the block r1 proposes for (v1, h1),
+    and sends no vote in view 1 for the old block."""
+    cluster = Cluster()
+    cluster.drop_if(lambda s, t, m: True)
+    cluster.submit(0)
+    old = next(m for m in cluster[0].sent if isinstance(m, PrePrepare))
+    cluster.inject(0, 2, old)
+    assert any(isinstance(m, Prepare) for m in cluster[2].sent)
+    cluster.crash(0)
+    cluster.heal()
+    cluster.drop_if(lambda s, t, m: t == 2 and isinstance(m, PrePrepare))
+    for i in (1, 2, 3):
+        cluster.submit(i)
+    cluster.run_until(
+        lambda: all(cluster[i].up.view == 1 and not cluster[i].up.view_changing for i in (1, 2, 3))
+    )
+    cluster.crash(2)
+    cluster.restart(2)
+    cluster[2].sent.clear()
+    cluster.heal()
+    cluster.run_until(lambda: cluster[2].store.height >= 1)
+    new = next(
+        m for m in cluster[1].sent if isinstance(m, PrePrepare) and m.view == 1 and m.height == 1
+    )
+    assert new.block_hash != old.block_hash
+    votes = {
+        (m.view, m.height, m.block_hash)
+        for m in cluster[2].sent
+        if isinstance(m, Prepare | Commit) and m.height == 1
+    }
+    assert votes == {(1, 1, new.block_hash)}
