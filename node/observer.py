@@ -58,10 +58,9 @@ from node.errors import RETRYABLE, RpcError, RpcErrorCode
 from node.metrics import NodeMetrics
 from node.rpc import (
     MAX_RAW_BLOCK_BYTES,
-    client_limits,
     decode_raw_block,
+    export_rpc_refusals,
     make_rpc_app,
-    read_pool,
 )
 from node.service import (
     EXIT_CANNOT_FOLLOW,
@@ -73,6 +72,7 @@ from node.service import (
 )
 from node.setup import load_genesis
 from node.tls import client_context, server_context
+from node.waiters import CommitWaiters
 
 log = logging.getLogger("votechain.observer")
 
@@ -195,7 +195,7 @@ class Observer:
         )
         self._export_observer_metrics()
         self.pages = PageCache(self.settings.page_cache_ms / 1000)
-        self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
+        self._waiters = CommitWaiters()
         self._poll_turn = 0
         self._forward_turn = 0
         self._status_turn = 0
@@ -220,7 +220,7 @@ class Observer:
             delivered=self.delivered,
         )
         rpc_app.middlewares.append(self._cached)
-        self._export_rpc_metrics(rpc_app)
+        export_rpc_refusals(self.metrics, rpc_app)
         fd_limit = raise_fd_limit()
         rpc_cap, _ = connection_caps(fd_limit, rpc.max_connections, rpc.peer_max_connections)
         self._runner = web.AppRunner(
@@ -257,10 +257,7 @@ class Observer:
             "it may still commit: ask another node (GET /v1/tx/{tx_id})",
             retry_after_s=1,
         )
-        for waiters in self._waiters.values():
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_exception(stopping)
+        self._waiters.fail_all(stopping)
         await asyncio.sleep(0)
         if self._runner is not None:
             await self._runner.cleanup()
@@ -284,7 +281,7 @@ class Observer:
                 progressed = False
             if progressed:
                 continue  # more may be waiting: ask again at once
-            fast = any(self._waiters.values())
+            fast = bool(self._waiters)
             interval_ms = (
                 self.settings.fast_poll_interval_ms if fast else self.settings.poll_interval_ms
             )
@@ -372,10 +369,7 @@ class Observer:
         self.metrics.state_transfers.inc()
         for receipt in receipts:
             self.metrics.txs_committed.labels(code=str(receipt.code)).inc()
-        for tx in block.transactions:
-            for waiter in self._waiters.pop(tx.tx_id, []):
-                if not waiter.done():
-                    waiter.set_result(None)
+        self._waiters.wake(tx.tx_id for tx in block.transactions)
 
     async def _ask_heights_forever(self) -> None:
         """Ask one source in turn for its height, to say how far behind this observer is."""
@@ -432,8 +426,7 @@ class Observer:
         waiter: asyncio.Future[None] | None = None
         if wait_commit:
             # Registered before forwarding: the block may arrive before the answer does.
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.setdefault(tx_id, []).append(waiter)
+            waiter = self._waiters.add(tx_id)
         try:
             answer = await self._forward(data)
             if waiter is None:
@@ -441,7 +434,7 @@ class Observer:
             await self._wait_commit(tx_id, waiter)
         finally:
             if waiter is not None:
-                self._forget_waiter(tx_id, waiter)
+                self._waiters.forget(tx_id, waiter)
         location = self.store.locate_tx(tx_id)
         assert location is not None  # the waiter is set only once the block is stored
         document = views.committed_tx(self.store, *location, None, self.delivered)
@@ -560,30 +553,6 @@ class Observer:
         return web.Response(body=page.body, content_type=page.content_type, charset="utf-8")
 
     # --- helpers ----------------------------------------------------------------------
-
-    def _forget_waiter(self, tx_id: bytes, waiter: asyncio.Future[None]) -> None:
-        waiters = self._waiters.get(tx_id, [])
-        if waiter in waiters:
-            waiters.remove(waiter)
-        if not waiters:
-            self._waiters.pop(tx_id, None)
-
-    def _export_rpc_metrics(self, rpc_app: web.Application) -> None:
-        """The read pool's and the rate limits' refusals, under a validator's names."""
-        reads = read_pool(rpc_app)
-        self.metrics.export_counts(
-            "votechain_rpc_heavy_reads",
-            "Heavy RPC reads refused busy because the read pool was full",
-            "outcome",
-            lambda: {"refused_busy": reads.refused},
-        )
-        limits = client_limits(rpc_app)
-        self.metrics.export_counts(
-            "votechain_rpc_rate_limited",
-            "RPC requests refused rate_limited (429) by a client's token bucket, by kind",
-            "kind",
-            lambda: limits.refused,
-        )
 
     def _export_observer_metrics(self) -> None:
         def per_source(name: str) -> dict[str, int]:

@@ -33,6 +33,7 @@ from node.client_auth import check_history_request, parse_history_request
 from node.config import RpcSettings
 from node.errors import RETRYABLE, RpcError, RpcErrorCode
 from node.jsonbody import json_object, str_field
+from node.metrics import NodeMetrics
 from node.openapi import openapi_document
 from node.ratelimit import ClientLimits, ClientRate
 from node.readpool import ReadPool
@@ -147,6 +148,25 @@ def read_pool(app: web.Application) -> ReadPool:
 def client_limits(app: web.Application) -> ClientLimits:
     """The app's per-client rate limits (for metrics and tests)."""
     return app[_LIMITS]
+
+
+def export_rpc_refusals(metrics: NodeMetrics, app: web.Application) -> None:
+    """The read pool's and the rate limits' refusals, under the same names on validators
+    and observers."""
+    reads = read_pool(app)
+    metrics.export_counts(
+        "votechain_rpc_heavy_reads",
+        "Heavy RPC reads refused busy because the read pool was full",
+        "outcome",
+        lambda: {"refused_busy": reads.refused},
+    )
+    limits = client_limits(app)
+    metrics.export_counts(
+        "votechain_rpc_rate_limited",
+        "RPC requests refused rate_limited (429) by a client's token bucket, by kind",
+        "kind",
+        lambda: limits.refused,
+    )
 
 
 async def _close_pool(reads: ReadPool) -> None:

@@ -64,14 +64,14 @@ from node.mempool import Mempool
 from node.metrics import NodeMetrics
 from node.rpc import (
     MAX_RAW_BLOCK_BYTES,
-    client_limits,
     decode_raw_block,
+    export_rpc_refusals,
     make_rpc_app,
-    read_pool,
 )
 from node.setup import load_genesis
 from node.tls import client_context, server_context
 from node.transport import PeerTransport
+from node.waiters import CommitWaiters
 
 log = logging.getLogger("votechain.node")
 
@@ -251,7 +251,7 @@ class Node:
             "signal",
             lambda: {signal: self.admission.refused[signal] for signal in SIGNALS},
         )
-        self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
+        self._waiters = CommitWaiters()
         self.delivered = views.DeliveredBlocks()
         """The latest delivered blocks, ready for commit answers (node/views.py)."""
         self._fetching = False
@@ -355,10 +355,7 @@ class Node:
             "still commit: ask another node (GET /v1/tx/{tx_id})",
             retry_after_s=1,
         )
-        for waiters in self._waiters.values():
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_exception(stopping)
+        self._waiters.fail_all(stopping)
         await asyncio.sleep(0)  # the waiting handlers write their answers
         if self._runner is not None:
             # Stops accepting, lets running handlers finish (at most STOP_HANDLERS_S),
@@ -491,10 +488,7 @@ class Node:
         self.metrics.blocks_committed.inc()
         for receipt in receipts:
             self.metrics.txs_committed.labels(code=str(receipt.code)).inc()
-        for tx_id in tx_ids:
-            for waiter in self._waiters.pop(tx_id, []):
-                if not waiter.done():
-                    waiter.set_result(None)
+        self._waiters.wake(tx_ids)
         # The core acts on an executed block at its next step: as primary it proposes the
         # next block then, at the end of this turn, not at the next message or tick.
         self._schedule_flush()
@@ -596,8 +590,7 @@ class Node:
             ) from exc
         waiter: asyncio.Future[None] | None = None
         if wait_commit:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.setdefault(tx.tx_id, []).append(waiter)
+            waiter = self._waiters.add(tx.tx_id)
         if newly_admitted:
             self._step(RequestReceived(tx))
             self._schedule_flush()
@@ -607,7 +600,7 @@ class Node:
                 await self._wait_commit(tx.tx_id, waiter)
             finally:
                 self.admission.waiters -= 1
-                self._forget_waiter(tx.tx_id, waiter)
+                self._waiters.forget(tx.tx_id, waiter)
             location = self.store.locate_tx(tx.tx_id)
             if location is not None:
                 # The full view: the submitter sent these bytes (ballot choices included).
@@ -738,15 +731,6 @@ class Node:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _forget_waiter(self, tx_id: bytes, waiter: asyncio.Future[None]) -> None:
-        """A client that timed out or went away leaves no future behind (for a tx that
-        never commits, nothing else would ever remove it)."""
-        waiters = self._waiters.get(tx_id, [])
-        if waiter in waiters:
-            waiters.remove(waiter)
-        if not waiters:
-            self._waiters.pop(tx_id, None)
-
     def _replica_config(self) -> ReplicaConfig:
         c = self.config.consensus
         return ReplicaConfig(
@@ -779,20 +763,7 @@ class Node:
                 for reason, count in guard.counters.items()
             },
         )
-        reads = read_pool(rpc_app)
-        self.metrics.export_counts(
-            "votechain_rpc_heavy_reads",
-            "Heavy RPC reads refused busy because the read pool was full",
-            "outcome",
-            lambda: {"refused_busy": reads.refused},
-        )
-        limits = client_limits(rpc_app)
-        self.metrics.export_counts(
-            "votechain_rpc_rate_limited",
-            "RPC requests refused rate_limited (429) by a client's token bucket, by kind",
-            "kind",
-            lambda: limits.refused,
-        )
+        export_rpc_refusals(self.metrics, rpc_app)
 
     def _update_gauges(self) -> None:
         self.metrics.height.set(self.store.head_height)

@@ -29,7 +29,7 @@ def test_a_wait_that_times_out_forgets_its_waiter(tmp_path: Path) -> None:
                 live.run(node.submit(tx, wait_commit=True))
             assert error.value.code == RpcErrorCode.TIMEOUT
             assert "may still commit" in error.value.message
-        assert node._waiters == {}
+        assert not node._waiters, "no entry is left behind"
         assert len(node.mempool) == 1, "the transaction itself stays pending"
     finally:
         live.stop()
