@@ -165,6 +165,16 @@ def next_bundle_for_store(store: ChainStore, seed: int = 0) -> BlockBundle:
     return next_bundle(ChainTip.from_store(store), store.genesis, seed)
 
 
+def append_blocks(store: ChainStore, count: int) -> list[BlockBundle]:
+    """Appends the next `count` blocks of next_bundle's chain to `store`."""
+    bundles = []
+    for _ in range(count):
+        bundle = next_bundle_for_store(store)
+        store.append_block(*bundle.append_args())
+        bundles.append(bundle)
+    return bundles
+
+
 def build_chain(genesis: Genesis, length: int, seed: int = 0) -> list[BlockBundle]:
     """Blocks 1..length of the chain next_bundle makes from `genesis`."""
     tip, bundles = ChainTip.from_genesis(genesis), []

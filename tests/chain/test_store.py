@@ -18,6 +18,7 @@ from tests.chain.chain_fixtures import (
     SCRATCH_KEY,
     BlockBundle,
     ChainTip,
+    append_blocks,
     block_key,
     build_chain,
     genesis_writes,
@@ -36,15 +37,6 @@ def store(tmp_path: Path) -> Iterator[ChainStore]:
     with ChainStore(tmp_path / "data") as opened:
         opened.initialize(GENESIS, genesis_writes())
         yield opened
-
-
-def append(store: ChainStore, count: int) -> list[BlockBundle]:
-    bundles = []
-    for _ in range(count):
-        bundle = next_bundle_for_store(store)
-        store.append_block(*bundle.append_args())
-        bundles.append(bundle)
-    return bundles
 
 
 def with_header(bundle: BlockBundle, **changes: object) -> BlockBundle:
@@ -76,7 +68,7 @@ def test_initialize_stores_genesis_and_its_state(store: ChainStore) -> None:
 
 
 def test_initialize_is_idempotent_for_the_same_genesis(store: ChainStore) -> None:
-    append(store, 2)
+    append_blocks(store, 2)
     app_hash_0 = store.app_hash(0)
     assert store.initialize(GENESIS, genesis_writes()) == app_hash_0
     assert store.head_height == 2
@@ -100,7 +92,7 @@ def test_opening_a_missing_store_without_create_is_refused(tmp_path: Path) -> No
 
 
 def test_appended_blocks_are_readable_by_height_hash_and_tx(store: ChainStore) -> None:
-    bundles = append(store, 3)
+    bundles = append_blocks(store, 3)
     assert store.head_height == 3
     tip = ChainTip.from_genesis(GENESIS)
     for bundle in bundles:
@@ -126,7 +118,7 @@ def test_app_hash_returned_by_append_is_the_stored_one(store: ChainStore) -> Non
 
 
 def test_unknown_heights_hashes_and_txs_are_absent(store: ChainStore) -> None:
-    append(store, 1)
+    append_blocks(store, 1)
     assert store.height_of(bytes(32)) is None
     assert store.locate_tx(bytes(32)) is None
     assert store.get_block_bytes(2) is None
@@ -137,16 +129,16 @@ def test_unknown_heights_hashes_and_txs_are_absent(store: ChainStore) -> None:
 
 
 def test_state_after_each_block_is_the_head_state(store: ChainStore) -> None:
-    append(store, 3)
+    append_blocks(store, 3)
     assert store.get(COUNTER_KEY) == pack_u64(3)
     assert store.get(SCRATCH_KEY) == pack_u64(3)
     assert [k for k, _ in store.items(b"block-seen/")] == [block_key(h) for h in (1, 2, 3)]
-    append(store, 1)
+    append_blocks(store, 1)
     assert store.get(SCRATCH_KEY) is None, "the delete in block 4 is applied"
 
 
 def test_the_store_is_a_state_view_for_overlays(store: ChainStore) -> None:
-    append(store, 1)
+    append_blocks(store, 1)
     overlay = OverlayState(store)
     overlay.set(block_key(9), b"pending")
     assert overlay.get(COUNTER_KEY) == pack_u64(1)
@@ -158,7 +150,7 @@ def test_everything_is_there_after_close_and_reopen(tmp_path: Path) -> None:
     path = tmp_path / "data"
     with ChainStore(path) as first:
         first.initialize(GENESIS, genesis_writes())
-        bundles = append(first, 4)
+        bundles = append_blocks(first, 4)
         first.put_local(b"vote/4", b"committed")
         state = dict(first.items(b""))
     with ChainStore(path, create=False) as reopened:
@@ -203,7 +195,7 @@ def assert_refused_and_untouched(
 
 @pytest.fixture
 def two_blocks(store: ChainStore) -> ChainStore:
-    append(store, 2)
+    append_blocks(store, 2)
     return store
 
 
@@ -307,6 +299,6 @@ def test_write_local_applies_puts_and_deletes_together(store: ChainStore) -> Non
 
 def test_local_records_do_not_change_the_chain(store: ChainStore) -> None:
     store.put_local(b"x", b"y", sync=False)
-    (bundle,) = append(store, 1)
+    (bundle,) = append_blocks(store, 1)
     assert store.app_hash(1) == ChainTip.from_genesis(GENESIS).advance(bundle).app_hash
     assert store.get(b"x") is None

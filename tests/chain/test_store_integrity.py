@@ -20,10 +20,9 @@ from chain import encoding
 from chain.errors import DecodeError, StoreError
 from chain.store import ChainStore
 from tests.chain.chain_fixtures import (
-    BlockBundle,
+    append_blocks,
     genesis_writes,
     make_genesis,
-    next_bundle_for_store,
 )
 
 GENESIS = make_genesis(4)
@@ -36,15 +35,6 @@ def store(tmp_path: Path) -> Iterator[ChainStore]:
     with ChainStore(tmp_path / "chain") as opened:
         opened.initialize(GENESIS, genesis_writes())
         yield opened
-
-
-def append(store: ChainStore, count: int) -> list[BlockBundle]:
-    bundles = []
-    for _ in range(count):
-        bundle = next_bundle_for_store(store)
-        store.append_block(*bundle.append_args())
-        bundles.append(bundle)
-    return bundles
 
 
 def flip_byte(file: Path, offset: int) -> None:
@@ -69,7 +59,7 @@ def test_a_store_whose_log_is_damaged_refuses_to_open(tmp_path: Path) -> None:
     path = tmp_path / "chain"
     with ChainStore(path) as store:
         store.initialize(GENESIS, genesis_writes())
-        append(store, 3)
+        append_blocks(store, 3)
     log = next(path.glob("*.log"))
     flip_byte(log, log.stat().st_size // 2)
     with pytest.raises(StoreError) as refused:
@@ -184,7 +174,7 @@ def test_a_malformed_receipts_record_is_refused_naming_it(
     path = tmp_path / "chain"
     with ChainStore(path) as store:
         store.initialize(GENESIS, genesis_writes())
-        append(store, 1)
+        append_blocks(store, 1)
     overwrite_record(path, b"receipts/" + (1).to_bytes(8, "big"), stored)
     with ChainStore(path, create=False) as store, pytest.raises(DecodeError) as refused:
         store.get_receipts(1)
@@ -202,7 +192,7 @@ def test_a_store_holding_only_genesis_reopens_at_height_0(tmp_path: Path) -> Non
         assert store.head_height == 0
         assert store.app_hash(0) == app_hash
         # The first block appends on top of genesis, as it would have before the reopen.
-        append(store, 1)
+        append_blocks(store, 1)
         assert store.head_height == 1
 
 
@@ -224,7 +214,7 @@ def test_initialize_names_both_geneses_when_they_differ(store: ChainStore) -> No
 
 
 def test_iter_blocks_stops_at_the_height_asked_for(store: ChainStore) -> None:
-    bundles = append(store, 3)
+    bundles = append_blocks(store, 3)
     hashes = [bundle.block.block_hash for bundle in bundles]
     assert [b.block_hash for b in store.iter_blocks(2, 2)] == hashes[1:2]
     assert [b.block_hash for b in store.iter_blocks(1, 2)] == hashes[:2]
@@ -236,7 +226,7 @@ def test_the_stored_bytes_of_certificates_and_receipts_are_those_appended(
     store: ChainStore,
 ) -> None:
     """What a node serves to state transfer and verifiers, without decoding."""
-    bundles = append(store, 2)
+    bundles = append_blocks(store, 2)
     for height, bundle in enumerate(bundles, start=1):
         assert store.get_certificate_bytes(height) == bundle.certificate.encode()
         assert store.get_receipts_bytes(height) == encoding.encode(list(bundle.receipts))
