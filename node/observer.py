@@ -53,7 +53,7 @@ from consensus.transfer import check_fetched_block
 from node import views
 from node.app import ChainApplication
 from node.config import ClusterConfig
-from node.connlimit import ConnectionLimits, GuardedSite, connection_caps, raise_fd_limit
+from node.connlimit import ConnectionLimits, connection_caps, raise_fd_limit
 from node.errors import RETRYABLE, RpcError, RpcErrorCode
 from node.metrics import NodeMetrics
 from node.rpc import (
@@ -64,14 +64,14 @@ from node.rpc import (
 )
 from node.service import (
     EXIT_CANNOT_FOLLOW,
-    STOP_HANDLERS_S,
     cannot_start,
     fail_stop,
     open_store,
     read_capped,
+    start_server,
 )
 from node.setup import load_genesis
-from node.tls import client_context, server_context
+from node.tls import client_context
 from node.waiters import CommitWaiters
 
 log = logging.getLogger("votechain.observer")
@@ -223,21 +223,15 @@ class Observer:
         export_rpc_refusals(self.metrics, rpc_app)
         fd_limit = raise_fd_limit()
         rpc_cap, _ = connection_caps(fd_limit, rpc.max_connections, rpc.peer_max_connections)
-        self._runner = web.AppRunner(
+        self._runner, _ = await start_server(
             rpc_app,
-            access_log=None,
-            keepalive_timeout=rpc.idle_timeout_s,
-            shutdown_timeout=STOP_HANDLERS_S,
-        )
-        await self._runner.setup()
-        site = GuardedSite(
-            self._runner,
+            self.config,
+            self.node_id,
             self.address.host,
             self.address.rpc_port,
             ConnectionLimits(rpc_cap, rpc.max_connections_per_client, rpc.header_timeout_s),
-            server_context(self.config, self.node_id, peers=False),
+            peers=False,
         )
-        await site.start()
         self._tasks.append(asyncio.create_task(self._follow_forever()))
         self._tasks.append(asyncio.create_task(self._ask_heights_forever()))
         log.info(

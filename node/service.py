@@ -293,38 +293,26 @@ class Node:
         # keepalive_timeout is the idle timeout, the guard adds the head timeout.
         fd_limit = raise_fd_limit()
         rpc_cap, peer_cap = connection_caps(fd_limit, rpc.max_connections, rpc.peer_max_connections)
-        self._runner = web.AppRunner(
+        self._runner, rpc_site = await start_server(
             rpc_app,
-            access_log=None,
-            keepalive_timeout=rpc.idle_timeout_s,
-            shutdown_timeout=STOP_HANDLERS_S,
-        )
-        await self._runner.setup()
-        rpc_site = GuardedSite(
-            self._runner,
+            self.config,
+            self.node_id,
             self.address.host,
             self.address.rpc_port,
             ConnectionLimits(rpc_cap, rpc.max_connections_per_client, rpc.header_timeout_s),
-            server_context(self.config, self.node_id, peers=False),
+            peers=False,
         )
-        await rpc_site.start()
         peer_app = web.Application()
         peer_app.add_routes(self.transport.routes())
-        self._peer_runner = web.AppRunner(
+        self._peer_runner, peer_site = await start_server(
             peer_app,
-            access_log=None,
-            keepalive_timeout=rpc.idle_timeout_s,
-            shutdown_timeout=STOP_HANDLERS_S,
-        )
-        await self._peer_runner.setup()
-        peer_site = GuardedSite(
-            self._peer_runner,
+            self.config,
+            self.node_id,
             self.address.host,
             self.address.peer_port,
             ConnectionLimits(peer_cap, rpc.peer_max_connections_per_client, rpc.header_timeout_s),
-            server_context(self.config, self.node_id, peers=True),
+            peers=True,
         )
-        await peer_site.start()
         self._export_connection_metrics(rpc_site, peer_site, rpc_app)
         log.info(
             "open-file limit %d: up to %d RPC connections (%d per client), %d peer connections",
@@ -772,6 +760,30 @@ class Node:
         self.metrics.peers_connected.set(sum(self.transport.connected.values()))
         self.metrics.loop_lag_ms.set(self.admission.loop_lag_ms)
         self.metrics.admission_queue_limit.set(self.admission.queue_limit(time.monotonic()))
+
+
+async def start_server(
+    app: web.Application,
+    config: ClusterConfig,
+    node_id: str,
+    host: str,
+    port: int,
+    limits: ConnectionLimits,
+    peers: bool,
+) -> tuple[web.AppRunner, GuardedSite]:
+    """Serve `app` on `host`:`port` behind the connection guard
+    (node/connlimit.py: caps and the head timeout; aiohttp's keepalive_timeout is the idle
+    timeout), with TLS under [tls]. On stop, running handlers get STOP_HANDLERS_S."""
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        keepalive_timeout=config.rpc.idle_timeout_s,
+        shutdown_timeout=STOP_HANDLERS_S,
+    )
+    await runner.setup()
+    site = GuardedSite(runner, host, port, limits, server_context(config, node_id, peers=peers))
+    await site.start()
+    return runner, site
 
 
 async def run_node(config: ClusterConfig, node_id: str, stop: asyncio.Event) -> None:
