@@ -10,8 +10,8 @@ head, which a ViewChange carries and a status Commit shows, ADR 003 and PROTOCOL
 
 from __future__ import annotations
 
-from consensus import Checkpoint, Commit, NewView, ViewChange
-from consensus.records import CommittedEntry, CommittedRecord
+from consensus import Commit, NewView, ViewChange
+from consensus.records import SLOT_PREFIX, CommittedEntry, CommittedRecord
 from consensus.types import Height
 from tests.consensus.harness import Cluster, certificate_of
 
@@ -84,19 +84,22 @@ def test_a_committed_record_for_another_block_or_height_is_not_taken_as_the_head
 
 
 def test_a_restarted_replica_keeps_the_low_watermark_of_its_stable_checkpoint() -> None:
-    """Section 4.3: the low watermark is the last stable checkpoint. r3 saw the others'
-    checkpoints at height 4 (a quorum) while it had committed nothing; after a restart
-    its window still starts at 4, not at its committed height's checkpoint (0)."""
+    """Section 4.3: the low watermark is the last stable checkpoint. r3 prepared height 1
+    and saw the others' checkpoints at height 4 (a quorum), but no commit: it committed
+    nothing. After a restart its window still starts at 4, not at its committed height's
+    checkpoint (0), and its slot record for height 1, now below the window, is left."""
     cluster = Cluster(auto_fetch=False)
-    cluster.drop_if(lambda s, t, m: t == 3 and not isinstance(m, Checkpoint))
+    cluster.drop_if(lambda s, t, m: t == 3 and isinstance(m, Commit))
     for height in range(1, 5):
         cluster.submit(0)
         cluster.run_until(lambda: cluster[0].store.height >= height)  # noqa: B023 (run now)
     cluster.run_until(lambda: cluster[3].up._log.low == 4)
     assert cluster[3].store.height == 0
+    assert any(k.startswith(SLOT_PREFIX) for k in cluster[3].disk)
     cluster.crash(3)
     cluster.restart(3)
     assert cluster[3].up._log.low == 4
+    assert cluster[3].up._log.get(1) is None
 
 
 # ---- the view record ----------------------------------------------------------------
