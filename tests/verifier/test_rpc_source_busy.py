@@ -4,12 +4,12 @@ and asks again after Retry-After, instead of failing the whole verification."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from tests.verifier.stand_in_node import serve
 from verifier.errors import VerificationFailure
 from verifier.sources import BUSY_RETRIES, RpcSource
 
@@ -39,13 +39,8 @@ class _Node(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def node() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Node)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with serve(_Node) as url:
+        yield url
 
 
 def test_a_busy_answer_is_retried_after_retry_after(node: str) -> None:

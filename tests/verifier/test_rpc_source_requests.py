@@ -6,12 +6,12 @@ a free port records every request path.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from tests.verifier.stand_in_node import serve
 from verifier.errors import VerificationFailure
 from verifier.sources import MAX_RETRY_AFTER_S, RpcSource, _retry_after_s
 
@@ -49,13 +49,8 @@ class _Node(BaseHTTPRequestHandler):
 @pytest.fixture
 def node() -> Iterator[str]:
     _Node.paths, _Node.drops_left = [], 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Node)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with serve(_Node) as url:
+        yield url
 
 
 def test_a_node_behind_a_path_prefix_is_asked_under_that_prefix(node: str) -> None:
