@@ -188,7 +188,10 @@ def test_thousands_of_half_open_connections_are_capped_and_timed_out(live: LiveN
     refused_count = closed(live, "rpc_refused_per_client_cap")
     timed_out = closed(live, "rpc_header_timeout")
     assert refused_count - refused_before >= HALF_OPEN_CONNECTIONS // 2
-    assert timed_out - timed_out_before >= len(held) > 0
+    # The held ones were closed by the head timeout. On a loaded machine opening the
+    # thousands can take longer than the timeout, so the first ones held may already have
+    # timed out when `held` was read: at least one timeout, and every one still held.
+    assert timed_out - timed_out_before >= max(len(held), 1)
 
 
 def test_a_refused_connection_is_told_busy_with_retry_after(live: LiveNode) -> None:
