@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -53,8 +55,13 @@ TESTS_BY_PACKAGE: dict[str, list[str]] = {
 # The verifier's tests share one chain made by a real cluster (tests/verifier/
 # cluster_chain.py). It is built once, before mutmut starts, from the unmutated copy: the
 # build runs `votechain` processes, which cannot run mutated code (see above).
+# The consensus simulation runs 112 of its 500 default seeds per mutant (8 per scenario,
+# tests/simulation/test_simulation.py): a surviving mutant costs about a minute instead of
+# several. A mutant only the other 388 seeds would catch counts as a survivor, so the score
+# is a lower bound of what the whole suite kills.
 ENV_BY_PACKAGE: dict[str, dict[str, str]] = {
     "verifier": {"VOTECHAIN_TEST_CLUSTER_CHAIN_DIR": "cluster-chain"},
+    "consensus": {"VOTECHAIN_SIMULATION_SEEDS": "112"},
 }
 PREPARE_BY_PACKAGE: dict[str, list[str]] = {
     "verifier": ["tests/verifier/test_sources_and_receipts.py::test_an_altered_receipt_fails"],
@@ -83,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run again only the previous run's survivors (after adding tests for them)",
     )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="run a random sample of N of the package's mutants and score the sample "
+        "(with a 95%% interval): for packages whose whole run takes longer than there is",
+    )
+    parser.add_argument("--sample-seed", type=int, default=1, help="which random sample")
     args = parser.parse_intermixed_args(argv)
 
     workdir = ROOT / "build" / "mutation" / args.package
@@ -99,7 +114,16 @@ def main(argv: list[str] | None = None) -> int:
         prepare = [*pytest, *PREPARE_BY_PACKAGE[args.package]]
         subprocess.run(prepare, cwd=workdir, env=env, check=True)
     names: list[str] = list(args.patterns)
-    if args.survivors:
+    if args.sample:
+        sample = draw_sample(workdir, mutmut, env, args.sample, args.sample_seed)
+        (workdir / "sample.txt").write_text("".join(f"{name}\n" for name in sample))
+        # Killed stays killed (tests are only added); the rest run again by name.
+        statuses = mutant_statuses(workdir, mutmut)
+        names = [name for name in sample if statuses.get(name) != "killed"]
+        print(f"sample of {len(sample)} (seed {args.sample_seed}): {len(names)} to run")
+        if not names:
+            return report(workdir, mutmut, args.package)
+    elif args.survivors:
         names = (workdir / "survivors.txt").read_text().split()
         if not names:
             print("no survivors to run again")
@@ -134,6 +158,49 @@ def write_config(workdir: Path, package: str) -> None:
     )
 
 
+def mutant_statuses(workdir: Path, mutmut: str) -> dict[str, str]:
+    """Every mutant mutmut knows in `workdir`, by name: killed, survived, not checked, ..."""
+    listed = subprocess.run(
+        [mutmut, "results", "--all", "true"], cwd=workdir, capture_output=True, text=True
+    ).stdout
+    statuses: dict[str, str] = {}
+    for line in listed.splitlines():
+        name, _, status = line.strip().rpartition(": ")
+        if name:
+            statuses[name] = status
+    return statuses
+
+
+def draw_sample(workdir: Path, mutmut: str, env: dict[str, str], size: int, seed: int) -> list[str]:
+    """`size` mutant names drawn at random (seeded) from all of the package's mutants. The
+    mutants are generated first if this folder has none (mutmut generates them when it
+    runs; a run of one mutant that does not exist stops right after generating)."""
+    statuses = mutant_statuses(workdir, mutmut)
+    if not statuses:
+        subprocess.run(
+            [mutmut, "run", "--max-children", "1", "nothing-matches-this"],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+        )
+        statuses = mutant_statuses(workdir, mutmut)
+    names = sorted(statuses)
+    return sorted(random.Random(seed).sample(names, min(size, len(names))))
+
+
+def wilson_interval(killed: int, tested: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion: what the whole package's score is
+    likely to be, given a random sample's."""
+    if not tested:
+        return 0.0, 0.0
+    p = killed / tested
+    centre = (p + z * z / (2 * tested)) / (1 + z * z / tested)
+    half = (
+        z * math.sqrt(p * (1 - p) / tested + z * z / (4 * tested * tested)) / (1 + z * z / tested)
+    )
+    return centre - half, centre + half
+
+
 def report(workdir: Path, mutmut: str, package: str) -> int:
     """Prints the score and writes survivors.txt and no-tests.txt (one mutant a line).
 
@@ -141,14 +208,9 @@ def report(workdir: Path, mutmut: str, package: str) -> int:
     count as killed (the mutant hung the tests, which noticed). Mutants no selected test
     reaches ("no tests") are reported apart: they are a gap in coverage, not survivors.
     """
-    listed = subprocess.run(
-        [mutmut, "results", "--all", "true"], cwd=workdir, capture_output=True, text=True
-    ).stdout
     by_status: dict[str, list[str]] = {}
-    for line in listed.splitlines():
-        name, _, status = line.strip().rpartition(": ")
-        if name:
-            by_status.setdefault(status, []).append(name)
+    for name, status in mutant_statuses(workdir, mutmut).items():
+        by_status.setdefault(status, []).append(name)
     for status, filename in (("survived", "survivors.txt"), ("no tests", "no-tests.txt")):
         names = sorted(by_status.get(status, []))
         (workdir / filename).write_text("".join(f"{name}\n" for name in names))
@@ -162,7 +224,32 @@ def report(workdir: Path, mutmut: str, package: str) -> int:
         f"{counts.get('no tests', 0)} reached by no test, {counts.get('not checked', 0)} not run)"
     )
     print(f"lists in {workdir}/survivors.txt and no-tests.txt; `cd {workdir} && mutmut show NAME`")
+    sample_file = workdir / "sample.txt"
+    if sample_file.exists():
+        report_sample(workdir, package, sample_file.read_text().split(), by_status)
     return 0
+
+
+def report_sample(
+    workdir: Path, package: str, sample: list[str], by_status: dict[str, list[str]]
+) -> None:
+    """The score of the last --sample run's mutants alone, and its 95% interval."""
+    status_of = {name: status for status, names in by_status.items() for name in names}
+    counts: dict[str, int] = {}
+    for name in sample:
+        counts[status_of.get(name, "unknown")] = counts.get(status_of.get(name, "unknown"), 0) + 1
+    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    tested = killed + counts.get("survived", 0) + counts.get("suspicious", 0)
+    low, high = wilson_interval(killed, tested)
+    survivors = sorted(n for n in sample if status_of.get(n) == "survived")
+    (workdir / "sample-survivors.txt").write_text("".join(f"{n}\n" for n in survivors))
+    print(f"{package} sample of {len(sample)}: {json.dumps(dict(sorted(counts.items())))}")
+    if tested:
+        print(
+            f"{package} sample: mutation score {100.0 * killed / tested:.1f}% ({killed} of "
+            f"{tested}); 95% interval for the whole package {100 * low:.1f}%-{100 * high:.1f}%"
+        )
+    print(f"the sample's survivors: {workdir}/sample-survivors.txt")
 
 
 if __name__ == "__main__":
