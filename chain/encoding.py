@@ -198,6 +198,33 @@ def expect_list(value: Any, length: int, what: str) -> list[Any]:
     return value
 
 
+def expect_list_with_tail(value: Any, required: int, optional: int, what: str) -> list[Any]:
+    """Return `value`, an array of `required` fields and up to `optional` more, padded
+    with nil to `required + optional` items.
+
+    An optional field added to a structure later goes at its end, so what was written
+    before still decodes the same. To keep one encoding per value, a trailing optional
+    field that is nil is left out: the last item of a longer array may not be nil.
+    """
+    if not isinstance(value, list):
+        raise DecodeError(f"{what}: expected an array, got {type(value).__name__}")
+    if not required <= len(value) <= required + optional:
+        raise DecodeError(
+            f"{what}: expected {required} to {required + optional} fields, got {len(value)}"
+        )
+    if len(value) > required and value[-1] is None:
+        raise DecodeError(f"{what}: a trailing optional field is nil; leave it out")
+    return value + [None] * (required + optional - len(value))
+
+
+def without_nil_tail(fields: list[Any], required: int) -> list[Any]:
+    """`fields` with the nil optional fields at its end left out (expect_list_with_tail)."""
+    end = len(fields)
+    while end > required and fields[end - 1] is None:
+        end -= 1
+    return fields[:end]
+
+
 def expect_array(value: Any, what: str, max_items: int | None = None) -> list[Any]:
     """Return `value` if it is an array of any length up to `max_items`."""
     if not isinstance(value, list):

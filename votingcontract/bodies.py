@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from chain import encoding
 from chain.errors import DecodeError
@@ -92,6 +92,7 @@ class RegisterOrg(BodyBase):
     @classmethod
     def parse_dict(cls, d: Any) -> RegisterOrg:
         w = cls.KIND
+        dicts.check_keys(d, ("org_id", "name", "category", "keys"), f"{w}.")
         return cls(
             dicts.as_str(dicts.field(d, "org_id", w), f"{w}.org_id"),
             dicts.as_str(dicts.field(d, "name", w), f"{w}.name"),
@@ -121,6 +122,7 @@ class OrgKeyChange(BodyBase):
     @classmethod
     def parse_dict(cls, d: Any) -> OrgKeyChange:
         w = cls.KIND
+        dicts.check_keys(d, ("org_id", "key"), f"{w}.")
         return cls(
             dicts.as_str(dicts.field(d, "org_id", w), f"{w}.org_id"),
             dicts.as_hex(dicts.field(d, "key", w), f"{w}.key", PUBLIC_KEY_SIZE),
@@ -165,6 +167,7 @@ class EnrollVoter(BodyBase):
     @classmethod
     def parse_dict(cls, d: Any) -> EnrollVoter:
         w = cls.KIND
+        dicts.check_keys(d, ("phone_id", "voter_key"), f"{w}.")
         return cls(
             dicts.as_hex(dicts.field(d, "phone_id", w), f"{w}.phone_id", HASH_SIZE),
             dicts.as_hex(dicts.field(d, "voter_key", w), f"{w}.voter_key", PUBLIC_KEY_SIZE),
@@ -196,6 +199,7 @@ class CancelKeyChange(BodyBase):
     def parse_dict(cls, d: Any) -> CancelKeyChange:
         if not isinstance(d, dict):
             raise ValueError(f"{cls.KIND}: expected a table/object, got {type(d).__name__}")
+        dicts.check_keys(d, (), f"{cls.KIND}.")
         return cls()
 
 
@@ -219,6 +223,7 @@ class ClosePoll(BodyBase):
 
     @classmethod
     def parse_dict(cls, d: Any) -> ClosePoll:
+        dicts.check_keys(d, ("poll_id",), f"{cls.KIND}.")
         return cls(dicts.as_hex(dicts.field(d, "poll_id", cls.KIND), "poll_id", HASH_SIZE))
 
 
@@ -247,6 +252,7 @@ class ExtendPoll(BodyBase):
     @classmethod
     def parse_dict(cls, d: Any) -> ExtendPoll:
         w = cls.KIND
+        dicts.check_keys(d, ("poll_id", "closes_at_ms"), f"{w}.")
         return cls(
             dicts.as_hex(dicts.field(d, "poll_id", w), "poll_id", HASH_SIZE),
             dicts.as_int(dicts.field(d, "closes_at_ms", w), "closes_at_ms"),
@@ -281,9 +287,12 @@ class ExtendRoll(BodyBase):
             "voter_keys": [k.hex() for k in self.voter_keys],
         }
 
+    DICT_KEYS: ClassVar[tuple[str, ...]] = ("poll_id", "phone_ids", "voter_keys")
+
     @classmethod
     def parse_dict(cls, d: Any) -> ExtendRoll:
         w = cls.KIND
+        dicts.check_keys(d, cls.DICT_KEYS, f"{w}.")
         return cls(
             dicts.as_hex(dicts.field(d, "poll_id", w), "poll_id", HASH_SIZE),
             dicts.hex_list(dicts.optional(d, "phone_ids", w, []), "phone_ids", HASH_SIZE),
@@ -316,6 +325,7 @@ class IssueTickets(BodyBase):
     @classmethod
     def parse_dict(cls, d: Any) -> IssueTickets:
         w = cls.KIND
+        dicts.check_keys(d, ("poll_id", "ticket_keys"), f"{w}.")
         return cls(
             dicts.as_hex(dicts.field(d, "poll_id", w), "poll_id", HASH_SIZE),
             dicts.hex_list(dicts.field(d, "ticket_keys", w), "ticket_keys", PUBLIC_KEY_SIZE),
@@ -397,9 +407,20 @@ class CastBallot(BodyBase):
             }
         return d
 
+    DICT_KEYS: ClassVar[tuple[str, ...]] = (
+        "poll_id",
+        "selections",
+        "password_proof",
+        "qr_proof",
+        "ticket_key",
+        "ticket_signature",
+        "location",
+    )
+
     @classmethod
     def parse_dict(cls, d: Any) -> CastBallot:
         w = cls.KIND
+        dicts.check_keys(d, cls.DICT_KEYS, f"{w}.")
         opt = dicts.optional
         selections = dicts.as_list(dicts.field(d, "selections", w), f"{w}.selections")
         ticket = None
@@ -411,6 +432,7 @@ class CastBallot(BodyBase):
         where = opt(d, "location", w)
         location = None
         if where is not None:
+            dicts.check_keys(where, ("lat_micro", "lon_micro"), "location.")
             location = Location(
                 dicts.as_int(dicts.field(where, "lat_micro", "location"), "location.lat_micro"),
                 dicts.as_int(dicts.field(where, "lon_micro", "location"), "location.lon_micro"),

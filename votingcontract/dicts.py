@@ -7,6 +7,8 @@ readers raise ValueError with the field's path, so a person editing a TOML file 
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Collection
 from typing import Any
 
 
@@ -24,6 +26,32 @@ def optional(d: Any, name: str, what: str, default: Any = None) -> Any:
     if not isinstance(d, dict):
         raise ValueError(f"{what}: expected a table/object, got {type(d).__name__}")
     return d.get(name, default)
+
+
+def check_keys(d: Any, allowed: Collection[str], prefix: str, where: str = "") -> None:
+    """ValueError naming the first key of `d` not in `allowed`, and the nearest allowed one.
+
+    A misspelt key must not pass silently: `pasword = ...` ignored would create a public
+    poll that can never be edited. `prefix` is put before the key ("access."), `where`
+    after it ("question 2"), so the message points where a person would look.
+    """
+    if not isinstance(d, dict):
+        raise ValueError(
+            f"{prefix.rstrip('.') or where}: expected a table/object, got {type(d).__name__}"
+        )
+    for key in d:
+        if key not in allowed:
+            raise ValueError(unknown_key(str(key), allowed, prefix, where))
+
+
+def unknown_key(key: str, allowed: Collection[str], prefix: str = "", where: str = "") -> str:
+    """'unknown key "access.pasword"; did you mean "password"?' (check_keys' message)."""
+    place = f" in {where}" if where else ""
+    close = difflib.get_close_matches(key, sorted(allowed), n=1)
+    if not close:  # "lon" for "lon_micro": too short for difflib's ratio, still clear
+        close = [k for k in sorted(allowed) if key and (k.startswith(key) or key.startswith(k))]
+    hint = f'did you mean "{close[0]}"?' if close else f"known keys: {', '.join(sorted(allowed))}"
+    return f'unknown key "{prefix}{key}"{place}; {hint}'
 
 
 def as_str(value: Any, what: str) -> str:

@@ -36,6 +36,17 @@ MAX_OPEN_CITIZEN_POLLS = 3
 SALT_SIZE = 16
 """Password gate salt bytes, stored in the poll."""
 
+# Images on questions and options (votingcontract/images.py). The chain holds only their
+# references; validators and observers keep the bytes, so what a poll can make every
+# node store is bounded here: 1 MiB is a sharp phone photo; a citizen poll may name
+# 4 MiB in all (a few photos), a policy poll 32 MiB (a photo for each of 30 projects).
+MAX_IMAGE_BYTES = 1_048_576
+"""Largest image a question or option may name."""
+MAX_POLL_IMAGE_BYTES_CITIZEN = 4 * 1_048_576
+"""Sum of the sizes of the distinct images one citizen poll names."""
+MAX_POLL_IMAGE_BYTES_POLICY = 32 * 1_048_576
+"""Sum of the sizes of the distinct images one policy poll names."""
+
 # Per-poll caps on what a poll's manager may add over the poll's life (create_poll,
 # extend_roll, issue_tickets). Per transaction a list holds at most MAX_LIST_KEYS, but
 # a manager could repeat extend_roll without end and grow state (and blocks) at will;

@@ -2,14 +2,23 @@
 
     create_poll = [kind, org_id, title, purpose, reference_url, opens_at_ms, closes_at_ms,
                    visibility, revote, [question, ...], access]
-    question    = [text, [option, ...], min_selections, max_selections, budget_cap | nil]
-    option      = [text, cost]
+    question    = [text, [option, ...], min_selections, max_selections, budget_cap | nil,
+                   image?]
+    option      = [text, cost, image?]
     access      = [roll | nil, password | nil, qr_gate_key | nil, tickets | nil,
                    geofence | nil]
     roll        = [[phone_id, ...], [voter_key, ...]]
     password    = [gate_key, salt]
     tickets     = [ticket_key, ...]
     geofence    = [lat_micro, lon_micro, radius_m]
+    image       = see images.py
+
+Fields marked ? form an optional tail (chain.encoding.expect_list_with_tail): added after
+the first polls were written, they are left out when nil, so every older body decodes
+and encodes exactly as before. A later optional field goes after them, never between.
+
+`parse_dict` (JSON from the RPC, TOML from poll files) refuses a key it does not know at
+every level, naming the nearest known one: DICT_KEYS of each class is that list.
 
 Field limits are in limits.py; cross-field rules (min <= max <= options, costs only on
 budget questions, schedule) are state machine rules in polls.py, not decoding rules.
@@ -18,7 +27,7 @@ budget questions, schedule) are state machine rules in polls.py, not decoding ru
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from chain import encoding
 from chain.errors import DecodeError
@@ -31,6 +40,7 @@ from votingcontract.body_base import (
     expect_key,
     expect_key_list,
 )
+from votingcontract.images import ImageRef
 
 POLL_KINDS = ("policy", "citizen")
 VISIBILITIES = ("live", "after_close")
@@ -40,30 +50,44 @@ MAX_LON_MICRO = 180_000_000
 
 @dataclass(frozen=True)
 class Option:
+    DICT_KEYS: ClassVar[tuple[str, ...]] = ("text", "cost", "image")
+
     text: str
     cost: int = 0
     """Project cost on a participatory-budget question; 0 on every other question."""
+    image: ImageRef | None = None
 
     def to_value(self) -> list[Any]:
-        return [self.text, self.cost]
+        image = None if self.image is None else self.image.to_value()
+        return encoding.without_nil_tail([self.text, self.cost, image], 2)
 
     @classmethod
     def from_value(cls, value: Any, what: str) -> Option:
-        f = encoding.expect_list(value, 2, what)
+        f = encoding.expect_list_with_tail(value, 2, 1, what)
         return cls(
             encoding.expect_str(f[0], f"{what}.text", limits.MAX_OPTION_LENGTH),
             encoding.expect_int(f[1], f"{what}.cost", 0, limits.MAX_COST),
+            None if f[2] is None else ImageRef.from_value(f[2], f"{what}.image"),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "cost": self.cost}
+        d: dict[str, Any] = {"text": self.text, "cost": self.cost}
+        if self.image is not None:
+            d["image"] = self.image.to_dict()
+        return d
 
     @classmethod
     def parse_dict(cls, d: Any, what: str) -> Option:
         if isinstance(d, str):
             return cls(d)
+        dicts.check_keys(d, cls.DICT_KEYS, f"{what}.")
         text = dicts.as_str(dicts.field(d, "text", what), f"{what}.text")
-        return cls(text, dicts.as_int(dicts.optional(d, "cost", what, 0), f"{what}.cost"))
+        image = dicts.optional(d, "image", what)
+        return cls(
+            text,
+            dicts.as_int(dicts.optional(d, "cost", what, 0), f"{what}.cost"),
+            None if image is None else ImageRef.parse_dict(image, f"{what}.image"),
+        )
 
 
 @dataclass(frozen=True)
@@ -74,23 +98,35 @@ class Question:
     max_selections: int = 1
     budget_cap: int | None = None
     """Set on a participatory-budget question: the chosen options' costs must fit under it."""
+    image: ImageRef | None = None
+
+    DICT_KEYS: ClassVar[tuple[str, ...]] = (
+        "text",
+        "options",
+        "min_selections",
+        "max_selections",
+        "budget_cap",
+        "image",
+    )
 
     @property
     def is_budget(self) -> bool:
         return self.budget_cap is not None
 
     def to_value(self) -> list[Any]:
-        return [
+        fields = [
             self.text,
             [o.to_value() for o in self.options],
             self.min_selections,
             self.max_selections,
             self.budget_cap,
+            None if self.image is None else self.image.to_value(),
         ]
+        return encoding.without_nil_tail(fields, 5)
 
     @classmethod
     def from_value(cls, value: Any, what: str) -> Question:
-        f = encoding.expect_list(value, 5, what)
+        f = encoding.expect_list_with_tail(value, 5, 1, what)
         options = encoding.expect_array(f[1], f"{what}.options", limits.MAX_OPTIONS)
         if len(options) < limits.MIN_OPTIONS:
             raise DecodeError(
@@ -107,6 +143,7 @@ class Question:
             budget_cap=None
             if cap is None
             else encoding.expect_int(cap, f"{what}.budget_cap", 1, limits.MAX_COST),
+            image=None if f[5] is None else ImageRef.from_value(f[5], f"{what}.image"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,12 +155,16 @@ class Question:
         }
         if self.budget_cap is not None:
             d["budget_cap"] = self.budget_cap
+        if self.image is not None:
+            d["image"] = self.image.to_dict()
         return d
 
     @classmethod
     def parse_dict(cls, d: Any, what: str) -> Question:
+        dicts.check_keys(d, cls.DICT_KEYS, f"{what}.")
         options = dicts.as_list(dicts.field(d, "options", what), f"{what}.options")
         cap = dicts.optional(d, "budget_cap", what)
+        image = dicts.optional(d, "image", what)
         return cls(
             text=dicts.as_str(dicts.field(d, "text", what), f"{what}.text"),
             options=tuple(
@@ -136,6 +177,7 @@ class Question:
                 dicts.optional(d, "max_selections", what, 1), f"{what}.max_selections"
             ),
             budget_cap=None if cap is None else dicts.as_int(cap, f"{what}.budget_cap"),
+            image=None if image is None else ImageRef.parse_dict(image, f"{what}.image"),
         )
 
 
@@ -162,8 +204,11 @@ class Geofence:
     def to_dict(self) -> dict[str, Any]:
         return {"lat_micro": self.lat_micro, "lon_micro": self.lon_micro, "radius_m": self.radius_m}
 
+    DICT_KEYS: ClassVar[tuple[str, ...]] = ("lat_micro", "lon_micro", "radius_m")
+
     @classmethod
     def parse_dict(cls, d: Any, what: str) -> Geofence:
+        dicts.check_keys(d, cls.DICT_KEYS, f"{what}.")
         return cls(
             dicts.as_int(dicts.field(d, "lat_micro", what), f"{what}.lat_micro"),
             dicts.as_int(dicts.field(d, "lon_micro", what), f"{what}.lon_micro"),
@@ -252,10 +297,36 @@ class Access:
             d["geofence"] = self.geofence.to_dict()
         return d
 
+    DICT_KEYS: ClassVar[tuple[str, ...]] = (
+        "methods",
+        "roll",
+        "roll_phone_ids",
+        "roll_voter_keys",
+        "password_gate_key",
+        "password_salt",
+        "qr_gate_key",
+        "tickets",
+        "ticket_keys",
+        "geofence",
+    )
+
     @classmethod
     def parse_dict(cls, d: Any, what: str) -> Access:
         """Keys: roll (bool) / roll_phone_ids / roll_voter_keys, password_gate_key +
-        password_salt, qr_gate_key, tickets (bool) / ticket_keys, geofence {...}."""
+        password_salt, qr_gate_key, tickets (bool) / ticket_keys, geofence {...};
+        methods (what to_dict writes) must agree with them if given."""
+        dicts.check_keys(d, cls.DICT_KEYS, f"{what}.")
+        access = cls._parse_settings(d, what)
+        methods = dicts.optional(d, "methods", what)
+        if methods is not None and dicts.as_list(methods, f"{what}.methods") != access.methods():
+            raise ValueError(
+                f"{what}.methods: {methods} disagrees with the settings given, which make "
+                f"{access.methods()}"
+            )
+        return access
+
+    @classmethod
+    def _parse_settings(cls, d: Any, what: str) -> Access:
         opt = dicts.optional
         phones = opt(d, "roll_phone_ids", what)
         keys = opt(d, "roll_voter_keys", what)
@@ -294,6 +365,19 @@ class CreatePoll(BodyBase):
     """Body of create_poll. The poll id is the create_poll transaction's tx_id."""
 
     KIND = "create_poll"
+    DICT_KEYS: ClassVar[tuple[str, ...]] = (
+        "kind",
+        "org_id",
+        "title",
+        "purpose",
+        "reference_url",
+        "opens_at_ms",
+        "closes_at_ms",
+        "visibility",
+        "revote",
+        "questions",
+        "access",
+    )
 
     kind: str
     """"policy" (signed by a key of org_id) or "citizen" (signed by an enrolled voter)."""
@@ -368,9 +452,21 @@ class CreatePoll(BodyBase):
             "access": self.access.to_dict(),
         }
 
+    def images(self) -> list[tuple[str, ImageRef]]:
+        """Every image the poll names, with where ("question 1", "question 1, option 2")."""
+        found = []
+        for q, question in enumerate(self.questions, start=1):
+            if question.image is not None:
+                found.append((f"question {q}", question.image))
+            for o, option in enumerate(question.options, start=1):
+                if option.image is not None:
+                    found.append((f"question {q}, option {o}", option.image))
+        return found
+
     @classmethod
     def parse_dict(cls, d: Any) -> CreatePoll:
         w = "create_poll"
+        dicts.check_keys(d, cls.DICT_KEYS, f"{w}.")
         f, opt = dicts.field, dicts.optional
         questions = dicts.as_list(f(d, "questions", w), f"{w}.questions")
         return cls(
