@@ -39,6 +39,13 @@ from node.config import ClusterConfig, ConfigError, NodeAddress
 from node.errors import RpcError, RpcErrorCode
 from node.jsonbody import json_object, str_field
 from node.ratelimit import TokenBuckets, client_address
+from node.roll_ids import (
+    MAX_ROLL_BODY_BYTES,
+    RollIdIssuer,
+    RollRequest,
+    confirmations_needed,
+    org_key_is_active,
+)
 from node.senders import CodeSender, make_sender
 from node.setup import load_genesis, load_pepper
 from node.tls import client_context
@@ -111,6 +118,7 @@ class AttesterService:
         )
         self.registry = CollectorRegistry()
         self.registry.register(_AttesterCollector(self))
+        self._init_roll_ids(clock_s)
         self._runner: web.AppRunner | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -122,6 +130,7 @@ class AttesterService:
             [
                 web.post("/v1/enroll/start", self.enroll_start),
                 web.post("/v1/enroll/finish", self.enroll_finish),
+                web.post("/v1/roll/phone-ids", self.roll_phone_ids),
                 web.get("/v1/status", self.status),
                 web.get("/metrics", self.metrics),
             ]
@@ -241,6 +250,58 @@ class AttesterService:
                 retry_after_s=wait_s,
             )
 
+    # --- roll phone ids for organisations (docs/adr/007, node/roll_ids.py) -----------------
+
+    def _init_roll_ids(self, clock_s: Callable[[], float]) -> None:
+        settings = self.config.attester
+        self.roll_ids = RollIdIssuer(
+            self.attester.pepper,
+            self.attester.chain_id,
+            settings.roll_phones_per_org_per_day,
+            clock_s,
+            lambda: int(time.time() * 1000),
+        )
+        self.roll_buckets = TokenBuckets(
+            settings.client_roll_burst, settings.client_rolls_per_hour, clock_s
+        )
+        self.registry.register(_RollCollector(self.roll_ids))
+
+    async def roll_phone_ids(self, request: web.Request) -> web.Response:
+        """POST /v1/roll/phone-ids: an organisation's numbers as phone ids, in order."""
+        signed: RollRequest | None = None
+        try:
+            self._take(self.roll_buckets, request, "client_roll")
+            document = json_object(await _body_at_most(request, MAX_ROLL_BODY_BYTES))
+            signed = self.roll_ids.check(document, self.config.attester.allowed_country_codes)
+            await self._confirm_org_key(signed)
+            phone_ids = self.roll_ids.issue(signed)
+        except RpcError as exc:
+            self.roll_ids.refused(exc, signed)
+            raise
+        return web.json_response({"phone_ids": [p.hex() for p in phone_ids]})
+
+    async def _confirm_org_key(self, signed: RollRequest) -> None:
+        """f + 1 validators must say the key is an active key of the organisation, so one
+        lying or stale validator cannot open the pepper to a stranger."""
+        answers = await self.validators.get_each(f"/v1/orgs/{signed.org_id}")
+        needed = confirmations_needed(len(self.config.nodes))
+        confirmed = sum(org_key_is_active(a, signed.org_id, signed.key) for a in answers)
+        if confirmed >= needed:
+            return
+        if sum(a is not None for a in answers) < needed:
+            raise RpcError(
+                RpcErrorCode.BUSY,
+                f"too few validators answered to confirm the organisation's key (need {needed}); "
+                "retry shortly",
+                retry_after_s=5,
+            )
+        raise RpcError(
+            RpcErrorCode.NOT_PERMITTED,
+            f"the key {signed.key.hex()[:16]}... is not an active key of organisation "
+            f"{signed.org_id} on this chain (only registered organisations' keys may turn "
+            "numbers into phone ids)",
+        )
+
 
 class ValidatorPool:
     """Submits to the validators' RPC, moving on from any that fails or does not commit."""
@@ -318,6 +379,19 @@ class ValidatorPool:
                 return document
         return {}
 
+    async def get_each(self, path: str) -> list[dict[str, Any] | None]:
+        """GET `path` from every validator at once: each one's 200 answer, {} for any
+        other answer (it spoke, and said no), None where it could not be reached."""
+
+        async def one(address: NodeAddress) -> dict[str, Any] | None:
+            try:
+                status, document = await self._request("GET", f"{address.rpc_url}{path}", None)
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError):
+                return None
+            return document if status == 200 else {}
+
+        return list(await asyncio.gather(*(one(address) for address in self.nodes)))
+
     async def _request(
         self, method: str, url: str, body: dict[str, Any] | None
     ) -> tuple[int, dict[str, Any]]:
@@ -392,6 +466,54 @@ class _AttesterCollector(Collector):
         sessions = GaugeMetricFamily("votechain_attester_sessions", "Sessions waiting for a code")
         sessions.add_metric([], attester.session_count)
         yield sessions
+
+
+class _RollCollector(Collector):
+    """Roll phone ids by organisation, and refused roll requests by error (never a number)."""
+
+    def __init__(self, roll_ids: RollIdIssuer) -> None:
+        self.roll_ids = roll_ids
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        for name, documentation, counts, label in [
+            (
+                "roll_phone_ids",
+                "Numbers turned into roll phone ids, by organisation",
+                self.roll_ids.issued,
+                "org",
+            ),
+            (
+                "roll_requests",
+                "Roll requests answered, by organisation",
+                self.roll_ids.requests,
+                "org",
+            ),
+            (
+                "roll_refusals",
+                "Roll requests refused, by error",
+                self.roll_ids.refusals,
+                "error",
+            ),
+        ]:
+            family = CounterMetricFamily(
+                f"votechain_attester_{name}", documentation, labels=[label]
+            )
+            for value, count in sorted(counts.items()):
+                family.add_metric([value], count)
+            yield family
+
+
+async def _body_at_most(request: web.Request, limit: int) -> bytes:
+    """The body, read past the app's small enrollment limit up to `limit` bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        raise RpcError(RpcErrorCode.BODY_TOO_LARGE, f"roll requests are at most {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(16_384):
+        size += len(chunk)
+        if size > limit:
+            raise RpcError(RpcErrorCode.BODY_TOO_LARGE, f"roll requests are at most {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def run_attester(config: ClusterConfig, stop: asyncio.Event) -> None:

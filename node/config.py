@@ -203,6 +203,15 @@ class AttesterSettings:
     trusted_proxies: tuple[str, ...] = ()
     """Reverse proxies whose X-Forwarded-For names the client; others' headers are ignored."""
     allowed_country_codes: tuple[str, ...] = ("82",)
+    # Roll phone ids for organisations (POST /v1/roll/phone-ids, docs/adr/007). The daily
+    # quota bounds what a stolen org key can map: at 100,000 numbers a day, probing every
+    # 010 number (10^8) would take three years, and the metrics show it on the first day.
+    roll_phones_per_org_per_day: int = 100_000
+    """Numbers one organisation may turn into phone ids per day (a token bucket, split
+    among the attester instances); raise it for the days a large roll is built."""
+    client_roll_burst: int = 60
+    client_rolls_per_hour: int = 3_600
+    """Roll requests (up to 1,000 numbers each) per client address."""
     sender: str = ""
     """How codes reach phones: "http" (an SMS gateway), "dev_outbox" (files, development
     only) or empty: no sender, and the attester refuses to start."""

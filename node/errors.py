@@ -59,6 +59,9 @@ class RpcErrorCode(StrEnum):
     """Validator RPC: this client (its address, or X-Forwarded-For from a trusted proxy)
     sent more transactions or heavy reads than its token bucket allows; retry after
     Retry-After (rpc.client_* settings)."""
+    REPLAYED_REQUEST = "replayed_request"
+    """A signed request (an organisation's roll request to the attester) whose key and
+    nonce were already received: sign a new one (docs/adr/007)."""
 
 
 HTTP_STATUS = {
@@ -88,6 +91,7 @@ HTTP_STATUS = {
     RpcErrorCode.CANNOT_COMMIT: 503,
     RpcErrorCode.STOPPING: 503,
     RpcErrorCode.RATE_LIMITED: 429,
+    RpcErrorCode.REPLAYED_REQUEST: 409,
 }
 
 RETRYABLE = frozenset(

@@ -209,6 +209,10 @@ def openapi_document() -> dict[str, Any]:
                     [_path_param("voter_key", _HEX32)],
                 )
             ),
+            "/v1/orgs/{org_id}": _get(
+                "One organisation with its keys (active and revoked); 404 if not registered",
+                [_path_param("org_id", {"type": "string", "pattern": "^[a-z0-9._-]{1,64}$"})],
+            ),
             "/v1/stats": _get("Operating report: polls by kind, ballots, voters"),
             "/v1/reasons": _get("Every receipt reason code with its description"),
             "/metrics": _get("Prometheus metrics (text format)"),

@@ -37,6 +37,7 @@ from node.metrics import NodeMetrics
 from node.openapi import openapi_document
 from node.ratelimit import ClientLimits, ClientRate
 from node.readpool import ReadPool
+from votingcontract import limits
 from votingcontract.queries import is_voter_key_active
 
 log = logging.getLogger("votechain.rpc")
@@ -131,6 +132,7 @@ def make_rpc_app(
             web.get("/v1/polls/{poll_id}/results", rpc.get_results),
             web.post("/v1/history", rpc.history),
             web.get("/v1/voters/{voter_key}", rpc.voter),
+            web.get("/v1/orgs/{org_id}", rpc.get_org),
             web.get("/v1/stats", rpc.stats),
             web.get("/v1/reasons", rpc.reasons),
             web.get("/metrics", rpc.metrics),
@@ -358,6 +360,22 @@ class _Routes:
         if status.status == "unknown":
             raise RpcError(RpcErrorCode.NOT_FOUND, "this key is not an enrolled voter's key")
         return web.json_response(status.to_dict())
+
+    async def get_org(self, request: web.Request) -> web.Response:
+        """One organisation with its keys: the attester checks an org's signed roll request
+        against these (docs/adr/007)."""
+        org_id = request.match_info["org_id"]
+        if not (
+            0 < len(org_id) <= limits.MAX_ORG_ID_LENGTH and set(org_id) <= limits.ORG_ID_ALPHABET
+        ):
+            raise RpcError(
+                RpcErrorCode.BAD_REQUEST,
+                f"org_id must be 1 to {limits.MAX_ORG_ID_LENGTH} characters of a-z 0-9 - _ .",
+            )
+        org = votingcontract.get_org(self.store, org_id)
+        if org is None:
+            raise RpcError(RpcErrorCode.NOT_FOUND, f"no organisation {org_id}")
+        return web.json_response(org.to_dict())
 
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response(votingcontract.stats(self.store).to_dict())
