@@ -275,6 +275,19 @@ class ChainStore:
             return None
         return _unpack_height(raw[:8]), struct.unpack(">I", raw[8:])[0]
 
+    def tx_ids_with_prefix(self, hex_prefix: str, limit: int) -> list[bytes]:
+        """Up to `limit` committed tx ids, ascending, whose hex starts with `hex_prefix`
+        (lower-case hex, odd lengths too): how a client resolves an id typed shortened."""
+        whole = bytes.fromhex(hex_prefix[: len(hex_prefix) // 2 * 2])
+        found: list[bytes] = []
+        for key, _ in self._db.iterator(prefix=b"tx/" + whole):
+            tx_id = key[len(b"tx/") :]
+            if tx_id.hex().startswith(hex_prefix):
+                found.append(tx_id)
+                if len(found) >= limit:
+                    break
+        return found
+
     def iter_blocks(self, start: int = 1, stop: int | None = None) -> Iterator[Block]:
         last = self._head if stop is None else min(stop, self._head)
         for height in range(start, last + 1):

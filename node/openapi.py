@@ -143,6 +143,13 @@ def openapi_document() -> dict[str, Any]:
                     [_path_param("tx_id", _HEX32)],
                 )
             ),
+            "/v1/txs": _heavy(
+                _get(
+                    "Committed tx ids starting with a hex prefix (at most 10, ascending): "
+                    '{"prefix", "tx_ids"}',
+                    [_query_param("prefix", {"type": "string", "pattern": "^[0-9a-f]{1,64}$"})],
+                )
+            ),
             "/v1/blocks": _heavy(
                 _get(
                     "Block summaries",
@@ -214,6 +221,9 @@ def openapi_document() -> dict[str, Any]:
                 [_path_param("org_id", {"type": "string", "pattern": "^[a-z0-9._-]{1,64}$"})],
             ),
             "/v1/stats": _get("Operating report: polls by kind, ballots, voters"),
+            "/v1/orgs": _heavy(
+                _get("Every registered organisation: id, name, category, height, keys")
+            ),
             "/v1/reasons": _get("Every receipt reason code with its description"),
             "/metrics": _get("Prometheus metrics (text format)"),
             "/openapi.json": _get("This document"),

@@ -59,6 +59,8 @@ DEFAULT_PAGE_POLLS = 50
 MAX_PAGE_RECORDS = 50
 """History records per page: each carries its ballot with headers, certificates, proofs."""
 DEFAULT_PAGE_RECORDS = 20
+MAX_PREFIX_MATCHES = 10
+"""Tx ids GET /v1/txs names for one prefix: enough to say it is ambiguous."""
 RETRY_AFTER_S = 1
 ENROLL_PREFIX = "/v1/enroll/"
 ENROLL_ELSEWHERE = (
@@ -124,6 +126,7 @@ def make_rpc_app(
             web.get("/v1/genesis", rpc.genesis),
             web.post("/v1/tx", rpc.submit),
             web.get("/v1/tx/{tx_id}", rpc.get_tx),
+            web.get("/v1/txs", rpc.find_txs),
             web.get("/v1/blocks", rpc.list_blocks),
             web.get("/v1/blocks/{height}", rpc.get_block),
             web.get("/v1/raw/blocks/{height}", rpc.get_raw_block),
@@ -134,6 +137,7 @@ def make_rpc_app(
             web.get("/v1/voters/{voter_key}", rpc.voter),
             web.get("/v1/orgs/{org_id}", rpc.get_org),
             web.get("/v1/stats", rpc.stats),
+            web.get("/v1/orgs", rpc.orgs),
             web.get("/v1/reasons", rpc.reasons),
             web.get("/metrics", rpc.metrics),
             web.get("/openapi.json", rpc.openapi),
@@ -255,6 +259,17 @@ class _Routes:
                 lambda: json.dumps(views.committed_tx(store, *location, now_ms, delivered)).encode()
             )
         )
+
+    async def find_txs(self, request: web.Request) -> web.Response:
+        """GET /v1/txs?prefix=HEX: committed tx ids starting with it (at most
+        MAX_PREFIX_MATCHES): the CLI resolves an id typed shortened, as tables print them."""
+        self.limits.take(request, READ)
+        prefix = request.query.get("prefix", "")
+        if not (0 < len(prefix) <= 64 and all(c in "0123456789abcdef" for c in prefix)):
+            raise RpcError(RpcErrorCode.BAD_REQUEST, "prefix must be 1 to 64 lower-case hex digits")
+        store = self.store
+        found = await self.reads.run(lambda: store.tx_ids_with_prefix(prefix, MAX_PREFIX_MATCHES))
+        return web.json_response({"prefix": prefix, "tx_ids": [t.hex() for t in found]})
 
     async def list_blocks(self, request: web.Request) -> web.Response:
         self.limits.take(request, READ)
@@ -379,6 +394,13 @@ class _Routes:
 
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response(votingcontract.stats(self.store).to_dict())
+
+    async def orgs(self, request: web.Request) -> web.Response:
+        """GET /v1/orgs: every registered organisation with its keys (active or revoked)."""
+        self.limits.take(request, READ)
+        store = self.store
+        orgs = await self.reads.run(lambda: votingcontract.list_orgs(store))
+        return web.json_response({"orgs": [org.to_dict() for org in orgs]})
 
     async def reasons(self, request: web.Request) -> web.Response:
         return web.json_response(views.reason_table())
