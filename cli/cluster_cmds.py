@@ -70,13 +70,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "attester",
         help="run the phone-verification service (its own process, apart from validators)",
-        description="Serves POST /v1/enroll/start and /v1/enroll/finish at [attester] host:port, "
-        "signs enrollments with the attester key and submits them to the validators. Refuses "
-        "to start without a code sender (attester.sender).",
+        description="Serves POST /v1/enroll/start and /v1/enroll/finish at [attester] host:port "
+        "(or, with [[attesters]], at the host and port of --id), signs enrollments with the "
+        "attester key and submits them to the validators. Refuses to start without a code "
+        "sender (attester.sender).",
     )
     common.add_config(p)
+    p.add_argument(
+        "--id", help="which of [[attesters]] this instance is (needed when it lists several)"
+    )
     p.add_argument("--log-level", default="INFO")
-    add_log_file(p, "<log_dir>/attester.log")
+    add_log_file(p, "<log_dir>/attester.log, or <log_dir>/<id>.log")
     p.set_defaults(handler=attester)
 
     p = sub.add_parser(
@@ -143,7 +147,10 @@ def up(args: argparse.Namespace) -> int:
             )
         for observer in config.observers:
             print(f"  {observer.node_id} (observer, reads): RPC {observer.rpc_url}/v1/status")
-        print(f"  attester (phone verification): {config.attester.url}/v1/status")
+        for attester in config.attester_addresses:
+            print(
+                f"  attester {attester.attester_id} (phone verification): {attester.url}/v1/status"
+            )
         print("stop with Ctrl-C")
 
     return run_cluster(config, Path(args.config), ready)
@@ -179,8 +186,12 @@ def attester(args: argparse.Namespace) -> int:
     from node.attester_service import run_attester
 
     config = common.config_of(args)
-    log_file = _log_file(args, config.attester_log_path)
-    return _serve_until_signalled(args, log_file, lambda stop: run_attester(config, stop))
+    # an unknown id (or none among several) fails here, before a log file is named after it
+    attester_id = config.attester_address(args.id).attester_id
+    log_file = _log_file(args, config.attester_log_path_of(attester_id))
+    return _serve_until_signalled(
+        args, log_file, lambda stop: run_attester(config, stop, attester_id)
+    )
 
 
 def _log_file(args: argparse.Namespace, default: Path) -> Path | None:

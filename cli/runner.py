@@ -1,11 +1,12 @@
-"""`votechain up`: run every node of a cluster file, its observers and the attester, as
+"""`votechain up`: run every node of a cluster file, its observers and its attesters, as
 child processes.
 
 Each node is its own OS process (`votechain node -c FILE --id nX`) writing its log to
 <log_dir>/<id>.log; each observer ([[observers]], `votechain observer -c FILE --id oX`)
-likewise; the phone-verification service is another (`votechain attester -c
-FILE`, log <log_dir>/attester.log), apart from every validator. The log folder is
-[chain] log_dir, by default beside the data directory (node/config.py).
+likewise; each instance of the phone-verification service is another (`votechain attester
+-c FILE [--id aX]`, log <log_dir>/attester.log, or <log_dir>/<id>.log for each of
+[[attesters]]), apart from every validator. The log folder is [chain] log_dir, by default
+beside the data directory (node/config.py).
 
 Supervision: a process that exits with a non-zero status (a node that stopped on a
 refused disk write, exit 74, or that could not start) is started again after a back-off
@@ -27,8 +28,6 @@ from pathlib import Path
 from cli.client import RpcClient, RpcFailure
 from node.config import ClusterConfig
 
-ATTESTER = "attester"
-"""The attester's key among the supervised processes (node ids are the others)."""
 STOP_GRACE_S = 15.0
 """A node stops in well under 3 s (node/service.py); this leaves room on a loaded machine."""
 START_TIMEOUT_S = 60.0
@@ -74,10 +73,22 @@ def start_observer(
     )
 
 
-def start_attester(config: ClusterConfig, config_path: Path) -> subprocess.Popen[bytes]:
+def attester_command(config_path: Path, attester_id: str) -> list[str]:
+    command = node_command(config_path, attester_id)
+    command[command.index("node")] = "attester"
+    return command
+
+
+def start_attester(
+    config: ClusterConfig, config_path: Path, attester_id: str | None = None
+) -> subprocess.Popen[bytes]:
+    """Start attester `attester_id` (None: the only one of the file)."""
+    address = config.attester_address(attester_id)
     config.attester_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    command = [sys.executable, "-m", "cli.main", "attester", "-c", str(config_path)]
-    return _start_logged([*command, "--log-file", "-"], config.attester_log_path)
+    return _start_logged(
+        attester_command(config_path, address.attester_id),
+        config.attester_log_path_of(address.attester_id),
+    )
 
 
 def _start_logged(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -89,24 +100,31 @@ def _start_logged(command: list[str], log_path: Path) -> subprocess.Popen[bytes]
 
 
 def wait_until_attester_serving(
-    config: ClusterConfig, process: subprocess.Popen[bytes], timeout_s: float = START_TIMEOUT_S
+    config: ClusterConfig,
+    process: subprocess.Popen[bytes],
+    timeout_s: float = START_TIMEOUT_S,
+    attester_id: str | None = None,
 ) -> None:
-    """Wait until the attester answers /v1/status; RpcFailure if it exits or never does."""
+    """Wait until attester `attester_id` (None: the only one) answers /v1/status;
+    RpcFailure if it exits or never does."""
+    address = config.attester_address(attester_id)
     deadline = time.monotonic() + timeout_s
-    log_path = config.attester_log_path
+    log_path = config.attester_log_path_of(address.attester_id)
     while time.monotonic() < deadline:
         if process.poll() is not None:
             lines = log_path.read_text(errors="replace").strip().splitlines()
             raise RpcFailure(
-                f"the attester exited with status {process.returncode}: "
+                f"attester {address.attester_id} exited with status {process.returncode}: "
                 f"{lines[-1] if lines else 'no output'} (see {log_path})"
             )
         try:
-            RpcClient(config.attester.url, timeout_s=2).get("/v1/status")
+            RpcClient(address.url, timeout_s=2).get("/v1/status")
             return
         except RpcFailure:
             time.sleep(0.2)
-    raise RpcFailure(f"the attester did not start within {timeout_s:.0f} s; see {log_path}")
+    raise RpcFailure(
+        f"attester {address.attester_id} did not start within {timeout_s:.0f} s; see {log_path}"
+    )
 
 
 def wait_until_serving(
@@ -150,7 +168,7 @@ def stop_nodes(processes: dict[str, subprocess.Popen[bytes]]) -> None:
 
 
 def run_cluster(config: ClusterConfig, config_path: Path, on_ready: Callable[[], None]) -> int:
-    """Start all nodes and the attester, call `on_ready`, then supervise them until
+    """Start all nodes and attesters, call `on_ready`, then supervise them until
     SIGINT/SIGTERM (see the module docstring)."""
     supervisor = Supervisor(config, config_path)
     stopping = False
@@ -163,7 +181,10 @@ def run_cluster(config: ClusterConfig, config_path: Path, on_ready: Callable[[],
     try:
         wait_until_serving(config)
         wait_until_serving(config, observers=True)
-        wait_until_attester_serving(config, supervisor.processes[ATTESTER])
+        for address in config.attester_addresses:
+            wait_until_attester_serving(
+                config, supervisor.processes[address.attester_id], attester_id=address.attester_id
+            )
         on_ready()
         while not stopping:
             supervisor.check(time.monotonic())
@@ -188,7 +209,10 @@ class Supervisor:
         self.done: set[str] = set()
         now = time.monotonic()
         self.observer_ids = {o.node_id for o in config.observers}
-        for name in [*(n.node_id for n in config.nodes), *sorted(self.observer_ids), ATTESTER]:
+        self.attester_ids = [a.attester_id for a in config.attester_addresses]
+        """Process names are ids: config keeps node, observer and attester ids apart."""
+        names = [*(n.node_id for n in config.nodes), *sorted(self.observer_ids)]
+        for name in [*names, *self.attester_ids]:
             self._start(name, now)
 
     def check(self, now: float) -> None:
@@ -198,7 +222,7 @@ class Supervisor:
                 continue
             if process.returncode == 0:
                 self.done.add(name)
-                say(f"{describe(name)} exited with status 0; left down ({self.log_of(name)})")
+                say(f"{self.describe(name)} exited with status 0; left down ({self.log_of(name)})")
                 continue
             if now - self.started_at[name] >= HEALTHY_RESET_S:
                 self.backoff_s[name] = RESTART_BACKOFF_S_MIN
@@ -206,7 +230,7 @@ class Supervisor:
             self.backoff_s[name] = min(delay_s * 2, RESTART_BACKOFF_S_MAX)
             self.restart_at[name] = now + delay_s
             say(
-                f"{describe(name)} exited with status {process.returncode}: "
+                f"{self.describe(name)} exited with status {process.returncode}: "
                 f"{last_line(self.log_of(name))}; restarting in {delay_s:.0f} s "
                 f"(log {self.log_of(name)})"
             )
@@ -214,26 +238,27 @@ class Supervisor:
             if now >= at:
                 del self.restart_at[name]
                 self._start(name, now)
-                say(f"{describe(name)} restarted")
+                say(f"{self.describe(name)} restarted")
 
     def log_of(self, name: str) -> Path:
-        return (
-            self.config.attester_log_path if name == ATTESTER else self.config.node_log_path(name)
-        )
+        if name in self.attester_ids:
+            return self.config.attester_log_path_of(name)
+        return self.config.node_log_path(name)
+
+    def describe(self, name: str) -> str:
+        if name in self.attester_ids:
+            return "the attester" if len(self.attester_ids) == 1 else f"attester {name}"
+        return f"node {name}"
 
     def _start(self, name: str, now: float) -> None:
-        if name == ATTESTER:
-            self.processes[name] = start_attester(self.config, self.config_path)
+        if name in self.attester_ids:
+            self.processes[name] = start_attester(self.config, self.config_path, name)
         elif name in self.observer_ids:
             self.processes[name] = start_observer(self.config, self.config_path, name)
         else:
             self.processes[name] = start_node(self.config, self.config_path, name)
         self.started_at[name] = now
         self.backoff_s.setdefault(name, RESTART_BACKOFF_S_MIN)
-
-
-def describe(name: str) -> str:
-    return "the attester" if name == ATTESTER else f"node {name}"
 
 
 def say(line: str) -> None:

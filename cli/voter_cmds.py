@@ -11,17 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import votingcontract
-from chain.errors import VotechainError
 from chain.genesis import Genesis
 from chain.keyfile import load_key
 from chain.keys import PrivateKey
-from cli import common
+from cli import common, enrolment
 from cli.client import RpcClient, RpcFailure
 from cli.output import print_json, print_table, short
 from cli.txs import chain_id_of, describe_receipt, sign, submit
-from node.attester import CODE_DIGITS
 from node.client_auth import sign_history_request
-from node.senders import read_outbox_code
 from verifier.errors import VerificationFailure
 from verifier.receipts import receipt_from_committed_tx, verify_receipt
 
@@ -30,9 +27,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "enroll",
         help="verify a phone number by one-time code and enroll your key",
-        description="Without --session: asks the attester to send a code (a new session), then "
-        "reads it from the development outbox (local clusters) or asks you for it. With "
-        "--session and --code: finishes that session with the code you received. "
+        description="Without --session: asks an attester to send a code (a new session; the "
+        "next attester of the cluster file when one is down), then reads it from the "
+        "development outbox (local clusters) or asks you for it. With --session and --code: "
+        "finishes that session with the code you received, at the attester that started it. "
         "`enroll cancel --key OLD_KEY`: from the device whose key is active, cancel a new "
         "key enrolled for your phone that is still waiting to replace it.",
     )
@@ -47,14 +45,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--session", help="the session a previous start printed")
     p.add_argument("--code", help="the one-time code you received (with --session)")
     common.add_config(p)
-    p.add_argument(
-        "--attester", help="the attester's URL (default: [attester] host and port of the file)"
-    )
+    add_attester(p)
     p.add_argument("--rpc", help="a node's RPC URL, for `enroll cancel` (default: as `vote`)")
     common.add_json(p)
     p.set_defaults(handler=enroll)
 
-    p = sub.add_parser("vote", help="cast a ballot")
+    p = sub.add_parser(
+        "vote",
+        help="cast a ballot (with --phone: enrol your key first if it is not yet)",
+        description="Signs a ballot with --key. With --phone and a key not yet enrolled, it "
+        "first enrols the key as `enroll` does (a code to the phone; --session and --code "
+        "to finish a session started earlier), waits until the node shows the key active, "
+        "then votes. A key already enrolled just votes.",
+    )
     p.add_argument("poll_id")
     p.add_argument(
         "--answer",
@@ -69,6 +72,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--ticket", help="your on-site ticket seed (hex)")
     p.add_argument("--lat", type=float, help="your latitude, for polls limited to an area")
     p.add_argument("--lon", type=float, help="your longitude")
+    p.add_argument("--phone", help="E.164 number: enrol --key for it first, if not yet enrolled")
+    p.add_argument("--session", help="with --phone: the enrolment session a previous run printed")
+    p.add_argument("--code", help="with --session: the one-time code you received")
+    add_attester(p)
     common.add_rpc(p)
     common.add_json(p)
     p.set_defaults(handler=vote)
@@ -100,34 +107,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=tx)
 
 
+def add_attester(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--attester",
+        help="an attester's URL (default: the attesters of the cluster file, the next one "
+        "when one is down)",
+    )
+
+
 def enroll(args: argparse.Namespace) -> int:
     if args.action == "cancel":
         return cancel_key_change(args)
     key = load_key(args.key)
-    client = common.attester_client(args)
-    session, code = args.session, args.code
-    if session is None:
-        if args.phone is None:
-            raise ValueError("give --phone to start, or --session and --code to finish")
-        session = client.post("/v1/enroll/start", {"phone": args.phone})["session"]
-        print(f"session {session}: a code was sent to {args.phone}", file=sys.stderr)
-        code = code or _code_from_outbox(args) or _ask_code(args.phone, session)
-    elif code is None:
-        raise ValueError("--session needs --code")
-    result = client.post(
-        "/v1/enroll/finish", {"session": session, "code": code, "voter_key": key.public_key.hex()}
-    )
+    result = enrolment.enroll_key(args, key, args.phone, args.session, args.code)
     if args.json:
         print_json(result)
         return 0 if result.get("receipt", {}).get("accepted") else 1
     print(describe_receipt(result))
-    if result.get("voter_status") == "pending":
-        print(
-            f"your key is pending: it replaces this phone's old key at "
-            f"{_utc(result.get('effective_at_ms'))} unless cancelled from the old device; a "
-            "notice was sent to the phone. Until then the old key keeps voting; its holder can "
-            "stop the change with `votechain enroll cancel --key OLD_KEY_FILE`"
-        )
+    for line in enrolment.key_change_lines(result):
+        print(line)
     return 0 if result.get("receipt", {}).get("accepted") else 1
 
 
@@ -212,6 +210,8 @@ def vote(args: argparse.Namespace) -> int:
     if args.lat is not None and args.lon is not None:
         body["location"] = {"lat_micro": round(args.lat * 1e6), "lon_micro": round(args.lon * 1e6)}
     ballot = votingcontract.CastBallot.from_dict(body)
+    if (args.phone or args.session) and not enrolment.ensure_enrolled(args, client, key):
+        return 1
     notice = key_notice(client, key)
     if notice is not None:
         print(notice, file=sys.stderr)
@@ -326,24 +326,3 @@ def parse_answers(answers: list[str], question_count: int) -> list[list[int]]:
             raise ValueError(f"--answer {answer!r}: the poll has questions 1..{question_count}")
         selections[question] = options
     return selections
-
-
-def _code_from_outbox(args: argparse.Namespace) -> str | None:
-    try:
-        config = common.config_of(args)
-        e164 = votingcontract.normalise_e164(args.phone)
-    except (ValueError, OSError, VotechainError):
-        return None
-    outbox = config.attester_outbox
-    code = read_outbox_code(outbox, e164, CODE_DIGITS)
-    if code is not None:
-        print(f"(development outbox {outbox}: code {code})", file=sys.stderr)
-    return code
-
-
-def _ask_code(phone: str, session: str) -> str:
-    if not sys.stdin.isatty():
-        raise ValueError(
-            f"no code given: rerun with --session {session} --code CODE once the SMS arrives"
-        )
-    return input(f"code sent to {phone}: ").strip()

@@ -27,7 +27,7 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import votingcontract
@@ -57,6 +57,33 @@ class AttesterLimits:
     resend_interval_s: int = 60
     max_codes_per_minute: int = 60
     allowed_country_codes: tuple[str, ...] = ("82",)
+
+    def shared_by(self, instances: int) -> AttesterLimits:
+        """This instance's share when `instances` attesters run (docs/adr/008).
+
+        Each keeps its counts in memory, so k instances with the whole budget each would
+        give an attacker k times the guesses at one number per window, and k times the
+        codes per minute. The cluster-wide figures are split instead: together the
+        instances allow at most the configured budget (config refuses fewer units than
+        instances). The resend interval is a time, not a count, and stays per instance."""
+        return replace(
+            self,
+            wrong_guess_budget=max(1, self.wrong_guess_budget // instances),
+            max_codes_per_minute=max(1, self.max_codes_per_minute // instances),
+        )
+
+
+def session_attester(session: str) -> str | None:
+    """The id of the attester instance that handed out `session` (its token is
+    "<id>.<random>"), or None for a token without one."""
+    attester_id, dot, _ = session.partition(".")
+    if not dot or not _is_instance_id(attester_id):
+        return None
+    return attester_id
+
+
+def _is_instance_id(text: str) -> bool:
+    return 1 <= len(text) <= 32 and all(c.isascii() and (c.isalnum() or c in "-_") for c in text)
 
 
 @dataclass(frozen=True)
@@ -106,8 +133,12 @@ class Attester:
         sender: CodeSender,
         clock_s: Callable[[], float],
         limits: AttesterLimits | None = None,
+        instance_id: str = "attester",
     ) -> None:
         self.key, self.pepper, self.chain_id, self.sender = key, pepper, chain_id, sender
+        self.instance_id = instance_id
+        """Prefixes every session token, so a finish sent to another instance is told where
+        its session lives (sessions live in one instance's memory)."""
         self.clock_s = clock_s
         self.limits = limits or AttesterLimits()
         self.counts: Counter[str] = Counter()
@@ -174,7 +205,7 @@ class Attester:
                 retry_after_s=RETRY_SEND_AFTER_S,
             ) from exc
         salt = secrets.token_bytes(16)
-        session = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
+        session = f"{self.instance_id}.{secrets.token_urlsafe(SESSION_TOKEN_BYTES)}"
         self._sessions[session] = _Session(
             phone_id, e164, _hash(salt, code), salt, now + self.limits.code_ttl_s, reference
         )
@@ -192,6 +223,14 @@ class Attester:
             self._end_session(session)
             pending = None
         if pending is None:
+            elsewhere = session_attester(session)
+            if elsewhere is not None and elsewhere != self.instance_id:
+                raise RpcError(
+                    RpcErrorCode.WRONG_ATTESTER,
+                    f"this session was started at attester {elsewhere}, not here "
+                    f"({self.instance_id}), and lives only in its memory: send finish to "
+                    f"{elsewhere}, or start again",
+                )
             raise RpcError(
                 RpcErrorCode.CODE_EXPIRED,
                 "no such session: it expired, was used up, or never existed; start again",

@@ -4,8 +4,13 @@ It alone reads the attester's key and pepper (data/attester/, mode 0700). It ser
 
     POST /v1/enroll/start   {"phone"}                       -> {"session", "sent", "expires_in_s"}
     POST /v1/enroll/finish  {"session", "code", "voter_key"} -> the committed enroll_voter tx,
-                                                               "voter_status", "effective_at_ms"
+                                                               "voter_status", "effective_at_ms",
+                                                               "replaces_old_key",
+                                                               "old_key_revoked_at_ms"
     GET  /v1/status, GET /metrics
+
+Several instances may run ([[attesters]], docs/adr/008), each with this one's key and
+pepper; a session token names the instance that holds it ("<id>.<random>").
 
 signs enroll_voter with its key and submits it to the validators' RPC (POST
 /v1/tx?wait=commit), trying the next validator when one fails or does not commit. Errors
@@ -76,8 +81,11 @@ class AttesterService:
         config: ClusterConfig,
         clock_s: Callable[[], float] = time.monotonic,
         sender: CodeSender | None = None,
+        attester_id: str | None = None,
     ) -> None:
         self.config = config
+        self.address = config.attester_address(attester_id)
+        """This instance of [[attesters]] (the only one without that list)."""
         settings = config.attester
         genesis = load_genesis(config)
         try:
@@ -100,9 +108,15 @@ class AttesterService:
             resend_interval_s=settings.resend_interval_s,
             max_codes_per_minute=settings.max_codes_per_minute,
             allowed_country_codes=settings.allowed_country_codes,
-        )
+        ).shared_by(len(config.attester_addresses))
         self.attester = Attester(
-            key, load_pepper(config), genesis.chain_id, self.sender, clock_s, limits
+            key,
+            load_pepper(config),
+            genesis.chain_id,
+            self.sender,
+            clock_s,
+            limits,
+            self.address.attester_id,
         )
         self.start_buckets = TokenBuckets(
             settings.client_start_burst, settings.client_starts_per_hour, clock_s
@@ -141,14 +155,20 @@ class AttesterService:
         await self.validators.open()
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
-        settings = self.config.attester
-        await web.TCPSite(self._runner, settings.host, settings.port).start()
+        settings, address = self.config.attester, self.address
+        await web.TCPSite(self._runner, address.host, address.port).start()
         self._sweeper = asyncio.create_task(self._sweep_forever())
         log.info(
-            "attester serving on %s (sender %s, country codes %s)",
-            settings.url,
+            "attester %s serving on %s (sender %s, country codes %s; %d of %d wrong guesses "
+            "per number, %d of %d codes a minute: this instance's share)",
+            address.attester_id,
+            address.url,
             settings.sender,
             ", ".join(settings.allowed_country_codes),
+            self.attester.limits.wrong_guess_budget,
+            settings.wrong_guess_budget,
+            self.attester.limits.max_codes_per_minute,
+            settings.max_codes_per_minute,
         )
 
     async def stop(self) -> None:
@@ -206,6 +226,9 @@ class AttesterService:
         return web.json_response(
             {
                 "service": "attester",
+                "attester_id": self.address.attester_id,
+                "attesters": [a.attester_id for a in self.config.attester_addresses],
+                "wrong_guess_budget": self.attester.limits.wrong_guess_budget,
                 "chain_id": self.attester.chain_id,
                 "attester_key": self.attester.key.public_key.hex(),
                 "sender": settings.sender,
@@ -224,7 +247,11 @@ class AttesterService:
 
     async def _after_enrollment(self, verified: Verified) -> dict[str, Any]:
         """Ask a validator whether the new key is active or pending; unless it is active at
-        once, tell the number: its old key's holder may not have asked for this."""
+        once, tell the number: its old key's holder may not have asked for this.
+
+        A pending key means the phone had a key (votingcontract/voterkeys.py): that old key
+        is revoked at effective_at_ms unless its holder cancels, and any key that was still
+        waiting to replace it is revoked now (docs/adr/004); the answer says so."""
         voter = await self.validators.voter_status(verified.voter_key)
         status = str(voter.get("status", "unknown"))
         effective_at_ms = voter.get("effective_at_ms")
@@ -237,6 +264,7 @@ class AttesterService:
             "voter_status": status,
             "effective_at_ms": effective_at_ms,
             "notice_sent": notice_sent,
+            **_key_change(status, effective_at_ms),
         }
 
     def _take(self, buckets: TokenBuckets, request: web.Request, kind: str) -> None:
@@ -425,6 +453,13 @@ async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamR
     return web.json_response(error.to_dict(), status=error.status, headers=headers)
 
 
+def _key_change(status: str, effective_at_ms: int | None) -> dict[str, Any]:
+    """What the enrollment did to the phone's earlier keys, for the finish answer."""
+    if status != "pending":
+        return {"replaces_old_key": False, "old_key_revoked_at_ms": None}
+    return {"replaces_old_key": True, "old_key_revoked_at_ms": effective_at_ms}
+
+
 def _voter_key(text: str) -> bytes:
     try:
         key = bytes.fromhex(text)
@@ -516,8 +551,10 @@ async def _body_at_most(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def run_attester(config: ClusterConfig, stop: asyncio.Event) -> None:
-    service = AttesterService(config)
+async def run_attester(
+    config: ClusterConfig, stop: asyncio.Event, attester_id: str | None = None
+) -> None:
+    service = AttesterService(config, attester_id=attester_id)
     await service.start()
     try:
         await stop.wait()

@@ -222,6 +222,28 @@ class AttesterSettings:
 
     @property
     def url(self) -> str:
+        """The first attester instance's URL (with [[attesters]], the first listed)."""
+        return f"http://{self.host}:{self.port}"
+
+
+DEFAULT_ATTESTER_ID = "attester"
+"""The id of the one attester instance of a file without [[attesters]] (log attester.log)."""
+MAX_ATTESTER_ID_CHARS = 32
+
+
+@dataclass(frozen=True)
+class AttesterAddress:
+    """One instance of the attester service ([[attesters]]; without that list, the one at
+    [attester] host and port, id "attester"). Every instance shares [attester]'s key,
+    pepper, sender and limits (docs/adr/008); its id prefixes the session tokens it hands
+    out, so a finish can be sent back to it."""
+
+    attester_id: str
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
 
@@ -238,6 +260,8 @@ class ClusterConfig:
     observer_settings: ObserverSettings = field(default_factory=ObserverSettings)
     """[observer]: settings shared by every observer of [[observers]]."""
     tls: TlsSettings = field(default_factory=TlsSettings)
+    attesters: tuple[AttesterAddress, ...] = ()
+    """[[attesters]]: the attester instances; empty: one, at [attester] host and port."""
     source: Path | None = None
     log_dir_setting: Path | None = None
     """[chain] log_dir, resolved; None: the default beside the data directory."""
@@ -280,7 +304,32 @@ class ClusterConfig:
 
     @property
     def attester_log_path(self) -> Path:
-        return self.log_dir / "attester.log"
+        return self.attester_log_path_of(DEFAULT_ATTESTER_ID)
+
+    def attester_log_path_of(self, attester_id: str) -> Path:
+        """<log_dir>/<id>.log: ids are unique among nodes, observers and attesters."""
+        return self.log_dir / f"{attester_id}.log"
+
+    @property
+    def attester_addresses(self) -> tuple[AttesterAddress, ...]:
+        """Every attester instance, in the order clients try them."""
+        if self.attesters:
+            return self.attesters
+        settings = self.attester
+        return (AttesterAddress(DEFAULT_ATTESTER_ID, settings.host, settings.port),)
+
+    def attester_address(self, attester_id: str | None) -> AttesterAddress:
+        """The instance `attester_id`; None names the only one (an error if there are more)."""
+        addresses = self.attester_addresses
+        known = ", ".join(a.attester_id for a in addresses)
+        if attester_id is None:
+            if len(addresses) == 1:
+                return addresses[0]
+            raise ConfigError(f"{self.source} lists attesters {known}: name one with --id")
+        for address in addresses:
+            if address.attester_id == attester_id:
+                return address
+        raise ConfigError(f"no attester {attester_id!r} in {self.source}; it lists {known}")
 
     @property
     def keys_dir(self) -> Path:
@@ -364,10 +413,19 @@ def parse_config(document: dict[str, Any], path: Path) -> ClusterConfig:
     if not isinstance(raw_observers, list):
         raise ConfigError(f"{path}: [[observers]] must be a list of tables")
     observers = tuple(replace(_observer(entry, path), tls=tls.enabled) for entry in raw_observers)
-    # Observers' data directories sit beside the nodes' (<data_dir>/<id>), so ids are shared.
+    attester_table = _table(document, "attester", path)
+    attesters = _attesters(document.get("attesters"), attester_table, path)
+    # Observers' data directories sit beside the nodes' (<data_dir>/<id>), and every log
+    # is <log_dir>/<id>.log, so node, observer and attester ids are shared.
     ids = [n.node_id for n in nodes] + [o.node_id for o in observers]
+    ids += [a.attester_id for a in attesters] or [DEFAULT_ATTESTER_ID]
     if len(set(ids)) != len(ids):
-        raise ConfigError(f"{path}: node and observer ids must be unique, got {ids}")
+        raise ConfigError(f"{path}: node, observer and attester ids must be unique, got {ids}")
+    attester = _attester(attester_table, path)
+    if attesters:
+        # [attester].url stays the first instance's, for callers that want one address.
+        attester = replace(attester, host=attesters[0].host, port=attesters[0].port)
+    _check_attester_shares(attester, max(1, len(attesters)), path)
     config = ClusterConfig(
         chain_id=str(chain.get("chain_id", "votechain-local-1")),
         data_dir=(path.parent / str(chain.get("data_dir", "data"))).resolve(),
@@ -379,7 +437,8 @@ def parse_config(document: dict[str, Any], path: Path) -> ClusterConfig:
         consensus=_section(ConsensusSettings, _table(document, "consensus", path), path),
         mempool=_section(MempoolSettings, _table(document, "mempool", path), path),
         rpc=_rpc(_table(document, "rpc", path), path),
-        attester=_attester(_table(document, "attester", path), path),
+        attester=attester,
+        attesters=attesters,
         observer_settings=_section(ObserverSettings, _table(document, "observer", path), path),
         tls=tls,
         source=path,
@@ -442,6 +501,61 @@ def _attester(table: dict[str, Any], path: Path) -> AttesterSettings:
             f'{path}: attester.sender must be "http" or "dev_outbox", got {settings.sender!r}'
         )
     return settings
+
+
+def _attesters(raw: Any, attester_table: dict[str, Any], path: Path) -> tuple[AttesterAddress, ...]:
+    """[[attesters]]: id, host, port of each instance; the rest is [attester]'s, shared."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{path}: [[attesters]] must list at least one attester (a table each)")
+    placed = sorted({"host", "port"} & set(attester_table))
+    if placed:
+        raise ConfigError(
+            f"{path}: [attester] sets {', '.join(placed)} and [[attesters]] lists instances; "
+            "give each instance's host and port in [[attesters]] only"
+        )
+    addresses = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: each [[attesters]] entry must be a table")
+        unknown = set(entry) - {"id", "host", "port"}
+        if unknown:
+            raise ConfigError(
+                f"{path}: an [[attesters]] entry has unknown keys {sorted(unknown)}; known: id, "
+                "host, port (key, pepper, sender and limits are [attester]'s, shared by all)"
+            )
+        attester_id = entry.get("id")
+        if not (
+            isinstance(attester_id, str)
+            and 1 <= len(attester_id) <= MAX_ATTESTER_ID_CHARS
+            and all(c.isascii() and (c.isalnum() or c in "-_") for c in attester_id)
+        ):
+            raise ConfigError(
+                f"{path}: an [[attesters]] id must be 1 to {MAX_ATTESTER_ID_CHARS} ASCII letters, "
+                f"digits, '-' or '_' (it prefixes session tokens), got {attester_id!r}"
+            )
+        port = entry.get("port")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise ConfigError(
+                f"{path}: attester {attester_id}: port must be 1..65535, got {port!r}"
+            )
+        host = entry.get("host", "127.0.0.1")
+        if not isinstance(host, str) or not host:
+            raise ConfigError(f"{path}: attester {attester_id}: host must be a string")
+        addresses.append(AttesterAddress(attester_id, host, port))
+    return tuple(addresses)
+
+
+def _check_attester_shares(settings: AttesterSettings, instances: int, path: Path) -> None:
+    """Each instance enforces its share of the cluster-wide budgets (node/attester.py
+    AttesterLimits.shared_by); a share below one would let k instances exceed the figure."""
+    for name in ("wrong_guess_budget", "max_codes_per_minute"):
+        if getattr(settings, name) < instances:
+            raise ConfigError(
+                f"{path}: attester.{name} ({getattr(settings, name)}) is split among the "
+                f"{instances} attesters of [[attesters]], so it must be at least {instances}"
+            )
 
 
 def _table(document: dict[str, Any], name: str, path: Path) -> dict[str, Any]:

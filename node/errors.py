@@ -39,6 +39,9 @@ class RpcErrorCode(StrEnum):
     """Attester: the session expired, was used up, or never existed; start again."""
     SEND_FAILED = "send_failed"
     """Attester: the SMS gateway did not take the message; nothing was sent, retry later."""
+    WRONG_ATTESTER = "wrong_attester"
+    """Attester: the session was started at another attester instance (its token names
+    it); send finish there, or start again here (docs/adr/008)."""
     NOT_PERMITTED = "not_permitted"
     BAD_REQUEST_SIGNATURE = "bad_request_signature"
     """A signed read request (POST /v1/history) whose signature does not verify."""
@@ -83,6 +86,7 @@ HTTP_STATUS = {
     RpcErrorCode.LOCKED_OUT: 429,
     RpcErrorCode.CODE_EXPIRED: 410,
     RpcErrorCode.SEND_FAILED: 503,
+    RpcErrorCode.WRONG_ATTESTER: 421,
     RpcErrorCode.NOT_PERMITTED: 403,
     RpcErrorCode.BAD_REQUEST_SIGNATURE: 403,
     RpcErrorCode.STALE_REQUEST: 403,

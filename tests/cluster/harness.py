@@ -41,32 +41,45 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cluster_toml(node_count: int = 4, consensus: str = "", attester: str = "") -> str:
+def cluster_toml(
+    node_count: int = 4, consensus: str = "", attester: str = "", attester_count: int = 1
+) -> str:
+    """With attester_count > 1, [[attesters]] a1, a2, ... (else [attester] port alone)."""
     nodes = "".join(
         f'\n[[nodes]]\nid = "n{i + 1}"\nhost = "127.0.0.1"\n'
         f"peer_port = {free_port()}\nrpc_port = {free_port()}\n"
         for i in range(node_count)
     )
+    port = f"port = {free_port()}\n" if attester_count == 1 else ""
+    attesters = "".join(
+        f'\n[[attesters]]\nid = "a{i + 1}"\nport = {free_port()}\n'
+        for i in range(attester_count if attester_count > 1 else 0)
+    )
     return (
         '[chain]\nchain_id = "votechain-test"\ndata_dir = "data"\n\n'
         "[consensus]\ntick_ms = 50\nbatch_delay_ticks = 1\ncheckpoint_interval = 5\n"
         f"watermark_window = 10\nrequest_timeout_ticks = 40\n{consensus}\n"
-        f'[attester]\nport = {free_port()}\nsender = "dev_outbox"\n{attester}\n' + nodes
+        f'[attester]\n{port}sender = "dev_outbox"\n{attester}\n' + nodes + attesters
     )
 
 
 class LocalCluster:
     def __init__(
-        self, folder: Path, node_count: int = 4, consensus: str = "", attester: str = ""
+        self,
+        folder: Path,
+        node_count: int = 4,
+        consensus: str = "",
+        attester: str = "",
+        attester_count: int = 1,
     ) -> None:
         self.folder = folder
         self.config_path = folder / "cluster.toml"
-        self.config_path.write_text(cluster_toml(node_count, consensus, attester))
+        self.config_path.write_text(cluster_toml(node_count, consensus, attester, attester_count))
         self.config: ClusterConfig = load_config(self.config_path)
         self.genesis = init_cluster(self.config).genesis
         self.chain_id = self.genesis.chain_id
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.attester_process: subprocess.Popen[bytes] | None = None
+        self.attester_processes: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
     def node_ids(self) -> list[str]:
@@ -78,18 +91,31 @@ class LocalCluster:
         for node_id in node_ids or self.node_ids:
             self.processes[node_id] = start_node(self.config, self.config_path, node_id)
         wait_until_serving(self._subset(node_ids or tuple(self.node_ids)))
-        if not node_ids and self.attester_process is None:
+        if not node_ids and not self.attester_processes:
             self.start_attester()
 
-    def start_attester(self) -> None:
-        self.attester_process = start_attester(self.config, self.config_path)
-        wait_until_attester_serving(self.config, self.attester_process)
+    @property
+    def attester_process(self) -> subprocess.Popen[bytes] | None:
+        """The first attester's process (the only one unless attester_count > 1)."""
+        return next(iter(self.attester_processes.values()), None)
 
-    def stop_attester(self) -> None:
-        if self.attester_process is not None:
-            self.attester_process.send_signal(signal.SIGTERM)
-            self.attester_process.wait(timeout=30)
-            self.attester_process = None
+    def start_attester(self, attester_id: str | None = None) -> None:
+        """Start every attester instance, or the one named."""
+        for address in self.config.attester_addresses:
+            if attester_id not in (None, address.attester_id):
+                continue
+            name = address.attester_id
+            process = start_attester(self.config, self.config_path, name)
+            self.attester_processes[name] = process
+            wait_until_attester_serving(self.config, process, attester_id=name)
+
+    def stop_attester(self, attester_id: str | None = None) -> None:
+        """Stop (SIGTERM) every attester instance, or the one named."""
+        for name in list(self.attester_processes):
+            if attester_id in (None, name):
+                process = self.attester_processes.pop(name)
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
 
     def kill(self, node_id: str, signum: int = signal.SIGKILL) -> None:
         process = self.processes.pop(node_id)

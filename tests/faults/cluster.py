@@ -79,7 +79,7 @@ class FaultCluster(LocalCluster):
             raise
         self.chain_id = self.genesis.chain_id
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.attester_process = None
+        self.attester_processes = {}
         self.held: set[str] = set()
         """Nodes the campaign keeps down on purpose; the supervisor leaves them be."""
         self.clock_offset_ms: dict[str, int] = {}
@@ -101,7 +101,7 @@ class FaultCluster(LocalCluster):
                 self._spawn(node_id)
         for node_id in node_ids or self.node_ids:
             self.wait_serving(node_id, 60)
-        if not node_ids and self.attester_process is None:
+        if not node_ids and not self.attester_processes:
             self.start_attester()
         if self._supervisor is None:
             self._supervisor = threading.Thread(target=self._supervise, daemon=True)

@@ -176,6 +176,7 @@ async def test_finish_enrolls_through_the_validators_and_the_code_file_is_gone(
     assert status == 200, body
     assert body["receipt"]["accepted"] and body["voter_status"] == "active"
     assert body["notice_sent"] is False, "a key active at once needs no notice"
+    assert (body["replaces_old_key"], body["old_key_revoked_at_ms"]) == (False, None)
     assert outbox_messages(world.cluster.config.attester_outbox, PHONE) == []
     assert world.validators[0].received[0] == "/v1/tx?wait=commit"
     status, body, _ = await world.post("/v1/enroll/finish", finish)
@@ -242,6 +243,8 @@ async def test_a_pending_new_key_sends_the_number_a_notice_and_finish_says_when(
     assert status == 200, body
     assert body["voter_status"] == "pending" and body["effective_at_ms"] == effective_at_ms
     assert body["notice_sent"] is True
+    # the phone had a key: the answer says it is revoked when the new one takes over
+    assert body["replaces_old_key"] is True and body["old_key_revoked_at_ms"] == effective_at_ms
     [notice] = outbox_messages(world.cluster.config.attester_outbox, PHONE)
     assert "new device" in notice and "2027-01-15 08:00 UTC" in notice
     assert "cancel" in notice and "old device" in notice
@@ -458,3 +461,48 @@ def test_the_attester_refuses_to_start_without_a_sender(
         make_sender(cluster.config)
     with pytest.raises(ConfigError, match=message):
         AttesterService(cluster.config)
+
+
+# --- several attester instances (issue 14, docs/adr/008) ------------------------------------
+
+
+async def test_two_attesters_each_serve_and_a_finish_at_the_other_says_where_to_go(
+    tmp_path: Path,
+) -> None:
+    cluster = LocalCluster(tmp_path, node_count=2, attester_count=2)
+    validators = [StandInValidator(), StandInValidator()]
+    runners = [
+        await serve(v.app(), n.rpc_port)
+        for v, n in zip(validators, cluster.config.nodes, strict=True)
+    ]
+    services = [
+        AttesterService(cluster.config, clock_s=FakeClock(), attester_id=attester_id)
+        for attester_id in ("a1", "a2")
+    ]
+    a1, a2 = cluster.config.attester_addresses
+    try:
+        for service in services:
+            await service.start()
+        async with aiohttp.ClientSession() as http:
+            async with http.get(a2.url + "/v1/status") as reply:
+                status = await reply.json()
+            assert status["attester_id"] == "a2" and status["attesters"] == ["a1", "a2"]
+            assert status["wrong_guess_budget"] == 5, "half of the budget of 10 each"
+            async with http.post(a2.url + "/v1/enroll/start", json={"phone": PHONE}) as reply:
+                started = await reply.json()
+            assert started["session"].startswith("a2.")
+            code = read_outbox_code(cluster.config.attester_outbox, PHONE)
+            finish = {"session": started["session"], "code": code, "voter_key": VOTER}
+            async with http.post(a1.url + "/v1/enroll/finish", json=finish) as reply:
+                assert reply.status == 421
+                body = await reply.json()
+            assert body["error"] == "wrong_attester" and "send finish to a2" in body["message"]
+            assert all(v.received == [] for v in validators), "nothing was submitted"
+            async with http.post(a2.url + "/v1/enroll/finish", json=finish) as reply:
+                assert reply.status == 200
+                assert (await reply.json())["receipt"]["accepted"]
+    finally:
+        for service in services:
+            await service.stop()
+        for runner in runners:
+            await runner.cleanup()
