@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from chain.keyfile import save_key
 from chain.keys import PrivateKey
@@ -88,6 +89,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="height, view, primary, head and app hash of every node (observers: how far behind)",
     )
     common.add_config(p)
+    p.add_argument("--rpc", help="ask only this node's RPC URL (default: every node of the file)")
+    common.add_ca(p)
     common.add_json(p)
     p.set_defaults(handler=status)
 
@@ -153,7 +156,7 @@ def up(args: argparse.Namespace) -> int:
             )
         print("stop with Ctrl-C")
 
-    return run_cluster(config, Path(args.config), ready)
+    return run_cluster(config, common.config_path(args), ready)
 
 
 def add_log_file(parser: argparse.ArgumentParser, default: str) -> None:
@@ -229,13 +232,15 @@ def _serve_until_signalled(
 
 
 def status(args: argparse.Namespace) -> int:
+    if args.rpc:
+        return _one_status(args, common.client_of(args).get("/v1/status"))
     config = common.config_of(args)
     statuses = []
     addresses = [(n.node_id, n.rpc_url) for n in config.nodes]
     addresses += [(o.node_id, o.rpc_url) for o in config.observers]
     for node_id, rpc_url in addresses:
         try:
-            client = RpcClient(rpc_url, timeout_s=3, ca_file=config.client_ca_path)
+            client = RpcClient(rpc_url, timeout_s=3, ca_file=args.ca or config.client_ca_path)
             statuses.append(client.get("/v1/status"))
         except RpcFailure as exc:
             statuses.append({"node": node_id, "error": str(exc)})
@@ -275,3 +280,13 @@ def status(args: argparse.Namespace) -> int:
         )
     print_table(["node", "height", "view", "primary", "head", "app hash", "peers"], rows)
     return 0 if all("error" not in s for s in statuses) else 1
+
+
+def _one_status(args: argparse.Namespace, status: dict[str, Any]) -> int:
+    """`status --rpc URL`: that node's answer, as it gives it (no cluster file needed, so
+    no node ids to name the primary by)."""
+    if args.json:
+        print_json(status)
+    else:
+        print_table(["field", "value"], [[k, v] for k, v in status.items() if k != "peers"])
+    return 0

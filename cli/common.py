@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from cli.client import RpcClient, RpcFailure
-from node.config import ClusterConfig, load_config
+from node.config import ClusterConfig, ConfigError, load_config
 
-DEFAULT_CONFIG = "cluster.toml"
+CONFIG_NAME = "cluster.toml"
+CONFIG_ENV = "VOTECHAIN_CONFIG"
+"""A cluster file to use when -c is not given (before looking for cluster.toml)."""
 
 
 def add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-c", "--config", default=DEFAULT_CONFIG, help="cluster file (default: cluster.toml)"
+        "-c",
+        "--config",
+        type=Path,
+        help=f"cluster file (default: ${CONFIG_ENV}, else {CONFIG_NAME} in this folder or "
+        "the nearest folder above it)",
     )
 
 
@@ -35,11 +42,41 @@ def add_ca(parser: argparse.ArgumentParser) -> None:
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print JSON for machines (a failure: {"error": code, "message": text} on stdout)',
+    )
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    """-c, else $VOTECHAIN_CONFIG, else cluster.toml here or in the nearest folder above,
+    so a command run from a subfolder of the cluster's folder finds its cluster."""
+    given: Path | None = getattr(args, "config", None)
+    if given is not None:
+        return given
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        return Path(from_env)
+    found = find_config(Path.cwd())
+    if found is None:
+        raise ConfigError(
+            f"no {CONFIG_NAME} in {Path.cwd()} or any folder above it: give -c FILE, set "
+            f"{CONFIG_ENV}=FILE, or --rpc URL for a node"
+        )
+    return found
+
+
+def find_config(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def config_of(args: argparse.Namespace) -> ClusterConfig:
-    return load_config(Path(args.config))
+    return load_config(config_path(args))
 
 
 def client_of(args: argparse.Namespace) -> RpcClient:
@@ -65,13 +102,14 @@ def client_of(args: argparse.Namespace) -> RpcClient:
 
 
 def _ca_of(args: argparse.Namespace) -> Path | None:
-    """--ca, else the cluster file's CA when the file exists and enables [tls]."""
+    """--ca, else the cluster file's CA when a cluster file is found and enables [tls]."""
     if getattr(args, "ca", None):
         ca: Path = args.ca
         return ca
-    if Path(args.config).exists():
+    try:
         return config_of(args).client_ca_path
-    return None
+    except ConfigError:
+        return None  # --rpc needs no cluster file
 
 
 def attester_client(args: argparse.Namespace) -> RpcClient:

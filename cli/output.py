@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,11 +16,28 @@ def print_json(document: Any) -> None:
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     cells = [[str(h) for h in headers]] + [[_cell(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    widths = [max(display_width(row[i]) for row in cells) for i in range(len(headers))]
     for index, row in enumerate(cells):
-        print("  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip())
+        print("  ".join(pad(value, widths[i]) for i, value in enumerate(row)).rstrip())
         if index == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: East Asian wide and fullwidth characters (Hangul,
+    Hanja, kana) take two, combining marks and zero-width characters none."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def pad(text: str, width: int) -> str:
+    """`text` filled with spaces to `width` terminal columns (str.ljust counts characters,
+    which leaves every column after a Korean cell out of line)."""
+    return text + " " * max(0, width - display_width(text))
 
 
 def bar(percent_basis_points: int, width: int = 30) -> str:
@@ -32,8 +50,20 @@ def short(hex_text: str, length: int = 16) -> str:
     return hex_text[:length]
 
 
-def fail(message: str, code: int = 1) -> int:
-    print(f"error: {message}", file=sys.stderr)
+def fail(
+    message: str,
+    code: int = 1,
+    error: str = "error",
+    as_json: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """Report a failure and return the exit status. With --json it is an object
+    {"error": code, "message": text, ...} on stdout, where the command's answer would have
+    been (a script reads one place); for people one line on stderr."""
+    if as_json:
+        print_json({"error": error, "message": message, **(extra or {})})
+    else:
+        print(f"error: {message}", file=sys.stderr)
     return code
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import votingcontract
 from chain.keyfile import load_key
-from cli import common
+from cli import common, info_cmds
+from cli.ids import POLL_ID_HELP, fetch_poll, resolve_poll_id
 from cli.output import bar, print_json, print_table
 from cli.poll_file import load_poll_file
 from cli.txs import chain_id_of, describe_receipt, sign, submit
@@ -44,6 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--admin-key", required=True, type=Path)
     p.set_defaults(handler=org_register)
+    info_cmds.register_org_list(org)
 
     poll = sub.add_parser("poll", help="create and read polls").add_subparsers(
         dest="poll_command", required=True, metavar="ACTION"
@@ -68,13 +70,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ("results", poll_results, "counts and percentages per option"),
     ):
         p = poll.add_parser(name, help=text)
-        p.add_argument("poll_id")
+        p.add_argument("poll_id", help=POLL_ID_HELP)
         common.add_rpc(p)
         common.add_json(p)
         p.set_defaults(handler=handler)
 
     p = poll.add_parser("close", help="close a poll early (its creator only)")
-    p.add_argument("poll_id")
+    p.add_argument("poll_id", help=POLL_ID_HELP)
     p.add_argument("--key", required=True, type=Path)
     common.add_rpc(p)
     common.add_json(p)
@@ -139,7 +141,7 @@ def poll_list(args: argparse.Namespace) -> int:
 
 
 def poll_show(args: argparse.Namespace) -> int:
-    poll = common.client_of(args).get(f"/v1/polls/{args.poll_id}")
+    poll = fetch_poll(common.client_of(args), args.poll_id)
     if args.json:
         print_json(poll)
         return 0
@@ -160,8 +162,8 @@ def poll_show(args: argparse.Namespace) -> int:
 
 def poll_results(args: argparse.Namespace) -> int:
     client = common.client_of(args)
-    poll = client.get(f"/v1/polls/{args.poll_id}")
-    results = client.get(f"/v1/polls/{args.poll_id}/results")
+    poll = fetch_poll(client, args.poll_id)
+    results = client.get(f"/v1/polls/{poll['poll_id']}/results")
     if args.json:
         print_json(results)
         return 0
@@ -183,7 +185,7 @@ def poll_results(args: argparse.Namespace) -> int:
 
 def poll_close(args: argparse.Namespace) -> int:
     client = common.client_of(args)
-    body = votingcontract.ClosePoll.from_dict({"poll_id": args.poll_id})
+    body = votingcontract.ClosePoll.from_dict({"poll_id": resolve_poll_id(client, args.poll_id)})
     result = submit(client, sign(load_key(args.key), chain_id_of(client), body))
     return _report(args, result)
 

@@ -1,7 +1,7 @@
 """Commands for auditors and citizens: verify a chain, export it, save and check receipts.
 
-    votechain verify (--rpc URL | --data DIR | --file EXPORT) [--genesis-hash HEX] [--json]
-    votechain export (--rpc URL | --data DIR) FILE
+    votechain verify [--rpc URL | --data DIR | --file EXPORT] [--genesis-hash HEX] [--json]
+    votechain export [--rpc URL | --data DIR] FILE
     votechain receipt save TX_ID FILE [--rpc URL]
     votechain receipt verify FILE [--genesis genesis.json]
     votechain receipt check FILE --rpc URL [--genesis genesis.json]
@@ -25,6 +25,7 @@ from typing import Any
 from chain.block import Block
 from chain.genesis import Genesis
 from cli import common
+from cli.errors import CliError
 from cli.output import bar, print_json, print_table, short
 from verifier.errors import VerificationFailure
 from verifier.export import ExportSource, write_export
@@ -46,7 +47,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Replays the chain from genesis: hash links, Merkle roots, every commit "
         "certificate and signature, re-execution of every transaction with receipts and app "
         "hashes compared, then prints each poll's results. Exit 0 only if everything checks; "
-        "otherwise the first bad height, the object and the reason.",
+        "otherwise the first bad height, the object and the reason. Without a source: the "
+        "local cluster (the first node of the cluster file that answers, its genesis pinned "
+        "to the cluster's genesis.json).",
     )
     _add_source(p, allow_file=True)
     p.add_argument("--genesis-hash", help="the genesis hash to pin (hex), as published")
@@ -104,12 +107,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _add_source(p: argparse.ArgumentParser, allow_file: bool) -> None:
-    group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--rpc", help="a node's RPC URL")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--rpc", help="a node's RPC URL (default: the local cluster's)")
     group.add_argument("--data", type=Path, help="a copy of a node's data or chain directory")
     if allow_file:
         group.add_argument("--file", type=Path, help="an export file (votechain export)")
     common.add_ca(p)
+    common.add_config(p)
 
 
 def open_source(args: argparse.Namespace) -> ChainSource:
@@ -117,16 +121,44 @@ def open_source(args: argparse.Namespace) -> ChainSource:
         return RpcSource(args.rpc, ca_file=args.ca)
     if args.data:
         return DataDirSource(args.data)
-    return ExportSource(args.file)
+    if getattr(args, "file", None):
+        return ExportSource(args.file)
+    return RpcSource(common.client_of(args).base_url, ca_file=_local_ca(args))
+
+
+def local_genesis_hash(args: argparse.Namespace) -> bytes | None:
+    """Without a source, the cluster's own genesis.json is the one to pin: the node that
+    answers must be on the chain this cluster file set up."""
+    if args.rpc or args.data or getattr(args, "file", None):
+        return None
+    path = common.config_of(args).genesis_path
+    return Genesis.from_json(path.read_text()).genesis_hash if path.exists() else None
+
+
+def _genesis_hash_option(text: str) -> bytes:
+    cleaned = text.strip().lower()
+    if len(cleaned) != 64 or not all(c in "0123456789abcdef" for c in cleaned):
+        raise CliError(
+            f"--genesis-hash {text!r} is not a genesis hash: expected 64 hex characters, as "
+            "`votechain init` and /v1/genesis print it"
+        )
+    return bytes.fromhex(cleaned)
+
+
+def _local_ca(args: argparse.Namespace) -> Path | None:
+    ca: Path | None = args.ca or common.config_of(args).client_ca_path
+    return ca
 
 
 # verify
 
 
 def verify(args: argparse.Namespace) -> int:
-    pinned = None
+    pinned: bytes | None = None
     if args.genesis_hash:
-        pinned = bytes.fromhex(args.genesis_hash)
+        pinned = _genesis_hash_option(args.genesis_hash)
+    else:
+        pinned = local_genesis_hash(args)
     partial = Report("", "")
     progress = _ProgressBar() if (sys.stderr.isatty() and not args.json) else None
     try:

@@ -15,9 +15,12 @@ from chain.genesis import Genesis
 from chain.keyfile import load_key
 from chain.keys import PrivateKey
 from cli import common, enrolment
+from cli.ballot import parse_answers, read_location, read_qr_seed, read_ticket
 from cli.client import RpcClient, RpcFailure
+from cli.ids import POLL_ID_HELP, TX_ID_HELP, fetch_poll, fetch_tx
 from cli.output import print_json, print_table, short
 from cli.txs import chain_id_of, describe_receipt, sign, submit
+from cli.voter_keys import explain_key_refusal, submit_as_voter
 from node.client_auth import sign_history_request
 from verifier.errors import VerificationFailure
 from verifier.receipts import receipt_from_committed_tx, verify_receipt
@@ -58,7 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "to finish a session started earlier), waits until the node shows the key active, "
         "then votes. A key already enrolled just votes.",
     )
-    p.add_argument("poll_id")
+    p.add_argument("poll_id", help=POLL_ID_HELP)
     p.add_argument(
         "--answer",
         action="append",
@@ -101,7 +104,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=history)
 
     p = sub.add_parser("tx", help="a committed transaction: receipt, block, proofs")
-    p.add_argument("tx_id")
+    p.add_argument("tx_id", help=TX_ID_HELP)
     common.add_rpc(p)
     common.add_json(p)
     p.set_defaults(handler=tx)
@@ -180,15 +183,19 @@ def _utc(ms: object) -> str:
 
 
 def vote(args: argparse.Namespace) -> int:
+    # What the voter typed is checked before a key is read or a node asked.
+    location = read_location(args.lat, args.lon)
+    ticket = None if args.ticket is None else read_ticket(args.ticket)
+    qr_seed = None if args.qr_seed is None else read_qr_seed(args.qr_seed)
     client = common.client_of(args)
     key = load_key(args.key)
     chain_id = chain_id_of(client)
-    poll = client.get(f"/v1/polls/{args.poll_id}")
+    poll = fetch_poll(client, args.poll_id)
     body: dict[str, Any] = {
-        "poll_id": args.poll_id,
-        "selections": parse_answers(args.answer, len(poll["questions"])),
+        "poll_id": poll["poll_id"],
+        "selections": parse_answers(args.answer, poll),
     }
-    poll_id = bytes.fromhex(args.poll_id)
+    poll_id = bytes.fromhex(poll["poll_id"])
     access = poll["access"]
     if args.password is not None:
         salt = bytes.fromhex(access.get("password_salt", ""))
@@ -196,26 +203,25 @@ def vote(args: argparse.Namespace) -> int:
         body["password_proof"] = votingcontract.gate_signature(
             gate, chain_id, poll_id, key.public_key
         ).hex()
-    if args.qr_seed is not None:
-        gate = votingcontract.qr_gate_key(bytes.fromhex(args.qr_seed))
+    if qr_seed is not None:
+        gate = votingcontract.qr_gate_key(qr_seed)
         body["qr_proof"] = votingcontract.gate_signature(
             gate, chain_id, poll_id, key.public_key
         ).hex()
-    if args.ticket is not None:
-        ticket = PrivateKey.from_seed(bytes.fromhex(args.ticket))
+    if ticket is not None:
         body["ticket_key"] = ticket.public_key.hex()
         body["ticket_signature"] = votingcontract.ticket_signature(
             ticket, chain_id, poll_id, key.public_key
         ).hex()
-    if args.lat is not None and args.lon is not None:
-        body["location"] = {"lat_micro": round(args.lat * 1e6), "lon_micro": round(args.lon * 1e6)}
+    if location is not None:
+        body["location"] = location
     ballot = votingcontract.CastBallot.from_dict(body)
     if (args.phone or args.session) and not enrolment.ensure_enrolled(args, client, key):
         return 1
     notice = key_notice(client, key)
     if notice is not None:
         print(notice, file=sys.stderr)
-    result = submit(client, sign(key, chain_id, ballot))
+    result = submit_as_voter(client, key, sign(key, chain_id, ballot))
     if args.json:
         print_json(result)
     else:
@@ -235,7 +241,10 @@ def history(args: argparse.Namespace) -> int:
         node_genesis = client.get("/v1/genesis")
         node_genesis.pop("genesis_hash", None)
         genesis = Genesis.from_json(json.dumps(node_genesis))
-    document = _fetch_history(client, key, genesis.chain_id)
+    try:
+        document = _fetch_history(client, key, genesis.chain_id)
+    except RpcFailure as exc:
+        raise explain_key_refusal(client, key, exc) from exc
     failures = 0
     for record in document["records"]:
         record["proof"] = _check_record(client, record, genesis)
@@ -297,7 +306,7 @@ def _check_record(client: RpcClient, record: dict[str, Any], genesis: Genesis) -
 
 
 def tx(args: argparse.Namespace) -> int:
-    document = common.client_of(args).get(f"/v1/tx/{args.tx_id}")
+    document = fetch_tx(common.client_of(args), args.tx_id)
     if args.json:
         print_json(document)
         return 0
@@ -310,19 +319,3 @@ def tx(args: argparse.Namespace) -> int:
     print(f"certified by {len(document['certificate']['signers'])} validators")
     print(f"Merkle proof: {len(document['tx_proof']['siblings'])} hashes")
     return 0
-
-
-def parse_answers(answers: list[str], question_count: int) -> list[list[int]]:
-    """["1:2", "2:1,3"] -> [[1], [0, 2]] (0-based, ascending); unanswered -> []."""
-    selections: list[list[int]] = [[] for _ in range(question_count)]
-    for answer in answers:
-        question_text, _, options_text = answer.partition(":")
-        try:
-            question = int(question_text) - 1
-            options = sorted({int(o) - 1 for o in options_text.split(",") if o.strip()})
-        except ValueError as exc:
-            raise ValueError(f"--answer {answer!r} is not Q:OPT[,OPT]") from exc
-        if not 0 <= question < question_count:
-            raise ValueError(f"--answer {answer!r}: the poll has questions 1..{question_count}")
-        selections[question] = options
-    return selections
