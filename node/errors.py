@@ -62,6 +62,9 @@ class RpcErrorCode(StrEnum):
     """Validator RPC: this client (its address, or X-Forwarded-For from a trusted proxy)
     sent more transactions or heavy reads than its token bucket allows; retry after
     Retry-After (rpc.client_* settings)."""
+    BAD_IMAGE = "bad_image"
+    """PUT /v1/images/{sha256}: the bytes are not the image the poll names (another hash
+    or size, or not the PNG, JPEG or WebP it says); nothing was stored."""
     REPLAYED_REQUEST = "replayed_request"
     """A signed request (an organisation's roll request to the attester) whose key and
     nonce were already received: sign a new one (docs/adr/007)."""
@@ -95,6 +98,7 @@ HTTP_STATUS = {
     RpcErrorCode.CANNOT_COMMIT: 503,
     RpcErrorCode.STOPPING: 503,
     RpcErrorCode.RATE_LIMITED: 429,
+    RpcErrorCode.BAD_IMAGE: 422,
     RpcErrorCode.REPLAYED_REQUEST: 409,
 }
 

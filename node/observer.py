@@ -55,6 +55,7 @@ from node.app import ChainApplication
 from node.config import ClusterConfig
 from node.connlimit import ConnectionLimits, connection_caps, raise_fd_limit
 from node.errors import RETRYABLE, RpcError, RpcErrorCode
+from node.images import ImageService, ImageStore
 from node.metrics import NodeMetrics
 from node.rpc import (
     MAX_RAW_BLOCK_BYTES,
@@ -218,6 +219,12 @@ class Observer:
             lambda code: self.metrics.rpc_errors.labels(code=code).inc(),
             rpc,
             delivered=self.delivered,
+            images=ImageService(
+                ImageStore(self.config.node_dir(self.node_id) / "images"),
+                self.store,
+                self.sources,
+                lambda: self._session,
+            ),
         )
         rpc_app.middlewares.append(self._cached)
         export_rpc_refusals(self.metrics, rpc_app)

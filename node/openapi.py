@@ -114,6 +114,41 @@ def _post(
     }
 
 
+def _image_operations() -> dict[str, Any]:
+    """GET and PUT /v1/images/{sha256} (node/images.py)."""
+    sha256 = [_path_param("sha256", _HEX32)]
+    operations = _get(
+        "An image a committed poll names: its bytes with the poll's Content-Type "
+        "(image/png, image/jpeg or image/webp) and Cache-Control immutable; 404 if no poll "
+        "names it or it was not uploaded yet. Check it against the hash before showing it",
+        sha256,
+    )
+    operations["get"]["responses"]["200"]["content"] = {
+        kind: {"schema": {"type": "string", "contentEncoding": "binary"}}
+        for kind in ("image/png", "image/jpeg", "image/webp")
+    }
+    operations["put"] = {
+        "summary": "Upload an image a committed poll names: taken only if the bytes hash "
+        "to sha256, have the size and start like the type the poll names; at the "
+        "client's transaction rate",
+        "parameters": sha256,
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        },
+        "responses": {
+            "200": {"description": "already stored", "content": {"application/json": {}}},
+            "201": {"description": "stored", "content": {"application/json": {}}},
+            "4XX": {
+                "description": "not_found (no committed poll names it), bad_image (wrong "
+                "hash, size or type), body_too_large, rate_limited",
+                "content": {"application/json": {"schema": _ERROR}},
+            },
+        },
+    }
+    return operations
+
+
 def _object(**properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "required": list(properties), "properties": properties}
 
@@ -190,6 +225,7 @@ def openapi_document() -> dict[str, Any]:
             ),
             "/v1/polls/{poll_id}": _get("One poll", [poll_id]),
             "/v1/polls/{poll_id}/results": _get("Counts and percentages per option", [poll_id]),
+            "/v1/images/{sha256}": _image_operations(),
             "/v1/history": _heavy(
                 _post(
                     "Your participation records with your ballots and their proofs, one page; "

@@ -32,13 +32,14 @@ from node import views
 from node.client_auth import check_history_request, parse_history_request
 from node.config import RpcSettings
 from node.errors import RETRYABLE, RpcError, RpcErrorCode
+from node.images import ImageService, no_images_routes
 from node.jsonbody import json_object, str_field
 from node.metrics import NodeMetrics
 from node.openapi import openapi_document
 from node.ratelimit import ClientLimits, ClientRate
 from node.readpool import ReadPool
 from votingcontract import limits
-from votingcontract.queries import is_voter_key_active
+from votingcontract.queries import is_voter_key_active, poll_document
 
 log = logging.getLogger("votechain.rpc")
 
@@ -96,6 +97,7 @@ def make_rpc_app(
     unlimited_clients: Iterable[str] = (),
     clock_s: Callable[[], float] = time.monotonic,
     delivered: views.DeliveredBlocks | None = None,
+    images: ImageService | None = None,
 ) -> web.Application:
     """The RPC app; `on_error(code)` is called once per error response (for metrics).
 
@@ -119,6 +121,7 @@ def make_rpc_app(
         clock_s,
     )
     app[_LIMITS] = limits
+    app.add_routes(no_images_routes() if images is None else images.routes(limits))
     rpc = _Routes(node, reads, limits, settings.max_response_bytes, delivered)
     app.add_routes(
         [
@@ -323,7 +326,7 @@ class _Routes:
             polls = votingcontract.list_polls(
                 store, now_ms=now_ms, status=status, creator=creator, org_id=org
             )
-            return views.poll_page(polls, now_ms, start, limit, cap)
+            return views.poll_page(store, polls, now_ms, start, limit, cap)
 
         return _json_body(await self.reads.run(read))
 
@@ -331,7 +334,7 @@ class _Routes:
         poll = votingcontract.get_poll(self.store, _hex_param(request, "poll_id", 32))
         if poll is None:
             raise RpcError(RpcErrorCode.NOT_FOUND, f"no poll {request.match_info['poll_id']}")
-        return web.json_response(poll.to_dict(self.node.now_ms()))
+        return web.json_response(poll_document(self.store, poll, self.node.now_ms()))
 
     async def get_results(self, request: web.Request) -> web.Response:
         poll_id = _hex_param(request, "poll_id", 32)

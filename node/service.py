@@ -60,6 +60,7 @@ from node.app import ChainApplication
 from node.config import ClusterConfig, ConfigError
 from node.connlimit import ConnectionLimits, GuardedSite, connection_caps, raise_fd_limit
 from node.errors import RpcError, RpcErrorCode
+from node.images import ImageService, ImageStore
 from node.mempool import Mempool
 from node.metrics import NodeMetrics
 from node.rpc import (
@@ -288,6 +289,12 @@ class Node:
                 *(o.host for o in self.config.observers),
             },
             delivered=self.delivered,
+            images=ImageService(
+                ImageStore(self.config.node_dir(self.node_id) / "images"),
+                self.store,
+                [n.rpc_url for n in self.config.nodes if n.node_id != self.node_id],
+                lambda: self._session,
+            ),
         )
         # Connection caps and timeouts on both servers (node/connlimit.py); aiohttp's
         # keepalive_timeout is the idle timeout, the guard adds the head timeout.

@@ -35,8 +35,10 @@ from chain.block import Block, BlockHeader
 from chain.certificate import CommitCertificate
 from chain.errors import VotechainError
 from chain.merkle import MerkleProof, merkle_levels, merkle_proof, proof_from_levels
+from chain.state import StateView
 from chain.store import ChainStore
 from chain.tx import Transaction
+from votingcontract.queries import poll_document
 from votingcontract.records import PollRecord
 
 HIDDEN_CHOICES_NOTE = "the choices are hidden until the poll closes (its results come after close)"
@@ -257,11 +259,16 @@ def raw_block(store: ChainStore, height: int) -> bytes:
 
 
 def poll_page(
-    polls: list[PollRecord], now_ms: int, start: int, limit: int, max_bytes: int
+    state: StateView,
+    polls: list[PollRecord],
+    now_ms: int,
+    start: int,
+    limit: int,
+    max_bytes: int,
 ) -> bytes:
     """JSON {"total", "from", "polls": [...], "next_from"} of polls[start:start+limit]."""
     head = {"total": len(polls), "from": start}
-    entries = (p.to_dict(now_ms) for p in polls[start : start + limit])
+    entries = (poll_document(state, p, now_ms) for p in polls[start : start + limit])
     stop = min(len(polls), start + limit)
     return json_page(head, "polls", entries, max_bytes, "next_from", start, stop, len(polls))
 

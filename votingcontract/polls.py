@@ -14,6 +14,11 @@ from chain.tx import Transaction
 from votingcontract import limits, state_keys
 from votingcontract.bodies import ClosePoll, ExtendPoll, ExtendRoll, IssueTickets
 from votingcontract.context import BlockContext
+from votingcontract.poll_images import (
+    process_image_index,
+    validate_image_index,
+    validate_poll_images,
+)
 from votingcontract.poll_spec import CreatePoll, Question
 from votingcontract.reasons import ReasonCode, Refused
 from votingcontract.records import (
@@ -37,6 +42,7 @@ def process_create_poll(
     """Create the poll; returns its id."""
     creator_phone_id = check_creator(state, body, tx.signer, context.timestamp_ms)
     validate_poll_content(body)
+    validate_image_index(state, body)
     validate_schedule(body, context.timestamp_ms)
     if creator_phone_id is not None:
         validate_citizen_poll_cap(state, creator_phone_id, context.timestamp_ms)
@@ -53,6 +59,7 @@ def process_create_poll(
         closed_early_at_ms=None,
     )
     state.set(state_keys.poll(poll_id), record.encode())
+    process_image_index(state, body)
     if body.access.roll is not None:
         process_roll_additions(state, record, *body.access.roll)
     if body.access.tickets is not None:
@@ -145,34 +152,56 @@ def check_creator(state: StateView, body: CreatePoll, signer: bytes, now_ms: int
 
 
 def validate_poll_content(body: CreatePoll) -> None:
-    """invalid_poll unless title, org_id and every question are consistent."""
+    """invalid_poll unless title, org_id, every question and the images are consistent;
+    the refusal's detail names the field (questions counted from 1, as people do)."""
     if all(ch in limits.WHITESPACE for ch in body.title):
-        raise Refused(ReasonCode.INVALID_POLL)
+        raise Refused(ReasonCode.INVALID_POLL, "title: has no character other than whitespace")
     if body.kind == "citizen" and body.org_id != "":
-        raise Refused(ReasonCode.INVALID_POLL)
-    for question in body.questions:
-        validate_question(question)
+        raise Refused(
+            ReasonCode.INVALID_POLL, f'org_id: a citizen poll has org_id "", not "{body.org_id}"'
+        )
+    for number, question in enumerate(body.questions, start=1):
+        try:
+            validate_question(question)
+        except Refused as refusal:
+            raise refusal.within(f"question {number}") from None
+    validate_poll_images(body)
 
 
 def validate_question(question: Question) -> None:
     """0 <= min <= max, 1 <= max <= options; costs > 0 exactly on budget questions."""
     count = len(question.options)
-    if not (
-        0 <= question.min_selections <= question.max_selections
-        and 1 <= question.max_selections <= count
-    ):
-        raise Refused(ReasonCode.INVALID_POLL)
-    for option in question.options:
+    least, most = question.min_selections, question.max_selections
+    if least > most:
+        raise Refused(
+            ReasonCode.INVALID_POLL, f"min_selections {least} is more than max_selections {most}"
+        )
+    if most < 1:
+        raise Refused(ReasonCode.INVALID_POLL, "max_selections is 0; it must be at least 1")
+    if most > count:
+        raise Refused(
+            ReasonCode.INVALID_POLL, f"max_selections {most} is more than its {count} options"
+        )
+    for number, option in enumerate(question.options, start=1):
         if question.is_budget and option.cost < 1:
-            raise Refused(ReasonCode.INVALID_POLL)
+            raise Refused(
+                ReasonCode.INVALID_POLL,
+                f"option {number}: costs 0; on a budget question every option costs at least 1",
+            )
         if not question.is_budget and option.cost != 0:
-            raise Refused(ReasonCode.INVALID_POLL)
+            raise Refused(
+                ReasonCode.INVALID_POLL,
+                f"option {number}: costs {option.cost}, but only a question with a "
+                "budget_cap has costs",
+            )
 
 
 def validate_schedule(body: CreatePoll, now_ms: int) -> None:
     """bad_schedule unless opens_at < closes_at and closes_at is still ahead."""
-    if not body.opens_at_ms < body.closes_at_ms or body.closes_at_ms <= now_ms:
-        raise Refused(ReasonCode.BAD_SCHEDULE)
+    if not body.opens_at_ms < body.closes_at_ms:
+        raise Refused(ReasonCode.BAD_SCHEDULE, "closes_at: is not after opens_at")
+    if body.closes_at_ms <= now_ms:
+        raise Refused(ReasonCode.BAD_SCHEDULE, "closes_at: has already passed")
 
 
 def validate_citizen_poll_cap(state: StateView, phone_id: bytes, now_ms: int) -> None:
@@ -281,3 +310,15 @@ def process_citizen_poll_index(
         if key[len(prefix) :] not in live:
             state.delete(key)
     state.set(state_keys.citizen_open(phone_id, poll_id), TRUE)
+
+
+def poll_problem(body: CreatePoll, now_ms: int) -> str | None:
+    """What the stateless create_poll rules (content, images, schedule) would refuse
+    `body` for at `now_ms`, as "code: field: why", or None. A receipt carries only the
+    code; the CLI runs this before submitting so a person learns the field and the why."""
+    try:
+        validate_poll_content(body)
+        validate_schedule(body, now_ms)
+    except Refused as refusal:
+        return f"{refusal.reason.value}: {refusal.detail or refusal.reason.description}"
+    return None

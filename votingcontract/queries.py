@@ -256,3 +256,18 @@ def _org_info(state: StateView, org_id: str, record: OrgRecord) -> OrgInfo:
         if held.org_id == org_id:
             keys.append((key[len(state_keys.ORG_KEY) :], held.active))
     return OrgInfo(org_id, record.name, record.category, record.registered_height, tuple(keys))
+
+
+def poll_document(state: StateView, poll: PollRecord, now_ms: int) -> dict[str, Any]:
+    """A poll as the RPC shows it: its record, with the roll's and the ticket list's real
+    sizes in place of the lists the record keeps emptied (they live under rollphone/,
+    rollkey/ and ticket/, and an empty list there read as an empty roll)."""
+    d = poll.to_dict(now_ms)
+    access = d["access"]
+    for emptied in ("roll_phone_ids", "roll_voter_keys", "ticket_keys"):
+        access.pop(emptied, None)
+    if poll.spec.access.roll is not None:
+        access["roll_size"] = read_count(state, state_keys.roll_count(poll.poll_id))
+    if poll.spec.access.tickets is not None:
+        access["tickets_issued"] = read_count(state, state_keys.ticket_count(poll.poll_id))
+    return d

@@ -106,10 +106,16 @@ def describe(code: str) -> str:
 class Refused(VotechainError):
     """Raised inside the state machine by a `validate_*`/`check_*` rule that fails.
 
-    apply_transaction turns it into a receipt carrying `reason`; it never leaves the
-    package.
+    apply_transaction turns it into a receipt carrying `reason` only (a receipt holds a
+    code, never text); `detail` names the field and why, for people: the CLI runs the
+    same rules before submitting (votingcontract.poll_problem) and prints it.
     """
 
-    def __init__(self, reason: ReasonCode) -> None:
-        super().__init__(f"{reason.value}: {reason.description}")
+    def __init__(self, reason: ReasonCode, detail: str | None = None) -> None:
+        super().__init__(f"{reason.value}: {detail or reason.description}")
         self.reason = reason
+        self.detail = detail
+
+    def within(self, where: str) -> Refused:
+        """The same refusal, its detail prefixed by where it happened ("question 2")."""
+        return Refused(self.reason, f"{where}: {self.detail or self.reason.description}")

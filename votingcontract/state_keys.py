@@ -30,6 +30,8 @@ keys under its own `state/` prefix; they are relative to that.
                                                                  orgs, voters, polls_policy,
                                                                  polls_citizen, ballots,
                                                                  participations
+    image/<sha256_32>                  [size, type]              an image some poll names
+                                                                 (its bytes are off chain)
 
 voter_id is the voter's phone_id, or for a voter without enrollment in a ticket poll,
 the ticket key (so the ticket stands in for the phone). u16 is 2-byte big-endian.
@@ -55,6 +57,7 @@ PARTICIPANTS = b"participants/"
 PARTICIPATION = b"participation/"
 CITIZEN_OPEN = b"citizenopen/"
 STAT = b"stat/"
+IMAGE = b"image/"
 
 STAT_NAMES = ("orgs", "voters", "polls_policy", "polls_citizen", "ballots", "participations")
 
@@ -148,3 +151,7 @@ def stat(name: str) -> bytes:
     if name not in STAT_NAMES:
         raise KeyError(f"unknown stat counter {name!r}")
     return STAT + name.encode("ascii")
+
+
+def image(sha256: bytes) -> bytes:
+    return IMAGE + sha256

@@ -5,14 +5,19 @@ references (hash, size, type) that leave older bodies' bytes as they were."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from chain import encoding
 from chain.errors import DecodeError
+from tests.votingcontract import helpers
+from tests.votingcontract.helpers import Harness
 from votingcontract import CreatePoll, Option, Question, body_from_dict, limits
 from votingcontract.images import ImageRef, image_problem, sniff_type
+from votingcontract.poll_images import read_image
+from votingcontract.polls import poll_problem
 
 H = "11" * 32
 POLL: dict[str, Any] = {
@@ -203,3 +208,115 @@ def test_served_bytes_are_checked_against_the_reference() -> None:
         image_problem(ref, b"GIF89a")
         == "not a PNG, JPEG or WebP image (checked by its first bytes)"
     )
+
+
+# invalid_poll and bad_schedule say which field and why (the receipt carries the code only;
+# the CLI prints poll_problem before it submits).
+
+
+def _problem(**changes: Any) -> str | None:
+    return poll_problem(CreatePoll.from_dict(_poll(**{"closes_at_ms": 10_000, **changes})), 5_000)
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"title": "  \u3000"}, "invalid_poll: title: has no character other than whitespace"),
+        (
+            {"kind": "citizen", "org_id": "seoul"},
+            'invalid_poll: org_id: a citizen poll has org_id "", not "seoul"',
+        ),
+        (
+            {"questions": [{"text": "Q", "options": ["a", "b"], "max_selections": 3}]},
+            "invalid_poll: question 1: max_selections 3 is more than its 2 options",
+        ),
+        (
+            {
+                "questions": [
+                    {"text": "Q", "options": ["a", "b"]},
+                    {"text": "R", "options": ["a", "b"], "min_selections": 2},
+                ]
+            },
+            "invalid_poll: question 2: min_selections 2 is more than max_selections 1",
+        ),
+        (
+            {
+                "questions": [
+                    {"text": "Q", "options": ["a", "b"], "max_selections": 0, "min_selections": 0}
+                ]
+            },
+            "invalid_poll: question 1: max_selections is 0; it must be at least 1",
+        ),
+        (
+            {"questions": [{"text": "Q", "options": ["a", {"text": "b", "cost": 5}]}]},
+            "invalid_poll: question 1: option 2: costs 5, but only a question with a "
+            "budget_cap has costs",
+        ),
+        (
+            {
+                "questions": [
+                    {"text": "Q", "options": [{"text": "a", "cost": 5}, "b"], "budget_cap": 10}
+                ]
+            },
+            "invalid_poll: question 1: option 2: costs 0; on a budget question every option "
+            "costs at least 1",
+        ),
+        ({"opens_at_ms": 20_000}, "bad_schedule: closes_at: is not after opens_at"),
+        ({"closes_at_ms": 4_000}, "bad_schedule: closes_at: has already passed"),
+    ],
+)
+def test_a_refused_poll_names_the_field_and_why(changes: dict[str, Any], problem: str) -> None:
+    assert _problem(**changes) == problem
+
+
+def test_a_sound_poll_has_no_problem() -> None:
+    assert _problem() is None
+
+
+def test_one_hash_named_with_two_sizes_is_an_invalid_poll() -> None:
+    ref = _ref(PNG)
+    other = {**ref, "size": ref["size"] + 1}
+    problem = _problem(
+        questions=[{"text": "Q", "image": ref, "options": [{"text": "a", "image": other}, "b"]}]
+    )
+    assert problem is not None
+    assert problem.startswith(f"invalid_poll: question 1, option 1: image {ref['sha256'][:16]}")
+    assert "but question 1 names it with size" in problem
+
+
+def test_a_poll_may_name_images_up_to_its_kinds_total() -> None:
+    def refs(count: int) -> list[dict[str, Any]]:
+        big = limits.MAX_IMAGE_BYTES
+        return [
+            {"text": f"o{i}", "image": {"sha256": f"{i:064x}", "size": big, "type": "image/png"}}
+            for i in range(count)
+        ]
+
+    within = _problem(kind="citizen", questions=[{"text": "Q", "options": refs(4)}])
+    assert within is None
+    over = _problem(kind="citizen", questions=[{"text": "Q", "options": refs(5)}])
+    assert over == (
+        "invalid_poll: images: 5,242,880 bytes in all; a citizen poll may name at most 4,194,304"
+    )
+    assert _problem(questions=[{"text": "Q", "options": refs(5)}]) is None  # policy: 32 MiB
+
+
+def test_an_accepted_poll_indexes_its_images_and_a_later_poll_must_agree() -> None:
+    h = Harness.create()
+    org = h.register_org("seoul-city")
+    ref = ImageRef.of_bytes(PNG, "test")
+    with_image = replace(
+        helpers.policy_poll("seoul-city", h.now_ms),
+        questions=(Question("Q", (Option("a", 0, ref), Option("b")), 1, 1, None, ref),),
+    )
+    h.create_poll(org, with_image)
+    assert read_image(h.state, ref.sha256) == ref
+    assert read_image(h.state, b"\x00" * 32) is None
+    wrong = ImageRef(ref.sha256, ref.size, "image/webp")
+    conflicting = replace(
+        helpers.policy_poll("seoul-city", h.now_ms, title="Another"),
+        questions=(Question("Q", (Option("a", 0, wrong), Option("b"))),),
+    )
+    before = dict(h.state.items(b""))
+    assert h.submit(org, conflicting).code == "invalid_poll"
+    assert dict(h.state.items(b"")) == before
