@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from chain.keyfile import load_key
+from cli.output import display_width
 from tests.cluster.harness import ROOT, LocalCluster
 
 PHONE = "+821055501234"
@@ -144,8 +145,6 @@ def test_org_list_and_stats(cluster: LocalCluster) -> None:
     header, row = listed[0], next(line for line in listed if line.startswith("mapo-gu"))
     assert "마포구청" in row and "district_office" in row and mapo_key[:16] in row
     # The Korean name takes two columns a character: later columns still line up.
-    from cli.output import display_width
-
     assert display_width(row[: row.index("district_office")]) == header.index("category")
     orgs = json.loads(cluster.cli("org", "list", "--json").stdout)
     assert {"org_id": "mapo-gu", "name": "마포구청", "category": "district_office"}.items() <= (
