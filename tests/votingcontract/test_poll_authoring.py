@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -320,3 +321,12 @@ def test_an_accepted_poll_indexes_its_images_and_a_later_poll_must_agree() -> No
     before = dict(h.state.items(b""))
     assert h.submit(org, conflicting).code == "invalid_poll"
     assert dict(h.state.items(b"")) == before
+
+
+def test_the_protocol_states_the_image_limits_and_magic_bytes() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "PROTOCOL.md").read_text()
+    assert f"size: u64 1..{limits.MAX_IMAGE_BYTES:,}," in text
+    assert f"at most {limits.MAX_POLL_IMAGE_BYTES_CITIZEN:,}" in text
+    assert f"and {limits.MAX_POLL_IMAGE_BYTES_POLICY:,}" in text
+    assert "`89 50 4E 47 0D 0A 1A 0A`" in text and "`FF D8 FF`" in text
+    assert "| `image/<sha256_32>` | `[size, type]`" in text
