@@ -13,6 +13,7 @@ from cli import common, info_cmds
 from cli.ids import POLL_ID_HELP, fetch_poll, resolve_poll_id
 from cli.output import bar, print_json, print_table
 from cli.poll_file import load_poll_file
+from cli.roll_cmds import add_attester, attester_phone_ids, complete_roll, register_roll_commands
 from cli.txs import chain_id_of, describe_receipt, sign, submit
 
 
@@ -57,6 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     common.add_rpc(p)
     common.add_json(p)
+    add_attester(p)
     p.set_defaults(handler=poll_create)
 
     p = poll.add_parser("list", help="list polls")
@@ -81,6 +83,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common.add_rpc(p)
     common.add_json(p)
     p.set_defaults(handler=poll_close)
+    register_roll_commands(poll)
 
 
 def org_register(args: argparse.Namespace) -> int:
@@ -97,10 +100,14 @@ def org_register(args: argparse.Namespace) -> int:
 def poll_create(args: argparse.Namespace) -> int:
     client = common.client_of(args)
     key = load_key(args.key)
-    prepared = load_poll_file(args.file)
+    prepared = load_poll_file(
+        args.file, phone_ids=attester_phone_ids(args, key, chain_id_of(client))
+    )
     tx = sign(key, chain_id_of(client), prepared.body)
     result = submit(client, tx)
     accepted = bool(result.get("receipt", {}).get("accepted"))
+    if accepted and prepared.roll_numbers:
+        accepted = complete_roll(client, key, result, prepared)
     if accepted and prepared.ticket_keys:
         tickets_path = args.file.with_suffix(".tickets.txt")
         tickets_path.write_text("".join(k.seed().hex() + "\n" for k in prepared.ticket_keys))

@@ -11,6 +11,10 @@ section 11) with conveniences a person can write by hand, turned into the body h
     password = "generate"     -> a random passphrase (80 bits), printed once for the organiser
     qr = true                 -> a fresh 32-byte QR seed, printed for the QR code
     tickets = 50              -> 50 fresh ticket keys, written to a file for printing
+    roll_phones = ["010-1234-5678", "+821022223333"]
+    roll_file = "voters.csv"  -> numbers (typed, or a .csv/.xlsx column) that the attester
+                                 turns into phone ids for the poll's organisation; only
+                                 the phone ids reach the chain (docs/adr/007)
 """
 
 from __future__ import annotations
@@ -25,6 +29,15 @@ from typing import Any
 
 import votingcontract
 from chain.keys import PrivateKey
+from chain.tx import MAX_TX_BYTES
+from cli.roll_numbers import (
+    DEFAULT_COUNTRY_CODE,
+    PhoneIdSource,
+    RollNumbers,
+    numbers_from_list,
+    read_roll_file,
+)
+from votingcontract import limits
 from votingcontract.limits import SALT_SIZE
 
 MIN_PASSWORD_CHARACTERS = 16
@@ -42,6 +55,12 @@ class PreparedPoll:
     qr_seed: bytes | None = None
     ticket_keys: list[PrivateKey] = field(default_factory=list)
     generated_password: str | None = None
+    roll_numbers: int = 0
+    """Phone numbers the file named (after de-duplication), now phone ids on the roll."""
+    duplicate_numbers: int = 0
+    extra_phone_ids: list[bytes] = field(default_factory=list)
+    """Roll phone ids that do not fit in the create_poll transaction: `poll create` adds
+    them with extend_roll transactions right after it, before the poll opens."""
 
 
 def password_problem(password: str) -> str | None:
@@ -75,15 +94,29 @@ def generate_passphrase() -> str:
     return "-".join(groups)
 
 
-def load_poll_file(path: Path, now_ms: int | None = None) -> PreparedPoll:
+def load_poll_file(
+    path: Path, now_ms: int | None = None, phone_ids: PhoneIdSource | None = None
+) -> PreparedPoll:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"cannot read poll file {path}: {exc}") from exc
-    return prepare_poll(document, int(time.time() * 1000) if now_ms is None else now_ms)
+    return prepare_poll(
+        document,
+        int(time.time() * 1000) if now_ms is None else now_ms,
+        base_dir=path.parent,
+        phone_ids=phone_ids,
+    )
 
 
-def prepare_poll(document: dict[str, Any], now_ms: int) -> PreparedPoll:
+def prepare_poll(
+    document: dict[str, Any],
+    now_ms: int,
+    base_dir: Path | None = None,
+    phone_ids: PhoneIdSource | None = None,
+) -> PreparedPoll:
+    """The create_poll body of a poll file. Roll numbers (roll_phones, roll_file; a file
+    is read relative to `base_dir`) need `phone_ids`, which asks the attester."""
     d = dict(document)
     d["opens_at_ms"] = _time_ms(d, "opens_at", now_ms, now_ms)
     d["closes_at_ms"] = _time_ms(d, "closes_at", now_ms, None, start_ms=d["opens_at_ms"])
@@ -109,7 +142,12 @@ def prepare_poll(document: dict[str, Any], now_ms: int) -> PreparedPoll:
     if isinstance(ticket_count, int) and not isinstance(ticket_count, bool):
         prepared.ticket_keys = [PrivateKey.generate() for _ in range(ticket_count)]
         access["ticket_keys"] = [k.public_key.hex() for k in prepared.ticket_keys]
+    roll = _roll_numbers(access, base_dir or Path.cwd())
     d["access"] = access
+    if roll is not None:
+        # the rest of the file is checked before any number goes to the attester
+        votingcontract.CreatePoll.from_dict({**d, "access": {**access, "roll": True}})
+        _put_roll_phone_ids(d, roll, prepared, phone_ids, now_ms)
     prepared.body = votingcontract.CreatePoll.from_dict(d)
     return prepared
 
@@ -131,3 +169,97 @@ def _time_ms(
     if default is None:
         raise ValueError(f"the poll file needs {name} (or {name}_ms, or duration_minutes)")
     return default
+
+
+# --- rolls from phone numbers (docs/POLL_FILES.md "Rolls from phone numbers") ------------
+
+ROLL_NUMBER_KEYS = ("roll_phones", "roll_file", "roll_country_code")
+"""[access] keys of a roll given as phone numbers (file only; never in the body)."""
+TX_ENVELOPE_MARGIN = 1024
+"""Bytes kept free for the transaction around the body (chain id, keys, signature)."""
+PHONE_ID_ENCODED = 34
+"""A phone id in the body: 32 bytes with a 2-byte msgpack bin header."""
+LEAD_MS = 5 * 60_000
+LEAD_MS_PER_EXTENSION = 2_000
+"""A poll whose roll needs extend_roll transactions must open at least LEAD_MS plus this
+per transaction after now: extend_roll is refused once the poll is open."""
+
+
+def _roll_numbers(access: dict[str, Any], base_dir: Path) -> RollNumbers | None:
+    typed = access.pop("roll_phones", None)
+    file_name = access.pop("roll_file", None)
+    country_code = access.pop("roll_country_code", DEFAULT_COUNTRY_CODE)
+    if typed is None and file_name is None:
+        return None
+    if not isinstance(country_code, str) or not country_code.isdigit():
+        raise ValueError('access.roll_country_code must be digits in quotes, e.g. "82"')
+    parts = []
+    if typed is not None:
+        parts.append(numbers_from_list(typed, country_code, "access.roll_phones"))
+    if file_name is not None:
+        if not isinstance(file_name, str) or not file_name:
+            raise ValueError('access.roll_file must be a file name in quotes, e.g. "voters.csv"')
+        parts.append(read_roll_file(base_dir / file_name, country_code))
+    numbers = dict.fromkeys(n for part in parts for n in part.numbers)
+    repeated = sum(p.duplicates for p in parts) + sum(len(p.numbers) for p in parts)
+    return RollNumbers(tuple(numbers), repeated - len(numbers))
+
+
+def _put_roll_phone_ids(
+    d: dict[str, Any],
+    roll: RollNumbers,
+    prepared: PreparedPoll,
+    phone_ids: PhoneIdSource | None,
+    now_ms: int,
+) -> None:
+    if d.get("kind") != "policy" or not isinstance(d.get("org_id"), str):
+        raise ValueError(
+            "roll_phones and roll_file need a policy poll with its org_id: the attester turns "
+            "numbers into phone ids for registered organisations only (docs/adr/007); a "
+            "citizen poll's roll takes roll_voter_keys or roll_phone_ids"
+        )
+    if phone_ids is None:
+        raise ValueError("this poll's roll is phone numbers, which need the attester")
+    access = d["access"]
+    given = access.get("roll_phone_ids") or []
+    if not isinstance(given, list):
+        raise ValueError("access.roll_phone_ids must be a list of hex phone ids")
+    given = [p.lower() if isinstance(p, str) else p for p in given]
+    total = len(given) + len(roll.numbers)
+    keep = _fitting_phone_ids(d, total)
+    if keep < total:
+        _check_time_to_extend(d, total, total - keep, now_ms)
+    converted = [p.hex() for p in phone_ids(d["org_id"], roll.numbers)]
+    all_ids = list(dict.fromkeys([*given, *converted]))
+    access["roll_phone_ids"] = all_ids[:keep]
+    prepared.extra_phone_ids = [bytes.fromhex(p) for p in all_ids[keep:]]
+    prepared.roll_numbers = len(roll.numbers)
+    prepared.duplicate_numbers = roll.duplicates
+
+
+def _fitting_phone_ids(d: dict[str, Any], total: int) -> int:
+    """How many of `total` roll phone ids the create_poll transaction can carry (phone
+    ids are all 32 bytes, so stand-ins measure it before the attester is asked)."""
+    access = d["access"]
+    keys = access.get("roll_voter_keys") or []
+    keep = max(0, min(total, limits.MAX_LIST_KEYS - len(keys)))
+    while True:
+        stand_ins = [i.to_bytes(32, "big").hex() for i in range(keep)]
+        body = votingcontract.CreatePoll.from_dict(
+            {**d, "access": {**access, "roll_phone_ids": stand_ins}}
+        )
+        excess = len(body.encode()) - (MAX_TX_BYTES - TX_ENVELOPE_MARGIN)
+        if excess <= 0 or keep == 0:
+            return keep
+        keep = max(0, keep - (excess // PHONE_ID_ENCODED + 1))
+
+
+def _check_time_to_extend(d: dict[str, Any], total: int, extra: int, now_ms: int) -> None:
+    extensions = -(-extra // limits.MAX_LIST_KEYS)
+    lead_ms = LEAD_MS + extensions * LEAD_MS_PER_EXTENSION
+    if d["opens_at_ms"] < now_ms + lead_ms:
+        raise ValueError(
+            f"this roll of {total} phone ids needs {extensions} extend_roll transaction(s) "
+            "after create_poll, and a roll can only grow before the poll opens: set opens_at "
+            f"(or opens_in_minutes) at least {-(-lead_ms // 60_000)} minutes from now"
+        )

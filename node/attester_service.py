@@ -282,10 +282,12 @@ class AttesterService:
 
     def _init_roll_ids(self, clock_s: Callable[[], float]) -> None:
         settings = self.config.attester
+        # Each instance keeps its own quota in memory: its share of the configured one.
+        instances = len(self.config.attester_addresses)
         self.roll_ids = RollIdIssuer(
             self.attester.pepper,
             self.attester.chain_id,
-            settings.roll_phones_per_org_per_day,
+            max(1, settings.roll_phones_per_org_per_day // instances),
             clock_s,
             lambda: int(time.time() * 1000),
         )

@@ -289,3 +289,36 @@ async def test_a_body_over_the_limit_is_refused_and_an_enrollment_body_stays_sma
     start = world.cluster.config.attester.url + "/v1/enroll/start"
     async with world.http.post(start, data=b"{" + b" " * 5_000 + b"}") as reply:
         assert reply.status == 413
+
+
+def test_each_attester_instance_allows_its_share_of_the_daily_quota(tmp_path: Path) -> None:
+    cluster = LocalCluster(tmp_path, node_count=4, attester=SETTINGS, attester_count=2)
+    service = AttesterService(cluster.config, attester_id="a2")
+    assert service.roll_ids.per_day == 8 // 2
+
+
+def test_the_signed_statement_is_as_protocol_section_14_5_says() -> None:
+    """An outsider's client, written from the spec with msgpack and hashlib alone."""
+    import hashlib
+
+    import msgpack
+
+    nonce = bytes(range(16))
+    statement = msgpack.packb(
+        [
+            "roll-phone-ids-request",
+            "votechain-test",
+            ORG,
+            OFFICE.public_key,
+            NOW_MS,
+            nonce,
+            PHONES,
+        ],
+        use_bin_type=True,
+    )
+    digest = hashlib.sha256(b"\x0f" + statement).digest()
+    document = sign_roll_request(OFFICE, "votechain-test", ORG, PHONES, NOW_MS, nonce)
+    assert OFFICE.public_key.hex() == document["key"]
+    from chain.keys import verify_signature
+
+    assert verify_signature(OFFICE.public_key, bytes.fromhex(document["signature"]), digest)
