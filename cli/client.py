@@ -86,6 +86,10 @@ class RpcClient:
         assert last is not None
         raise last
 
+    def put_bytes(self, path: str, data: bytes) -> Any:
+        """PUT raw bytes (an image upload, node/images.py); the JSON answer."""
+        return self._request("PUT", path, data, "application/octet-stream")
+
     def get_bytes(self, path: str) -> bytes:
         request = urllib.request.Request(self.base_url + path, method="GET")
         try:
@@ -99,12 +103,14 @@ class RpcClient:
         except (urllib.error.URLError, OSError) as exc:
             raise RpcFailure(f"cannot reach {self.base_url}: {exc}") from exc
 
-    def _request(self, method: str, path: str, body: bytes | None) -> Any:
+    def _request(
+        self, method: str, path: str, body: bytes | None, content_type: str = "application/json"
+    ) -> Any:
         request = urllib.request.Request(
             self.base_url + path,
             data=body,
             method=method,
-            headers={"Content-Type": "application/json"} if body is not None else {},
+            headers={"Content-Type": content_type} if body is not None else {},
         )
         try:
             with urllib.request.urlopen(

@@ -4,6 +4,7 @@ results, close."""
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,16 @@ from cli import common, info_cmds
 from cli.ids import POLL_ID_HELP, fetch_poll, resolve_poll_id
 from cli.output import bar, print_json, print_table
 from cli.poll_file import load_poll_file
+from cli.poll_view import (
+    check_images,
+    describe_poll,
+    images_of,
+    placeholder_phone_ids,
+    upload_images,
+)
 from cli.roll_cmds import add_attester, attester_phone_ids, complete_roll, register_roll_commands
 from cli.txs import chain_id_of, describe_receipt, sign, submit
+from votingcontract.polls import poll_problem
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,7 +63,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = poll.add_parser("create", help="create a poll from a TOML file")
     p.add_argument("file", type=Path)
     p.add_argument(
-        "--key", required=True, type=Path, help="org key (policy) or voter key (citizen)"
+        "--key", type=Path, help="org key (policy) or voter key (citizen); not for --dry-run"
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the poll as it will be (dates, access, roll size, questions) and the "
+        "rules it breaks, without submitting",
     )
     common.add_rpc(p)
     common.add_json(p)
@@ -76,6 +91,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         common.add_rpc(p)
         common.add_json(p)
         p.set_defaults(handler=handler)
+        if name == "show":
+            p.add_argument(
+                "--save-images",
+                type=Path,
+                metavar="DIR",
+                help="save the poll's images (each checked against its hash) in DIR",
+            )
 
     p = poll.add_parser("close", help="close a poll early (its creator only)")
     p.add_argument("poll_id", help=POLL_ID_HELP)
@@ -98,16 +120,26 @@ def org_register(args: argparse.Namespace) -> int:
 
 
 def poll_create(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        return poll_dry_run(args)
+    if args.key is None:
+        raise ValueError(
+            "poll create needs --key: an org key for a policy poll, the voter key for a "
+            "citizen poll (or --dry-run, which submits nothing)"
+        )
     client = common.client_of(args)
     key = load_key(args.key)
     prepared = load_poll_file(
         args.file, phone_ids=attester_phone_ids(args, key, chain_id_of(client))
     )
+    refuse_before_submitting(prepared.body)
     tx = sign(key, chain_id_of(client), prepared.body)
     result = submit(client, tx)
     accepted = bool(result.get("receipt", {}).get("accepted"))
     if accepted and prepared.roll_numbers:
         accepted = complete_roll(client, key, result, prepared)
+    if accepted and prepared.images:
+        result["images"] = upload_images(client, prepared.images)
     if accepted and prepared.ticket_keys:
         tickets_path = args.file.with_suffix(".tickets.txt")
         tickets_path.write_text("".join(k.seed().hex() + "\n" for k in prepared.ticket_keys))
@@ -129,7 +161,43 @@ def poll_create(args: argparse.Namespace) -> int:
             print(f"QR seed (anyone holding it passes the gate): {result['qr_seed']}")
         if "password" in result:
             print(f"poll password (shown once; give it to the voters): {result['password']}")
+        for image in result.get("images", []):
+            print(_upload_line(image))
     return 0 if accepted else 1
+
+
+def poll_dry_run(args: argparse.Namespace) -> int:
+    """`poll create FILE --dry-run`: the poll as it will be, and what would refuse it."""
+    prepared = load_poll_file(args.file, phone_ids=placeholder_phone_ids)
+    body = prepared.body
+    problem = poll_problem(body, int(time.time() * 1000))
+    extra = len(getattr(prepared, "extra_phone_ids", []))
+    if args.json:
+        print_json({"submitted": False, "poll": body.to_dict(), "problem": problem})
+    else:
+        for line in describe_poll(body.to_dict(), extra_roll=extra):
+            print(line)
+        for image in prepared.images:
+            print(f"image {image.path}: {image.ref.size:,} bytes, uploaded after the poll commits")
+        print("\ndry run: nothing was submitted")
+        if problem is not None:
+            print(f"this poll would be refused: {problem}")
+    return 0 if problem is None else 1
+
+
+def refuse_before_submitting(body: votingcontract.CreatePoll) -> None:
+    """Run the chain's stateless create_poll rules here: a receipt says only the code,
+    this says which field and why, and nothing is sent."""
+    problem = poll_problem(body, int(time.time() * 1000))
+    if problem is not None:
+        raise ValueError(f"the chain would refuse this poll, so nothing was sent: {problem}")
+
+
+def _upload_line(image: dict[str, Any]) -> str:
+    where = f"stored on {len(image['stored'])} node(s)"
+    if not image["stored"]:
+        where = "NOT stored: " + "; ".join(image["refused"])
+    return f"image {image['file']} ({image['sha256'][:12]}): {where}"
 
 
 def poll_list(args: argparse.Namespace) -> int:
@@ -148,23 +216,21 @@ def poll_list(args: argparse.Namespace) -> int:
 
 
 def poll_show(args: argparse.Namespace) -> int:
-    poll = fetch_poll(common.client_of(args), args.poll_id)
+    client = common.client_of(args)
+    poll = fetch_poll(client, args.poll_id)
+    checks = check_images(client, poll, args.save_images) if images_of(poll) else []
+    mismatch = any("served something else" in c.get("problem", "") for c in checks)
     if args.json:
-        print_json(poll)
-        return 0
-    methods = ", ".join(poll["access"]["methods"])
-    print(f"{poll['title']}  [{poll.get('status')}, {poll['kind']}, access: {methods}]")
-    if poll["purpose"]:
-        print(poll["purpose"])
-    for q_index, question in enumerate(poll["questions"]):
-        limits = f"choose {question['min_selections']} to {question['max_selections']}"
-        if question.get("budget_cap") is not None:
-            limits += f", budget {question['budget_cap']}"
-        print(f"\nQ{q_index + 1}. {question['text']} ({limits})")
-        for o_index, option in enumerate(question["options"]):
-            cost = f"  (cost {option['cost']})" if option.get("cost") else ""
-            print(f"  {o_index + 1}. {option['text']}{cost}")
-    return 0
+        print_json({**poll, "image_checks": checks} if checks else poll)
+        return 1 if mismatch else 0
+    print(f"poll id: {poll['poll_id']}")
+    for line in describe_poll(poll):
+        print(line)
+    for check in checks:
+        verdict = "checked against its hash" if check.get("verified") else check["problem"]
+        saved = f", saved as {check['saved']}" if check.get("saved") else ""
+        print(f"image {check['sha256'][:12]}: {verdict}{saved}")
+    return 1 if mismatch else 0
 
 
 def poll_results(args: argparse.Namespace) -> int:

@@ -11,6 +11,11 @@ section 11) with conveniences a person can write by hand, turned into the body h
     password = "generate"     -> a random passphrase (80 bits), printed once for the organiser
     qr = true                 -> a fresh 32-byte QR seed, printed for the QR code
     tickets = 50              -> 50 fresh ticket keys, written to a file for printing
+    [[questions]] image = "photos/park.png", options = [{ text = "..", image = ".." }]
+                              -> the image's sha256, size and type go in the body; the
+                                 bytes are uploaded to the nodes once the poll commits
+
+A key the file does not know is refused, naming the nearest one (FILE_KEYS).
     roll_phones = ["010-1234-5678", "+821022223333"]
     roll_file = "voters.csv"  -> numbers (typed, or a .csv/.xlsx column) that the attester
                                  turns into phone ids for the poll's organisation; only
@@ -38,7 +43,10 @@ from cli.roll_numbers import (
     read_roll_file,
 )
 from votingcontract import limits
+from votingcontract.dicts import unknown_key
+from votingcontract.images import ImageRef
 from votingcontract.limits import SALT_SIZE
+from votingcontract.poll_spec import Access, CreatePoll, Geofence, Option, Question
 
 MIN_PASSWORD_CHARACTERS = 16
 MIN_PASSWORD_DISTINCT = 8
@@ -49,12 +57,23 @@ PASSPHRASE_GROUP_LENGTH = 4
 """4 groups of 4: 16 characters, log2(31) * 16 = 79 bits."""
 
 
+@dataclass(frozen=True)
+class ImageFile:
+    """An image file named in a poll file, and the reference the body carries for it."""
+
+    path: Path
+    ref: ImageRef
+    data: bytes
+
+
 @dataclass
 class PreparedPoll:
     body: Any
     qr_seed: bytes | None = None
     ticket_keys: list[PrivateKey] = field(default_factory=list)
     generated_password: str | None = None
+    images: list[ImageFile] = field(default_factory=list)
+    """Image files the poll names, to upload once it has committed (one per hash)."""
     roll_numbers: int = 0
     """Phone numbers the file named (after de-duplication), now phone ids on the roll."""
     duplicate_numbers: int = 0
@@ -117,6 +136,7 @@ def prepare_poll(
 ) -> PreparedPoll:
     """The create_poll body of a poll file. Roll numbers (roll_phones, roll_file; a file
     is read relative to `base_dir`) need `phone_ids`, which asks the attester."""
+    check_file_keys(document)
     d = dict(document)
     d["opens_at_ms"] = _time_ms(d, "opens_at", now_ms, now_ms)
     d["closes_at_ms"] = _time_ms(d, "closes_at", now_ms, None, start_ms=d["opens_at_ms"])
@@ -148,6 +168,7 @@ def prepare_poll(
         # the rest of the file is checked before any number goes to the attester
         votingcontract.CreatePoll.from_dict({**d, "access": {**access, "roll": True}})
         _put_roll_phone_ids(d, roll, prepared, phone_ids, now_ms)
+    _put_images(d, base_dir or Path.cwd(), prepared)
     prepared.body = votingcontract.CreatePoll.from_dict(d)
     return prepared
 
@@ -263,3 +284,104 @@ def _check_time_to_extend(d: dict[str, Any], total: int, extra: int, now_ms: int
             "after create_poll, and a roll can only grow before the poll opens: set opens_at "
             f"(or opens_in_minutes) at least {-(-lead_ms // 60_000)} minutes from now"
         )
+
+
+# --- the keys a poll file may hold (docs/POLL_FILES.md) ----------------------------------
+
+FILE_KEYS: dict[str, tuple[str, ...]] = {
+    "top": (
+        *CreatePoll.DICT_KEYS,
+        "opens_at",
+        "opens_in_minutes",
+        "closes_at",
+        "duration_minutes",
+    ),
+    "access": (
+        *(k for k in Access.DICT_KEYS if k != "methods"),
+        "password",
+        "qr",
+        *ROLL_NUMBER_KEYS,
+    ),
+    "question": Question.DICT_KEYS,
+    "option": Option.DICT_KEYS,
+    "geofence": Geofence.DICT_KEYS,
+}
+"""Every key a poll file may hold, per table: the body's own keys (poll_spec's DICT_KEYS)
+and the file-only conveniences this module turns into them. A key elsewhere is refused."""
+
+
+def check_file_keys(document: dict[str, Any]) -> None:
+    """ValueError naming the first unknown key of the file and the nearest known one
+    ('unknown key "access.pasword"; did you mean "password"?'); questions and options are
+    counted from 1, as the file is read."""
+    _check(document, "top", "")
+    access = document.get("access")
+    if isinstance(access, dict):
+        _check(access, "access", "access.")
+        if isinstance(access.get("geofence"), dict):
+            _check(access["geofence"], "geofence", "access.geofence.")
+    questions = document.get("questions")
+    if not isinstance(questions, list):
+        return
+    for q, question in enumerate(questions, start=1):
+        if not isinstance(question, dict):
+            continue
+        _check(question, "question", "", f"question {q}")
+        options = question.get("options")
+        for o, option in enumerate(options if isinstance(options, list) else [], start=1):
+            if isinstance(option, dict):
+                _check(option, "option", "", f"question {q}, option {o}")
+
+
+def _check(table: dict[str, Any], kind: str, prefix: str, where: str = "") -> None:
+    for key in table:
+        if key not in FILE_KEYS[kind]:
+            raise ValueError(unknown_key(str(key), FILE_KEYS[kind], prefix, where))
+
+
+# --- images (docs/POLL_FILES.md "Images") ---------------------------------------------
+
+
+def _put_images(d: dict[str, Any], base_dir: Path, prepared: PreparedPoll) -> None:
+    """Replace each `image = "file"` of a question or option by the file's reference."""
+    questions = d.get("questions")
+    if not isinstance(questions, list):
+        return
+    found: dict[bytes, ImageFile] = {}
+    new_questions = []
+    for q, question in enumerate(questions, start=1):
+        if not isinstance(question, dict):
+            new_questions.append(question)
+            continue
+        question = dict(question)
+        if isinstance(question.get("image"), str):
+            question["image"] = _image_ref(base_dir, question["image"], f"question {q}", found)
+        options = question.get("options")
+        if isinstance(options, list):
+            question["options"] = [
+                {
+                    **option,
+                    "image": _image_ref(
+                        base_dir, option["image"], f"question {q}, option {o}", found
+                    ),
+                }
+                if isinstance(option, dict) and isinstance(option.get("image"), str)
+                else option
+                for o, option in enumerate(options, start=1)
+            ]
+        new_questions.append(question)
+    d["questions"] = new_questions
+    prepared.images = list(found.values())
+
+
+def _image_ref(
+    base_dir: Path, name: str, where: str, found: dict[bytes, ImageFile]
+) -> dict[str, Any]:
+    path = base_dir / name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{where}: cannot read image {name}: {exc.strerror or exc}") from exc
+    ref = ImageRef.of_bytes(data, f"{where}: image {name}")
+    found.setdefault(ref.sha256, ImageFile(path, ref, data))
+    return ref.to_dict()
