@@ -23,6 +23,7 @@ from chain.keys import PrivateKey
 from cli import common
 from cli.client import RpcClient, RpcFailure
 from cli.enrolment import attesters_of
+from cli.ids import POLL_ID_HELP, fetch_poll
 from cli.output import print_json
 from cli.poll_file import PreparedPoll
 from cli.roll_numbers import (
@@ -140,7 +141,7 @@ def register_roll_commands(poll: argparse._SubParsersAction[argparse.ArgumentPar
         "extend-roll",
         help="add phone numbers (or phone ids, voter keys) to a roll poll before it opens",
     )
-    p.add_argument("poll_id")
+    p.add_argument("poll_id", help=POLL_ID_HELP)
     p.add_argument("--key", required=True, type=Path, help="a key of the poll's manager")
     p.add_argument("--file", type=Path, help="a .csv or .xlsx file with a phone column")
     p.add_argument("--phone", action="append", default=[], help="a phone number (repeatable)")
@@ -157,7 +158,7 @@ def register_roll_commands(poll: argparse._SubParsersAction[argparse.ArgumentPar
     p.set_defaults(handler=poll_extend_roll)
 
     p = poll.add_parser("extend", help="move a poll's closing time later (its manager only)")
-    p.add_argument("poll_id")
+    p.add_argument("poll_id", help=POLL_ID_HELP)
     p.add_argument("--key", required=True, type=Path)
     when = p.add_mutually_exclusive_group(required=True)
     when.add_argument("--closes-at", help='ISO 8601, e.g. "2026-12-08T18:00:00+09:00"')
@@ -167,7 +168,7 @@ def register_roll_commands(poll: argparse._SubParsersAction[argparse.ArgumentPar
     p.set_defaults(handler=poll_extend)
 
     p = poll.add_parser("tickets", help="issue more on-site tickets for a ticket poll")
-    p.add_argument("poll_id")
+    p.add_argument("poll_id", help=POLL_ID_HELP)
     p.add_argument("--key", required=True, type=Path)
     p.add_argument("--count", required=True, type=int)
     p.add_argument(
@@ -294,8 +295,8 @@ def _numbers(args: argparse.Namespace) -> RollNumbers:
 
 
 def _poll(client: RpcClient, poll_id: str) -> dict[str, Any]:
-    poll: dict[str, Any] = client.get(f"/v1/polls/{poll_id}")
-    return poll
+    """The poll of a full id or any unique prefix (the one id wording of cli/ids.py)."""
+    return fetch_poll(client, poll_id)
 
 
 def _hex(text: str, length: int, option: str) -> bytes:
