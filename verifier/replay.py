@@ -340,9 +340,9 @@ def describe_state_key(key: bytes) -> str:
     prefix, slash, rest = key.partition(b"/")
     if not slash or not prefix.isascii():
         return key.hex()
-    if prefix == b"tally" and len(rest) == 36:
+    if prefix in (b"tally", b"tallyballots") and len(rest) == 36:
         q, o = int.from_bytes(rest[32:34], "big"), int.from_bytes(rest[34:36], "big")
-        return f"tally/{short(rest[:32])}/question {q}/option {o}"
+        return f"{prefix.decode()}/{short(rest[:32])}/question {q}/option {o}"
     if prefix in (b"stat", b"org"):
         return key.decode("utf-8", "replace")
     return (

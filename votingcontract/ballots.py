@@ -2,7 +2,9 @@
 
 Tallies are stored counters, so results are a read. Each voter's counted ballot is kept
 under ballot/<poll_id><voter_id>; a revote subtracts it from the tallies before adding
-the new one, so only the last ballot counts and no voter is ever counted twice.
+the new one, so only the last ballot counts and no voter is ever counted twice. In a
+weighted poll a ballot adds the voter's weight (from the roll entry that admitted them)
+and the record keeps that weight, so a revote takes back exactly what it added.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from votingcontract.records import (
     ParticipationRecord,
     PollRecord,
     add_to_count,
-    is_set,
     read_ballot,
     read_poll,
 )
@@ -34,7 +35,7 @@ def process_cast_ballot(
         raise Refused(ReasonCode.UNKNOWN_POLL)
     phone_id = check_voter(state, poll, tx.signer, context.timestamp_ms)
     validate_poll_is_open(poll, context.timestamp_ms)
-    validate_roll(state, poll, phone_id, tx.signer)
+    weight = check_roll(state, poll, phone_id, tx.signer)
     validate_gates(poll, body, context.chain_id, tx.signer)
     voter_id = check_ticket(state, poll, body, context.chain_id, tx.signer, phone_id)
     validate_location(poll, body)
@@ -42,7 +43,7 @@ def process_cast_ballot(
     previous = read_ballot(state, poll.poll_id, voter_id)
     if previous is not None and not poll.spec.revote:
         raise Refused(ReasonCode.DUPLICATE)
-    process_count(state, context, tx, poll, body, voter_id, previous)
+    process_count(state, context, tx, poll, body, voter_id, previous, weight)
 
 
 # Rules, in the order process_cast_ballot applies them.
@@ -72,16 +73,26 @@ def validate_poll_is_open(poll: PollRecord, now_ms: int) -> None:
         raise Refused(ReasonCode.NOT_OPEN)
 
 
-def validate_roll(
+def check_roll(
     state: StateView, poll: PollRecord, phone_id: bytes | None, signer: bytes
-) -> None:
-    """not_eligible unless the voter's phone_id or key is on the roll (if there is one)."""
+) -> int | None:
+    """not_eligible unless the voter's phone_id or key is on the roll (if there is one).
+
+    Returns the voter's weight in a weighted poll: the value of the entry that admitted
+    them (the phone's entry before the key's, the order eligibility is checked in);
+    None in an unweighted poll.
+    """
     if poll.spec.access.roll is None:
-        return
-    if phone_id is not None and is_set(state, state_keys.roll_phone(poll.poll_id, phone_id)):
-        return
-    if is_set(state, state_keys.roll_key(poll.poll_id, signer)):
-        return
+        return None
+    entries = [state_keys.roll_key(poll.poll_id, signer)]
+    if phone_id is not None:
+        entries.insert(0, state_keys.roll_phone(poll.poll_id, phone_id))
+    for entry in entries:
+        stored = state.get(entry)
+        if stored is not None:
+            if poll.spec.access.roll_weights is None:
+                return None
+            return encoding.expect_int(encoding.decode(stored), "roll weight", 1)
     raise Refused(ReasonCode.NOT_ELIGIBLE)
 
 
@@ -146,10 +157,11 @@ def validate_location(poll: PollRecord, body: CastBallot) -> None:
 
 
 def validate_selections(poll: PollRecord, selections: tuple[tuple[int, ...], ...]) -> None:
-    """bad_selection_count, then unknown_option, then over_budget.
+    """bad_selection_count, then unknown_option, then over_budget, then under_min_spend.
 
     One selection list per question, each with min..max indices; every index names an
-    option; on a budget question the chosen costs sum to at most the cap.
+    option; on a budget question the chosen costs sum to at most the cap and, if the
+    question sets a minimum spend, to at least that share of the cap.
     """
     questions = poll.spec.questions
     if len(selections) != len(questions):
@@ -165,6 +177,11 @@ def validate_selections(poll: PollRecord, selections: tuple[tuple[int, ...], ...
             spent = sum(question.options[index].cost for index in chosen)
             if spent > question.budget_cap:
                 raise Refused(ReasonCode.OVER_BUDGET)
+    for question, chosen in zip(questions, selections, strict=True):
+        if question.budget_cap is not None and question.min_spend_percent:
+            spent = sum(question.options[index].cost for index in chosen)
+            if spent * 100 < question.budget_cap * question.min_spend_percent:
+                raise Refused(ReasonCode.UNDER_MIN_SPEND)
 
 
 # Counting.
@@ -178,16 +195,24 @@ def process_count(
     body: CastBallot,
     voter_id: bytes,
     previous: BallotRecord | None,
+    weight: int | None,
 ) -> None:
-    """Replace the voter's counted ballot with this one and update every counter."""
+    """Replace the voter's counted ballot with this one and update every counter.
+
+    weight: the voter's weight in a weighted poll, None in any other.
+    """
     poll_id = poll.poll_id
     if previous is None:
         add_to_count(state, state_keys.participants(poll_id), 1)
         add_to_count(state, state_keys.stat("participations"), 1)
     else:
-        process_tally(state, poll_id, previous.selections, -1)
-    process_tally(state, poll_id, body.selections, +1)
-    ballot = BallotRecord(body.selections, context.height, tx.tx_id)
+        process_tally(state, poll_id, previous.selections, -1, previous.weight)
+        if previous.weight is not None:
+            add_to_count(state, state_keys.participant_weight(poll_id), -previous.weight)
+    process_tally(state, poll_id, body.selections, +1, weight)
+    if weight is not None:
+        add_to_count(state, state_keys.participant_weight(poll_id), weight)
+    ballot = BallotRecord(body.selections, context.height, tx.tx_id, weight)
     state.set(state_keys.ballot(poll_id, voter_id), ballot.encode())
     entry = ParticipationRecord(voter_id, poll_id, context.height, tx.tx_id)
     state.set(state_keys.participation(voter_id, poll_id), entry.encode())
@@ -197,8 +222,18 @@ def process_count(
 
 
 def process_tally(
-    state: OverlayState, poll_id: bytes, selections: tuple[tuple[int, ...], ...], delta: int
+    state: OverlayState,
+    poll_id: bytes,
+    selections: tuple[tuple[int, ...], ...],
+    sign: int,
+    weight: int | None,
 ) -> None:
+    """Add (sign +1) or take back (-1) one ballot: 1 per chosen option, or in a weighted
+    poll the weight, with the option's ballot count moving by 1."""
     for question, chosen in enumerate(selections):
         for option in chosen:
-            add_to_count(state, state_keys.tally(poll_id, question, option), delta)
+            if weight is None:
+                add_to_count(state, state_keys.tally(poll_id, question, option), sign)
+                continue
+            add_to_count(state, state_keys.tally(poll_id, question, option), sign * weight)
+            add_to_count(state, state_keys.tally_ballots(poll_id, question, option), sign)

@@ -11,6 +11,7 @@ Each body's bytes are chain.encoding.encode(body.to_value()), a fixed-order arra
     close_poll     = [poll_id]
     extend_poll    = [poll_id, closes_at_ms]
     extend_roll    = [poll_id, [phone_id, ...], [voter_key, ...]]
+                     (weighted poll: [..., weights] as in a create_poll roll)
     issue_tickets  = [poll_id, [ticket_key, ...]]
     cast_ballot    = [poll_id, [[option_index, ...] per question], password_proof | nil,
                       qr_proof | nil, [ticket_key, ticket_signature] | nil,
@@ -37,7 +38,16 @@ from votingcontract.body_base import (
     expect_key_list,
 )
 from votingcontract.limits import MAX_OPTIONS
-from votingcontract.poll_spec import MAX_LAT_MICRO, MAX_LON_MICRO, CreatePoll
+from votingcontract.poll_spec import (
+    MAX_LAT_MICRO,
+    MAX_LON_MICRO,
+    CreatePoll,
+    Weights,
+    expect_weights,
+    parse_weights,
+    weights_to_dict,
+    weights_to_value,
+)
 
 ORG_CATEGORIES = (
     "city_department",
@@ -267,36 +277,55 @@ class ExtendRoll(BodyBase):
     poll_id: bytes
     phone_ids: tuple[bytes, ...]
     voter_keys: tuple[bytes, ...]
+    weights: Weights | None = None
+    """The entries' weights, for a weighted poll's roll (and only for one)."""
 
     def to_value(self) -> list[Any]:
-        return [self.poll_id, list(self.phone_ids), list(self.voter_keys)]
+        fields: list[Any] = [self.poll_id, list(self.phone_ids), list(self.voter_keys)]
+        if self.weights is not None:
+            fields.append(weights_to_value(self.weights))
+        return fields
 
     @classmethod
     def from_value(cls, value: Any) -> ExtendRoll:
-        f = encoding.expect_list(value, 3, cls.KIND)
+        f = encoding.expect_list_with_tail(value, 3, 1, cls.KIND)
+        phone_ids = expect_hash_list(f[1], "extend_roll.phone_ids", limits.MAX_LIST_KEYS)
+        voter_keys = expect_key_list(f[2], "extend_roll.voter_keys", limits.MAX_LIST_KEYS)
         return cls(
             expect_hash(f[0], "extend_roll.poll_id"),
-            expect_hash_list(f[1], "extend_roll.phone_ids", limits.MAX_LIST_KEYS),
-            expect_key_list(f[2], "extend_roll.voter_keys", limits.MAX_LIST_KEYS),
+            phone_ids,
+            voter_keys,
+            None
+            if f[3] is None
+            else expect_weights(f[3], "extend_roll.weights", phone_ids, voter_keys),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "poll_id": self.poll_id.hex(),
             "phone_ids": [p.hex() for p in self.phone_ids],
             "voter_keys": [k.hex() for k in self.voter_keys],
         }
+        if self.weights is not None:
+            d["weights"] = weights_to_dict(self.phone_ids, self.voter_keys, self.weights)
+        return d
 
-    DICT_KEYS: ClassVar[tuple[str, ...]] = ("poll_id", "phone_ids", "voter_keys")
+    DICT_KEYS: ClassVar[tuple[str, ...]] = ("poll_id", "phone_ids", "voter_keys", "weights")
 
     @classmethod
     def parse_dict(cls, d: Any) -> ExtendRoll:
         w = cls.KIND
         dicts.check_keys(d, cls.DICT_KEYS, f"{w}.")
+        phone_ids = dicts.hex_list(dicts.optional(d, "phone_ids", w, []), "phone_ids", HASH_SIZE)
+        voter_keys = dicts.hex_list(
+            dicts.optional(d, "voter_keys", w, []), "voter_keys", PUBLIC_KEY_SIZE
+        )
+        table = dicts.optional(d, "weights", w)
         return cls(
             dicts.as_hex(dicts.field(d, "poll_id", w), "poll_id", HASH_SIZE),
-            dicts.hex_list(dicts.optional(d, "phone_ids", w, []), "phone_ids", HASH_SIZE),
-            dicts.hex_list(dicts.optional(d, "voter_keys", w, []), "voter_keys", PUBLIC_KEY_SIZE),
+            phone_ids,
+            voter_keys,
+            None if table is None else parse_weights(table, phone_ids, voter_keys, "weights"),
         )
 
 

@@ -24,6 +24,11 @@ MAX_OPTIONS = 50
 MAX_OPTION_LENGTH = 200
 MAX_COST = 10**15
 """Largest option cost or budget cap (any currency unit; integers only)."""
+MAX_WEIGHT = 1_000_000
+"""Largest weight of a roll entry in a weighted poll. A poll's roll holds at most
+MAX_ROLL_ENTRIES_POLICY entries, so a tally stays below 10^12 and the share arithmetic
+(count * 20,000) below 2^63: an independent verifier needs no big integers. Holdings
+larger than this are given in blocks (per 100 shares, per square metre)."""
 MAX_LIST_KEYS = 1000
 """Phone ids, voter keys or ticket keys named in one transaction (per list)."""
 MAX_RADIUS_M = 100_000

@@ -2,12 +2,13 @@
 
     create_poll = [kind, org_id, title, purpose, reference_url, opens_at_ms, closes_at_ms,
                    visibility, revote, [question, ...], access]
-    question    = [text, [option, ...], min_selections, max_selections, budget_cap | nil,
+    question    = [text, [option, ...], min_selections, max_selections, budget | nil,
                    image?]
     option      = [text, cost, image?]
     access      = [roll | nil, password | nil, qr_gate_key | nil, tickets | nil,
                    geofence | nil]
-    roll        = [[phone_id, ...], [voter_key, ...]]
+    roll        = [[phone_id, ...], [voter_key, ...]]  (weighted: [..., ..., weights])
+    weights     = [[phone_weight, ...], [key_weight, ...]]  (one per entry, in list order)
     password    = [gate_key, salt]
     tickets     = [ticket_key, ...]
     geofence    = [lat_micro, lon_micro, radius_m]
@@ -99,6 +100,10 @@ class Question:
     budget_cap: int | None = None
     """Set on a participatory-budget question: the chosen options' costs must fit under it."""
     image: ImageRef | None = None
+    min_spend_percent: int = 0
+    """Budget questions: the least share of budget_cap a ballot must spend (Decidim's
+    minimum-budget rule), 0 for none. Decidim's minimum and maximum number of projects
+    are min_selections and max_selections."""
 
     DICT_KEYS: ClassVar[tuple[str, ...]] = (
         "text",
@@ -106,6 +111,7 @@ class Question:
         "min_selections",
         "max_selections",
         "budget_cap",
+        "min_spend_percent",
         "image",
     )
 
@@ -119,7 +125,7 @@ class Question:
             [o.to_value() for o in self.options],
             self.min_selections,
             self.max_selections,
-            self.budget_cap,
+            budget_to_value(self.budget_cap, self.min_spend_percent),
             None if self.image is None else self.image.to_value(),
         ]
         return encoding.without_nil_tail(fields, 5)
@@ -132,7 +138,7 @@ class Question:
             raise DecodeError(
                 f"{what}.options: at least {limits.MIN_OPTIONS} options, got {len(options)}"
             )
-        cap = f[4]
+        cap, min_spend_percent = expect_budget(f[4], what)
         return cls(
             text=encoding.expect_str(f[0], f"{what}.text", limits.MAX_QUESTION_LENGTH),
             options=tuple(
@@ -140,10 +146,9 @@ class Question:
             ),
             min_selections=encoding.expect_int(f[2], f"{what}.min_selections", 0, 255),
             max_selections=encoding.expect_int(f[3], f"{what}.max_selections", 0, 255),
-            budget_cap=None
-            if cap is None
-            else encoding.expect_int(cap, f"{what}.budget_cap", 1, limits.MAX_COST),
+            budget_cap=cap,
             image=None if f[5] is None else ImageRef.from_value(f[5], f"{what}.image"),
+            min_spend_percent=min_spend_percent,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,6 +160,8 @@ class Question:
         }
         if self.budget_cap is not None:
             d["budget_cap"] = self.budget_cap
+        if self.min_spend_percent:
+            d["min_spend_percent"] = self.min_spend_percent
         if self.image is not None:
             d["image"] = self.image.to_dict()
         return d
@@ -178,7 +185,45 @@ class Question:
             ),
             budget_cap=None if cap is None else dicts.as_int(cap, f"{what}.budget_cap"),
             image=None if image is None else ImageRef.parse_dict(image, f"{what}.image"),
+            min_spend_percent=parse_min_spend(d, cap, what),
         )
+
+
+# Participatory-budget rules (Decidim): how a question's budget is encoded.
+#
+#     budget = budget_cap | [budget_cap, min_spend_percent]
+#
+# The array form only when a minimum spend is set (1..100), so questions written before
+# it existed keep their bytes, and each question has one encoding.
+
+
+def budget_to_value(cap: int | None, min_spend_percent: int) -> Any:
+    if min_spend_percent == 0:
+        return cap
+    return [cap, min_spend_percent]
+
+
+def expect_budget(value: Any, what: str) -> tuple[int | None, int]:
+    """(budget_cap or None, min_spend_percent) from the budget field of question `what`."""
+    if value is None:
+        return None, 0
+    if not isinstance(value, list):
+        return encoding.expect_int(value, f"{what}.budget_cap", 1, limits.MAX_COST), 0
+    f = encoding.expect_list(value, 2, f"{what}.budget")
+    return (
+        encoding.expect_int(f[0], f"{what}.budget_cap", 1, limits.MAX_COST),
+        encoding.expect_int(f[1], f"{what}.min_spend_percent", 1, 100),
+    )
+
+
+def parse_min_spend(d: Any, cap: Any, what: str) -> int:
+    """A question's min_spend_percent from its dict form: 0 if absent; only with a cap."""
+    value = dicts.optional(d, "min_spend_percent", what)
+    if value is None:
+        return 0
+    if cap is None:
+        raise ValueError(f"{what}.min_spend_percent: only a question with a budget_cap has one")
+    return dicts.as_int(value, f"{what}.min_spend_percent")
 
 
 @dataclass(frozen=True)
@@ -229,6 +274,8 @@ class Access:
     qr_gate_key: bytes | None = None
     tickets: tuple[bytes, ...] | None = None
     geofence: Geofence | None = None
+    roll_weights: Weights | None = None
+    """Set on a weighted poll (only with a roll): each roll entry's weight, in list order."""
 
     @property
     def is_public(self) -> bool:
@@ -247,7 +294,7 @@ class Access:
 
     def to_value(self) -> list[Any]:
         return [
-            None if self.roll is None else [list(self.roll[0]), list(self.roll[1])],
+            None if self.roll is None else roll_to_value(self.roll, self.roll_weights),
             None if self.password is None else list(self.password),
             self.qr_gate_key,
             None if self.tickets is None else list(self.tickets),
@@ -257,13 +304,9 @@ class Access:
     @classmethod
     def from_value(cls, value: Any, what: str) -> Access:
         f = encoding.expect_list(value, 5, what)
-        roll = None
+        roll, weights = None, None
         if f[0] is not None:
-            r = encoding.expect_list(f[0], 2, f"{what}.roll")
-            roll = (
-                expect_hash_list(r[0], f"{what}.roll.phone_ids", limits.MAX_LIST_KEYS),
-                expect_key_list(r[1], f"{what}.roll.voter_keys", limits.MAX_LIST_KEYS),
-            )
+            roll, weights = expect_roll(f[0], f"{what}.roll")
         password = None
         if f[1] is not None:
             p = encoding.expect_list(f[1], 2, f"{what}.password")
@@ -279,6 +322,7 @@ class Access:
             if f[3] is None
             else expect_key_list(f[3], f"{what}.tickets", limits.MAX_LIST_KEYS),
             geofence=None if f[4] is None else Geofence.from_value(f[4], f"{what}.geofence"),
+            roll_weights=weights,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -286,6 +330,8 @@ class Access:
         if self.roll is not None:
             d["roll_phone_ids"] = [p.hex() for p in self.roll[0]]
             d["roll_voter_keys"] = [k.hex() for k in self.roll[1]]
+            if self.roll_weights is not None:
+                d["roll_weights"] = weights_to_dict(*self.roll, self.roll_weights)
         if self.password is not None:
             d["password_gate_key"] = self.password[0].hex()
             d["password_salt"] = self.password[1].hex()
@@ -302,6 +348,7 @@ class Access:
         "roll",
         "roll_phone_ids",
         "roll_voter_keys",
+        "roll_weights",
         "password_gate_key",
         "password_salt",
         "qr_gate_key",
@@ -330,12 +377,20 @@ class Access:
         opt = dicts.optional
         phones = opt(d, "roll_phone_ids", what)
         keys = opt(d, "roll_voter_keys", what)
-        roll = None
-        if opt(d, "roll", what, False) or phones is not None or keys is not None:
+        weight_table = opt(d, "roll_weights", what)
+        roll, weights = None, None
+        if (
+            opt(d, "roll", what, False)
+            or phones is not None
+            or keys is not None
+            or weight_table is not None
+        ):
             roll = (
                 dicts.hex_list(phones or [], f"{what}.roll_phone_ids", 32),
                 dicts.hex_list(keys or [], f"{what}.roll_voter_keys", PUBLIC_KEY_SIZE),
             )
+            if weight_table is not None:
+                weights = parse_weights(weight_table, *roll, f"{what}.roll_weights")
         password = None
         if opt(d, "password_gate_key", what) is not None:
             password = (
@@ -357,7 +412,91 @@ class Access:
             qr_gate_key=None if qr is None else dicts.as_hex(qr, f"{what}.qr_gate_key", 32),
             tickets=None if tickets is None else dicts.hex_list(tickets, f"{what}.ticket_keys", 32),
             geofence=None if fence is None else Geofence.parse_dict(fence, f"{what}.geofence"),
+            roll_weights=weights,
         )
+
+
+# Weighted rolls (shareholders, delegates, apartment owners): each entry's weight rides
+# in a third roll field (and a fourth extend_roll field), parallel to the entry lists,
+# so unweighted rolls keep the bytes they always had.
+
+Weights = tuple[tuple[int, ...], tuple[int, ...]]
+"""(phone_weights, key_weights): one weight per phone id and per voter key, in order."""
+
+
+def roll_to_value(
+    roll: tuple[tuple[bytes, ...], tuple[bytes, ...]], weights: Weights | None
+) -> Any:
+    value: list[Any] = [list(roll[0]), list(roll[1])]
+    if weights is not None:
+        value.append(weights_to_value(weights))
+    return value
+
+
+def expect_roll(
+    value: Any, what: str
+) -> tuple[tuple[tuple[bytes, ...], tuple[bytes, ...]], Weights | None]:
+    """(phone_ids, voter_keys) and their weights (None: unweighted) from a roll field."""
+    f = encoding.expect_list_with_tail(value, 2, 1, what)
+    roll = (
+        expect_hash_list(f[0], f"{what}.phone_ids", limits.MAX_LIST_KEYS),
+        expect_key_list(f[1], f"{what}.voter_keys", limits.MAX_LIST_KEYS),
+    )
+    weights = None if f[2] is None else expect_weights(f[2], f"{what}.weights", *roll)
+    return roll, weights
+
+
+def weights_to_value(weights: Weights) -> list[Any]:
+    return [list(weights[0]), list(weights[1])]
+
+
+def expect_weights(
+    value: Any, what: str, phone_ids: tuple[bytes, ...], voter_keys: tuple[bytes, ...]
+) -> Weights:
+    """One weight 1..MAX_WEIGHT per listed phone id and voter key."""
+    f = encoding.expect_list(value, 2, what)
+    return (
+        _expect_weight_list(f[0], f"{what}.phone_weights", len(phone_ids)),
+        _expect_weight_list(f[1], f"{what}.key_weights", len(voter_keys)),
+    )
+
+
+def _expect_weight_list(value: Any, what: str, entries: int) -> tuple[int, ...]:
+    items = encoding.expect_array(value, what, limits.MAX_LIST_KEYS)
+    if len(items) != entries:
+        raise DecodeError(f"{what}: one weight per roll entry, {entries}, got {len(items)}")
+    return tuple(
+        encoding.expect_int(w, f"{what}[{i}]", 1, limits.MAX_WEIGHT) for i, w in enumerate(items)
+    )
+
+
+def weights_to_dict(
+    phone_ids: tuple[bytes, ...], voter_keys: tuple[bytes, ...], weights: Weights
+) -> dict[str, int]:
+    """{hex id: weight} for every entry: the form a person writes in a poll file."""
+    table = {p.hex(): w for p, w in zip(phone_ids, weights[0], strict=True)}
+    table.update({k.hex(): w for k, w in zip(voter_keys, weights[1], strict=True)})
+    return table
+
+
+def parse_weights(
+    table: Any, phone_ids: tuple[bytes, ...], voter_keys: tuple[bytes, ...], what: str
+) -> Weights:
+    """Weights from a {hex id: weight} table naming exactly the listed entries."""
+    if not isinstance(table, dict):
+        raise ValueError(f"{what}: expected a table of id = weight, got {type(table).__name__}")
+    named = {p.hex() for p in phone_ids} | {k.hex() for k in voter_keys}
+    for key in table:
+        if str(key).lower() not in named:
+            raise ValueError(f"{what}: {key} is not a phone id or voter key of this roll")
+    lowered = {str(k).lower(): v for k, v in table.items()}
+
+    def weight(entry: bytes) -> int:
+        if entry.hex() not in lowered:
+            raise ValueError(f"{what}: no weight for roll entry {entry.hex()}")
+        return dicts.as_int(lowered[entry.hex()], f"{what}.{entry.hex()}")
+
+    return tuple(weight(p) for p in phone_ids), tuple(weight(k) for k in voter_keys)
 
 
 @dataclass(frozen=True)

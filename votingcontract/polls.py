@@ -19,7 +19,7 @@ from votingcontract.poll_images import (
     validate_image_index,
     validate_poll_images,
 )
-from votingcontract.poll_spec import CreatePoll, Question
+from votingcontract.poll_spec import CreatePoll, Question, Weights
 from votingcontract.reasons import ReasonCode, Refused
 from votingcontract.records import (
     TRUE,
@@ -61,7 +61,7 @@ def process_create_poll(
     state.set(state_keys.poll(poll_id), record.encode())
     process_image_index(state, body)
     if body.access.roll is not None:
-        process_roll_additions(state, record, *body.access.roll)
+        process_roll_additions(state, record, *body.access.roll, body.access.roll_weights)
     if body.access.tickets is not None:
         process_ticket_additions(state, record, body.access.tickets)
     if creator_phone_id is None:
@@ -121,7 +121,9 @@ def process_extend_roll(
         raise Refused(ReasonCode.CLOSED)
     if status == "open":
         raise Refused(ReasonCode.ALREADY_OPEN)
-    process_roll_additions(state, poll, body.phone_ids, body.voter_keys)
+    if (body.weights is None) != (poll.spec.access.roll_weights is None):
+        raise Refused(ReasonCode.WEIGHTS_MISMATCH)
+    process_roll_additions(state, poll, body.phone_ids, body.voter_keys, body.weights)
 
 
 def process_issue_tickets(
@@ -194,6 +196,23 @@ def validate_question(question: Question) -> None:
                 f"option {number}: costs {option.cost}, but only a question with a "
                 "budget_cap has costs",
             )
+    validate_min_spend(question)
+
+
+def validate_min_spend(question: Question) -> None:
+    """A minimum spend some ballot can reach: the max_selections dearest projects cost
+    at least the minimum (a poll that refuses every ballot helps nobody)."""
+    if question.budget_cap is None or question.min_spend_percent == 0:
+        return
+    dearest = sorted((o.cost for o in question.options), reverse=True)
+    reachable = sum(dearest[: question.max_selections])
+    if reachable * 100 < question.budget_cap * question.min_spend_percent:
+        raise Refused(
+            ReasonCode.INVALID_POLL,
+            f"min_spend_percent {question.min_spend_percent}: the {question.max_selections} "
+            f"dearest projects cost {reachable}, less than {question.min_spend_percent}% of "
+            f"the budget of {question.budget_cap}, so no ballot could be accepted",
+        )
 
 
 def validate_schedule(body: CreatePoll, now_ms: int) -> None:
@@ -250,24 +269,43 @@ def process_roll_additions(
     poll: PollRecord,
     phone_ids: tuple[bytes, ...],
     voter_keys: tuple[bytes, ...],
+    weights: Weights | None = None,
 ) -> None:
     """Put the listed ids and keys on the roll; list_full if that would pass its cap.
 
     Only entries not on the roll yet count (a repeat is a no-op), so the stored count
     is the roll's size and the cap check reads one counter, however long the roll.
+    A weighted roll stores each entry's weight as its value; weight_conflict if an
+    entry is listed again with another weight (a voter's weight never changes).
     """
     poll_id = poll.poll_id
     entries = [state_keys.roll_phone(poll_id, p) for p in phone_ids]
     entries += [state_keys.roll_key(poll_id, k) for k in voter_keys]
+    values = [TRUE] * len(entries)
+    if weights is not None:
+        values = [encoding.encode(w) for w in (*weights[0], *weights[1])]
+        validate_roll_weights(state, entries, values)
     added = calculate_absent_keys(state, entries)
     cap = limits.MAX_ROLL_ENTRIES_POLICY
     if poll.creator_phone_id is not None:
         cap = limits.MAX_ROLL_ENTRIES_CITIZEN
     validate_list_cap(state, state_keys.roll_count(poll_id), len(added), cap)
+    value_of = dict(zip(entries, values, strict=True))
     for key in added:
-        state.set(key, TRUE)
+        state.set(key, value_of[key])
     if added:
         add_to_count(state, state_keys.roll_count(poll_id), len(added))
+
+
+def validate_roll_weights(state: StateView, entries: list[bytes], values: list[bytes]) -> None:
+    """weight_conflict unless each entry has one weight: within the list and on the roll."""
+    seen: dict[bytes, bytes] = {}
+    for key, value in zip(entries, values, strict=True):
+        if seen.setdefault(key, value) != value:
+            raise Refused(ReasonCode.WEIGHT_CONFLICT)
+        stored = state.get(key)
+        if stored is not None and stored != value:
+            raise Refused(ReasonCode.WEIGHT_CONFLICT)
 
 
 def process_ticket_additions(

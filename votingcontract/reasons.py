@@ -48,6 +48,9 @@ class ReasonCode(StrEnum):
     DUPLICATE = "duplicate"
     LIST_FULL = "list_full"
     KEY_PENDING = "key_pending"
+    UNDER_MIN_SPEND = "under_min_spend"
+    WEIGHT_CONFLICT = "weight_conflict"
+    WEIGHTS_MISMATCH = "weights_mismatch"
 
     @property
     def description(self) -> str:
@@ -90,6 +93,12 @@ DESCRIPTIONS: dict[ReasonCode, str] = {
     ReasonCode.KEY_PENDING: "this key replaces the phone's previous key and becomes active "
     f"{limits.KEY_REPLACEMENT_DELAY_MS // 3_600_000} hours after its enrollment; until then "
     "the previous key stays active and its holder may cancel the change",
+    ReasonCode.UNDER_MIN_SPEND: "the chosen projects spend less than the share of the budget "
+    "this question requires",
+    ReasonCode.WEIGHT_CONFLICT: "a roll entry is already listed, or listed twice, with another "
+    "weight; a voter's weight is fixed once listed",
+    ReasonCode.WEIGHTS_MISMATCH: "the roll entries carry weights and the poll's roll is not "
+    "weighted, or the roll is weighted and they carry none",
 }
 
 

@@ -8,11 +8,13 @@
     PollRecord          = [create_poll value, creator_key, creator_phone_id | nil,
                            created_height, closes_at_ms, closed_early_at_ms | nil]
     BallotRecord        = [[[option_index, ...] per question], height, tx_id]
+                          (weighted polls: [..., height, tx_id, weight])
     ParticipationRecord = [height, tx_id]
 
 A PollRecord's create_poll value keeps the access flags but not the initial roll or
-ticket lists (those live under rollphone/, rollkey/ and ticket/); closes_at_ms is the
-current closing time (extend_poll moves it).
+ticket lists (those live under rollphone/, rollkey/ and ticket/; a weighted roll keeps
+its weights field, emptied, so the poll stays weighted); closes_at_ms is the current
+closing time (extend_poll moves it).
 
 A PhoneRecord's last field is the pending key replacement: a key enrolled for a phone
 that already had one waits until effective_at_ms (voterkeys.py says how a record reads
@@ -30,7 +32,7 @@ from typing import Any
 from chain import encoding
 from chain.state import OverlayState, StateView
 from votingcontract import state_keys
-from votingcontract.poll_spec import Access, CreatePoll
+from votingcontract.poll_spec import CreatePoll
 
 PollStatus = str
 """"upcoming", "open" or "closed"."""
@@ -163,6 +165,7 @@ class PollRecord:
             created_height=self.created_height,
             closes_at_ms=self.closes_at_ms,
             closed_early_at_ms=self.closed_early_at_ms,
+            weighted=self.spec.access.roll_weights is not None,
         )
         if now_ms is not None:
             d["status"] = self.status(now_ms)
@@ -172,12 +175,11 @@ class PollRecord:
 def stored_spec(spec: CreatePoll) -> CreatePoll:
     """The create_poll body as kept in the PollRecord: initial lists stripped."""
     a = spec.access
-    access = Access(
+    access = replace(
+        a,
         roll=None if a.roll is None else ((), ()),
-        password=a.password,
-        qr_gate_key=a.qr_gate_key,
         tickets=None if a.tickets is None else (),
-        geofence=a.geofence,
+        roll_weights=None if a.roll_weights is None else ((), ()),
     )
     return replace(spec, access=access)
 
@@ -187,14 +189,20 @@ class BallotRecord:
     selections: tuple[tuple[int, ...], ...]
     height: int
     tx_id: bytes
+    weight: int | None = None
+    """The voter's weight in a weighted poll, kept so a revote takes back exactly what
+    this ballot added; None in every other poll (whose records keep their 3 fields)."""
 
     def encode(self) -> bytes:
-        return encoding.encode([[list(s) for s in self.selections], self.height, self.tx_id])
+        fields: list[Any] = [[list(s) for s in self.selections], self.height, self.tx_id]
+        if self.weight is not None:
+            fields.append(self.weight)
+        return encoding.encode(fields)
 
     @classmethod
     def decode(cls, data: bytes) -> BallotRecord:
-        f = encoding.expect_list(encoding.decode(data), 3, "ballot record")
-        return cls(tuple(tuple(s) for s in f[0]), f[1], f[2])
+        f = encoding.expect_list_with_tail(encoding.decode(data), 3, 1, "ballot record")
+        return cls(tuple(tuple(s) for s in f[0]), f[1], f[2], f[3])
 
 
 @dataclass(frozen=True)

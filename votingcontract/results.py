@@ -9,6 +9,12 @@ shares are shares of its ballots. Shares are shown as-is: they may sum to 99.99 
 Budget outcome: options ordered by count descending, ties by option index ascending;
 walking that order, an option with at least one vote is funded if its cost fits in what
 is left of the cap (an option that does not fit is skipped and the walk goes on).
+
+Weighted polls: an option's count is the sum of the weights of the voters who chose it,
+so shares and the budget outcome are weighted by the same formulas; each option also
+gives its number of ballots, and the poll the total weight of its participants. In an
+unweighted poll every weight is 1: ballots equal counts, participant_weight equals
+participants.
 """
 
 from __future__ import annotations
@@ -56,12 +62,15 @@ class OptionResult:
     share_bps: int
     cost: int
     funded: bool
+    ballots: int
+    """Ballots choosing this option; `count` is their total weight in a weighted poll."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "index": self.index,
             "text": self.text,
             "count": self.count,
+            "ballots": self.ballots,
             "share_bps": self.share_bps,
             "percent": format_bps(self.share_bps),
             "cost": self.cost,
@@ -98,21 +107,37 @@ class PollResults:
     """False while an after_close poll is still open: no counts are given then."""
     participants: int
     questions: tuple[QuestionResult, ...]
+    weighted: bool = False
+    """True: each ballot counts with its voter's weight (roll entries carry weights)."""
+    participant_weight: int = 0
+    """The participants' total weight (equal to participants in an unweighted poll)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "poll_id": self.poll_id.hex(),
             "status": self.status,
             "visible": self.visible,
+            "weighted": self.weighted,
             "participants": self.participants,
+            "participant_weight": self.participant_weight,
             "questions": [q.to_dict() for q in self.questions],
         }
 
 
 def calculate_counts(state: StateView, poll: PollRecord) -> list[list[int]]:
-    """counts[q][o] from the stored tallies."""
+    """counts[q][o] from the stored tallies (weighted sums in a weighted poll)."""
+    return _read_counters(state, poll, state_keys.tally_prefix(poll.poll_id))
+
+
+def calculate_ballot_counts(state: StateView, poll: PollRecord) -> list[list[int]]:
+    """ballots[q][o]: how many counted ballots chose each option."""
+    if poll.spec.access.roll_weights is None:
+        return calculate_counts(state, poll)
+    return _read_counters(state, poll, state_keys.tally_ballots_prefix(poll.poll_id))
+
+
+def _read_counters(state: StateView, poll: PollRecord, prefix: bytes) -> list[list[int]]:
     counts = [[0] * len(q.options) for q in poll.spec.questions]
-    prefix = state_keys.tally_prefix(poll.poll_id)
     for key, _ in state.items(prefix):
         question, option = state_keys.parse_tally(key)
         counts[question][option] = read_count(state, key)
@@ -123,11 +148,15 @@ def calculate_results(state: StateView, poll: PollRecord, now_ms: int) -> PollRe
     """The poll's results as seen at `now_ms`, honouring its visibility."""
     status = poll.status(now_ms)
     visible = poll.spec.visibility == "live" or status == "closed"
+    weighted = poll.spec.access.roll_weights is not None
     if not visible:
-        return PollResults(poll.poll_id, status, False, 0, ())
+        return PollResults(poll.poll_id, status, False, 0, (), weighted)
     counts = calculate_counts(state, poll)
+    ballot_counts = calculate_ballot_counts(state, poll)
     questions = []
-    for question, question_counts in zip(poll.spec.questions, counts, strict=True):
+    for question, question_counts, question_ballots in zip(
+        poll.spec.questions, counts, ballot_counts, strict=True
+    ):
         total = sum(question_counts)
         funded: tuple[int, ...] = ()
         funded_cost = 0
@@ -144,6 +173,7 @@ def calculate_results(state: StateView, poll: PollRecord, now_ms: int) -> PollRe
                 calculate_share_bps(question_counts[i], total),
                 option.cost,
                 i in funded,
+                question_ballots[i],
             )
             for i, option in enumerate(question.options)
         )
@@ -151,4 +181,15 @@ def calculate_results(state: StateView, poll: PollRecord, now_ms: int) -> PollRe
             QuestionResult(question.text, total, options, question.budget_cap, funded, funded_cost)
         )
     participants = read_count(state, state_keys.participants(poll.poll_id))
-    return PollResults(poll.poll_id, status, True, participants, tuple(questions))
+    participant_weight = participants
+    if weighted:
+        participant_weight = read_count(state, state_keys.participant_weight(poll.poll_id))
+    return PollResults(
+        poll.poll_id,
+        status,
+        True,
+        participants,
+        tuple(questions),
+        weighted,
+        participant_weight,
+    )

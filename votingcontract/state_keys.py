@@ -20,9 +20,14 @@ keys under its own `state/` prefix; they are relative to that.
     ticket/<poll_id32><ticket_key32>   nil | voter_id32          registered ticket, used by
     ticketcount/<poll_id32>            count                     tickets registered (the cap)
     ballot/<poll_id32><voter_id32>     BallotRecord              the counted ballot of a voter
-    tally/<poll_id32><q:u16><o:u16>    count                     votes for option o of q;
-                                                                 absent means 0
+    tally/<poll_id32><q:u16><o:u16>    count                     votes for option o of q
+                                                                 (weighted polls: the sum of
+                                                                 the voters' weights)
+    tallyballots/<poll_id32><q:u16><o:u16>  count                weighted polls only: ballots
+                                                                 choosing option o of q
     participants/<poll_id32>           count                     voters with a counted ballot
+    participantweight/<poll_id32>      count                     weighted polls only: the sum
+                                                                 of those voters' weights
     participation/<voter_id32><poll_id32>  ParticipationRecord   a voter's history entry
     citizenopen/<phone_id32><poll_id32>    true                  citizen polls of a phone not
                                                                  yet seen ended (the cap)
@@ -35,6 +40,7 @@ keys under its own `state/` prefix; they are relative to that.
 
 voter_id is the voter's phone_id, or for a voter without enrollment in a ticket poll,
 the ticket key (so the ticket stands in for the phone). u16 is 2-byte big-endian.
+In a weighted poll a roll entry's value is its weight (an integer) instead of true.
 """
 
 from __future__ import annotations
@@ -53,7 +59,9 @@ TICKET = b"ticket/"
 TICKET_COUNT = b"ticketcount/"
 BALLOT = b"ballot/"
 TALLY = b"tally/"
+TALLY_BALLOTS = b"tallyballots/"
 PARTICIPANTS = b"participants/"
+PARTICIPANT_WEIGHT = b"participantweight/"
 PARTICIPATION = b"participation/"
 CITIZEN_OPEN = b"citizenopen/"
 STAT = b"stat/"
@@ -122,13 +130,25 @@ def tally(poll_id: bytes, question: int, option: int) -> bytes:
     return TALLY + poll_id + question.to_bytes(2, "big") + option.to_bytes(2, "big")
 
 
+def tally_ballots_prefix(poll_id: bytes) -> bytes:
+    return TALLY_BALLOTS + poll_id
+
+
+def tally_ballots(poll_id: bytes, question: int, option: int) -> bytes:
+    return TALLY_BALLOTS + poll_id + question.to_bytes(2, "big") + option.to_bytes(2, "big")
+
+
 def parse_tally(key: bytes) -> tuple[int, int]:
-    """(question, option) from a tally key."""
+    """(question, option) from a tally or tallyballots key."""
     return int.from_bytes(key[-4:-2], "big"), int.from_bytes(key[-2:], "big")
 
 
 def participants(poll_id: bytes) -> bytes:
     return PARTICIPANTS + poll_id
+
+
+def participant_weight(poll_id: bytes) -> bytes:
+    return PARTICIPANT_WEIGHT + poll_id
 
 
 def participation_prefix(voter_id: bytes) -> bytes:

@@ -229,7 +229,7 @@ KEY = bytes(range(32))
             "extend_roll.phone_ids[0]: expected 32 bytes, got 31",
         ),
         (ExtendRoll, [HASH[:31], [], []], "extend_roll.poll_id: expected 32 bytes, got 31"),
-        (ExtendRoll, [HASH, []], "extend_roll: expected 3 fields, got 2"),
+        (ExtendRoll, [HASH, []], "extend_roll: expected 3 to 4 fields, got 2"),
         (ExtendPoll, [HASH[:31], 5], "extend_poll.poll_id: expected 32 bytes, got 31"),
         (
             ExtendPoll,

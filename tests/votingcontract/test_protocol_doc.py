@@ -61,3 +61,8 @@ def test_poll_caps_table_matches_limits() -> None:
 
 def test_key_replacement_delay_matches_limits() -> None:
     assert f"KEY_REPLACEMENT_DELAY_MS = {limits.KEY_REPLACEMENT_DELAY_MS:,}" in section_11()
+
+
+def test_weight_bound_matches_limits() -> None:
+    assert f"u64 1..{limits.MAX_WEIGHT:,}]" in section_11()
+    assert "`MAX_WEIGHT`" in section_11()
