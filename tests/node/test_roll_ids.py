@@ -8,6 +8,7 @@ audit log and the metrics, and that no number or phone id is ever logged.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import secrets
@@ -17,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgpack
 import pytest
 from aiohttp import web
 
 import votingcontract
-from chain.keys import PrivateKey
+from chain.keys import PrivateKey, verify_signature
 from node.attester_service import AttesterService
 from node.roll_ids import (
     MAX_ROLL_PHONES,
@@ -299,10 +301,6 @@ def test_each_attester_instance_allows_its_share_of_the_daily_quota(tmp_path: Pa
 
 def test_the_signed_statement_is_as_protocol_section_14_5_says() -> None:
     """An outsider's client, written from the spec with msgpack and hashlib alone."""
-    import hashlib
-
-    import msgpack
-
     nonce = bytes(range(16))
     statement = msgpack.packb(
         [
@@ -319,6 +317,4 @@ def test_the_signed_statement_is_as_protocol_section_14_5_says() -> None:
     digest = hashlib.sha256(b"\x0f" + statement).digest()
     document = sign_roll_request(OFFICE, "votechain-test", ORG, PHONES, NOW_MS, nonce)
     assert OFFICE.public_key.hex() == document["key"]
-    from chain.keys import verify_signature
-
     assert verify_signature(OFFICE.public_key, bytes.fromhex(document["signature"]), digest)
