@@ -59,8 +59,8 @@ def parse_answers(answers: Sequence[str], poll: dict[str, Any]) -> list[list[int
 
 
 def check_selection(number: int, question: dict[str, Any], chosen: list[int]) -> None:
-    """The state machine's rules for one question (bad_selection_count, over_budget), said
-    with the question's number as printed."""
+    """The state machine's rules for one question (bad_selection_count, over_budget,
+    under_min_spend), said with the question's number as printed."""
     low, high = question["min_selections"], question["max_selections"]
     if not low <= len(chosen) <= high:
         takes = f"{low}" if low == high else f"{low} to {high}"
@@ -75,6 +75,12 @@ def check_selection(number: int, question: dict[str, Any], chosen: list[int]) ->
         if spent > cap:
             raise CliError(
                 f"question {number}: the chosen projects cost {spent}, over the budget of {cap}"
+            )
+        percent = question.get("min_spend_percent", 0)
+        if spent * 100 < cap * percent:
+            raise CliError(
+                f"question {number}: the chosen projects cost {spent}; spend at least "
+                f"{percent}% of the budget of {cap} (under_min_spend)"
             )
 
 

@@ -12,7 +12,7 @@ import votingcontract
 from chain.keyfile import load_key
 from cli import common, info_cmds
 from cli.ids import POLL_ID_HELP, fetch_poll, resolve_poll_id
-from cli.output import bar, print_json, print_table
+from cli.output import print_json, print_table
 from cli.poll_file import load_poll_file
 from cli.poll_view import (
     check_images,
@@ -21,6 +21,7 @@ from cli.poll_view import (
     placeholder_phone_ids,
     upload_images,
 )
+from cli.results_text import participants_text, print_questions
 from cli.roll_cmds import add_attester, attester_phone_ids, complete_roll, register_roll_commands
 from cli.txs import chain_id_of, describe_receipt, sign, submit
 from votingcontract.polls import poll_problem
@@ -240,19 +241,11 @@ def poll_results(args: argparse.Namespace) -> int:
     if args.json:
         print_json(results)
         return 0
-    print(f"{poll['title']}  [{results['status']}]  participants: {results['participants']}")
+    print(f"{poll['title']}  [{results['status']}]  {participants_text(results)}")
     if not results["visible"]:
         print("results are shown after the poll closes")
         return 0
-    for q_index, question in enumerate(results["questions"]):
-        print(f"\nQ{q_index + 1}. {question['text']}")
-        print_table(["option", "votes", "share", ""], _result_rows(question))
-        if question["budget_cap"] is not None:
-            names = [question["options"][i]["text"] for i in question["funded"]]
-            print(
-                f"funded within the budget of {question['budget_cap']}: "
-                f"{', '.join(names) or 'none'} (total cost {question['funded_cost']})"
-            )
+    print_questions(results)
     return 0
 
 
@@ -261,13 +254,6 @@ def poll_close(args: argparse.Namespace) -> int:
     body = votingcontract.ClosePoll.from_dict({"poll_id": resolve_poll_id(client, args.poll_id)})
     result = submit(client, sign(load_key(args.key), chain_id_of(client), body))
     return _report(args, result)
-
-
-def _result_rows(question: dict[str, Any]) -> list[list[Any]]:
-    return [
-        [option["text"], option["count"], option["percent"] + "%", bar(option["share_bps"])]
-        for option in question["options"]
-    ]
 
 
 def _report(args: argparse.Namespace, result: dict[str, Any]) -> int:

@@ -26,7 +26,8 @@ from chain.block import Block
 from chain.genesis import Genesis
 from cli import common
 from cli.errors import CliError
-from cli.output import bar, print_json, print_table, short
+from cli.output import bar, print_json, short
+from cli.results_text import participants_text, print_questions
 from verifier.errors import VerificationFailure
 from verifier.export import ExportSource, write_export
 from verifier.receipts import (
@@ -232,20 +233,8 @@ def print_report(report: Report) -> None:
         if results is None or not results["visible"]:
             print("  results are shown after the poll closes")
             continue
-        print(f"  participants: {results['participants']}")
-        for q_index, question in enumerate(results["questions"]):
-            print(f"\n  Q{q_index + 1}. {question['text']}")
-            rows = [
-                [o["text"], o["count"], o["percent"] + "%", bar(o["share_bps"])]
-                for o in question["options"]
-            ]
-            print_table(["option", "votes", "share", ""], rows)
-            if question["budget_cap"] is not None:
-                names = [question["options"][i]["text"] for i in question["funded"]]
-                print(
-                    f"  funded within {question['budget_cap']}: {', '.join(names) or 'none'} "
-                    f"(total cost {question['funded_cost']})"
-                )
+        print(f"  {participants_text(results)}")
+        print_questions(results, indent="  ")
 
 
 def _print_failure(args: argparse.Namespace, failure: VerificationFailure, partial: Report) -> int:
