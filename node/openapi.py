@@ -224,7 +224,12 @@ def openapi_document() -> dict[str, Any]:
                 )
             ),
             "/v1/polls/{poll_id}": _get("One poll", [poll_id]),
-            "/v1/polls/{poll_id}/results": _get("Counts and percentages per option", [poll_id]),
+            "/v1/polls/{poll_id}/results": _get(
+                "Counts and percentages per option; in a weighted poll (weighted: true) counts "
+                "are sums of the voters' weights, with each option's ballots and the "
+                "participants' participant_weight beside them",
+                [poll_id],
+            ),
             "/v1/images/{sha256}": _image_operations(),
             "/v1/history": _heavy(
                 _post(
