@@ -212,6 +212,12 @@ def _roll_numbers(access: dict[str, Any], base_dir: Path) -> RollNumbers | None:
     country_code = access.pop("roll_country_code", DEFAULT_COUNTRY_CODE)
     if typed is None and file_name is None:
         return None
+    if access.get("roll_weights") is not None:
+        raise ValueError(
+            "a weighted roll (roll_weights) cannot be given as phone numbers yet: the weights "
+            "name phone ids, which the numbers only get from the attester; give "
+            "roll_phone_ids or roll_voter_keys with roll_weights, or drop the weights"
+        )
     if not isinstance(country_code, str) or not country_code.isdigit():
         raise ValueError('access.roll_country_code must be digits in quotes, e.g. "82"')
     parts = []

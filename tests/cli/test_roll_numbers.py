@@ -273,3 +273,13 @@ def test_hex_phone_ids_still_work_alone() -> None:
     phone_id = votingcontract.phone_id(b"pepper", "+821011112222")
     prepared = prepare_poll(poll_document({"roll_phone_ids": [phone_id.hex()]}), NOW_MS)
     assert prepared.body.access.roll[0] == (phone_id,)
+
+
+def test_a_weighted_roll_of_phone_numbers_is_refused_before_the_attester() -> None:
+    attester = FakeAttester()
+    document = poll_document(
+        {"roll_phones": ["010-1111-2222"], "roll_phone_ids": ["ab" * 32], "roll_weights": {}}
+    )
+    with pytest.raises(ValueError, match="weighted roll"):
+        prepare_poll(document, NOW_MS, phone_ids=attester)
+    assert attester.asked == []
