@@ -80,6 +80,8 @@ class PreparedPoll:
     extra_phone_ids: list[bytes] = field(default_factory=list)
     """Roll phone ids that do not fit in the create_poll transaction: `poll create` adds
     them with extend_roll transactions right after it, before the poll opens."""
+    extra_weights: dict[bytes, int] | None = None
+    """A weighted roll's weight of each of extra_phone_ids; None for an unweighted roll."""
 
 
 def password_problem(password: str) -> str | None:
@@ -212,12 +214,6 @@ def _roll_numbers(access: dict[str, Any], base_dir: Path) -> RollNumbers | None:
     country_code = access.pop("roll_country_code", DEFAULT_COUNTRY_CODE)
     if typed is None and file_name is None:
         return None
-    if access.get("roll_weights") is not None:
-        raise ValueError(
-            "a weighted roll (roll_weights) cannot be given as phone numbers yet: the weights "
-            "name phone ids, which the numbers only get from the attester; give "
-            "roll_phone_ids or roll_voter_keys with roll_weights, or drop the weights"
-        )
     if not isinstance(country_code, str) or not country_code.isdigit():
         raise ValueError('access.roll_country_code must be digits in quotes, e.g. "82"')
     parts = []
@@ -229,7 +225,34 @@ def _roll_numbers(access: dict[str, Any], base_dir: Path) -> RollNumbers | None:
         parts.append(read_roll_file(base_dir / file_name, country_code))
     numbers = dict.fromkeys(n for part in parts for n in part.numbers)
     repeated = sum(p.duplicates for p in parts) + sum(len(p.numbers) for p in parts)
-    return RollNumbers(tuple(numbers), repeated - len(numbers))
+    return _weighted_numbers(
+        access, RollNumbers(tuple(numbers), repeated - len(numbers), parts[-1].weights), parts
+    )
+
+
+def _weighted_numbers(
+    access: dict[str, Any], roll: RollNumbers, parts: list[RollNumbers]
+) -> RollNumbers:
+    """A roll of numbers is weighted when its file has a weight column (docs/POLL_FILES.md);
+    then every number needs a weight, and the poll's roll is weighted (roll_weights)."""
+    if roll.weights is None:
+        if access.get("roll_weights") is not None:
+            raise ValueError(
+                "a weighted roll (roll_weights) needs a weight for every phone number: give "
+                "the numbers in a roll_file with a weight column (or drop roll_weights)"
+            )
+        return roll
+    if len(parts) > 1:
+        raise ValueError(
+            "roll_phones carry no weights: with a weighted roll_file (a weight column), put "
+            "every number in the file"
+        )
+    table = access.get("roll_weights")
+    if table is None:
+        access["roll_weights"] = {}
+    elif not isinstance(table, dict):
+        raise ValueError("access.roll_weights must be a table of hex id = weight")
+    return roll
 
 
 def _put_roll_phone_ids(
@@ -260,21 +283,49 @@ def _put_roll_phone_ids(
     all_ids = list(dict.fromkeys([*given, *converted]))
     access["roll_phone_ids"] = all_ids[:keep]
     prepared.extra_phone_ids = [bytes.fromhex(p) for p in all_ids[keep:]]
+    if roll.weights is not None:
+        weights = _roll_weights(access, converted, roll.weights)
+        keys = [k.lower() for k in access.get("roll_voter_keys") or [] if isinstance(k, str)]
+        access["roll_weights"] = {p: weights[p] for p in [*all_ids[:keep], *keys] if p in weights}
+        unweighted = [p for p in all_ids if p not in weights]
+        if unweighted:
+            raise ValueError(f"access.roll_weights: no weight for roll entry {unweighted[0]}")
+        prepared.extra_weights = {bytes.fromhex(p): weights[p] for p in all_ids[keep:]}
     prepared.roll_numbers = len(roll.numbers)
     prepared.duplicate_numbers = roll.duplicates
 
 
+def _roll_weights(
+    access: dict[str, Any], converted: list[str], weights: tuple[int, ...]
+) -> dict[str, int]:
+    """{hex id: weight}: the file's weights for its numbers' phone ids, with the poll file's
+    roll_weights table for the ids and keys it lists itself; ValueError on a conflict."""
+    table = {str(k).lower(): v for k, v in (access.get("roll_weights") or {}).items()}
+    for phone_id, weight in zip(converted, weights, strict=True):
+        if table.setdefault(phone_id, weight) != weight:
+            raise ValueError(
+                "a phone number of the roll file is also in roll_phone_ids with another "
+                "weight in roll_weights: a voter has one weight"
+            )
+    return table
+
+
 def _fitting_phone_ids(d: dict[str, Any], total: int) -> int:
     """How many of `total` roll phone ids the create_poll transaction can carry (phone
-    ids are all 32 bytes, so stand-ins measure it before the attester is asked)."""
+    ids are all 32 bytes, so stand-ins measure it before the attester is asked; in a
+    weighted roll each with the largest weight's bytes)."""
     access = d["access"]
     keys = access.get("roll_voter_keys") or []
     keep = max(0, min(total, limits.MAX_LIST_KEYS - len(keys)))
+    table = access.get("roll_weights")
     while True:
         stand_ins = [i.to_bytes(32, "big").hex() for i in range(keep)]
-        body = votingcontract.CreatePoll.from_dict(
-            {**d, "access": {**access, "roll_phone_ids": stand_ins}}
-        )
+        sized = {**access, "roll_phone_ids": stand_ins}
+        if table is not None:
+            listed = {str(k).lower() for k in keys}
+            key_weights = {str(k).lower(): v for k, v in table.items() if str(k).lower() in listed}
+            sized["roll_weights"] = {**key_weights, **dict.fromkeys(stand_ins, limits.MAX_WEIGHT)}
+        body = votingcontract.CreatePoll.from_dict({**d, "access": sized})
         excess = len(body.encode()) - (MAX_TX_BYTES - TX_ENVELOPE_MARGIN)
         if excess <= 0 or keep == 0:
             return keep

@@ -12,7 +12,7 @@ import argparse
 import secrets
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -108,22 +108,24 @@ def extend_roll(
     poll_id: str,
     phone_ids: Sequence[bytes] = (),
     voter_keys: Sequence[bytes] = (),
+    weights: Mapping[bytes, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Add the entries in extend_roll transactions of at most MAX_LIST_KEYS entries each,
     one after another (each waits for its commit); stops at the first refusal. Returns
-    every transaction's result."""
+    every transaction's result. weights: each entry's weight, for a weighted poll."""
     entries = [("phone_ids", p) for p in phone_ids] + [("voter_keys", k) for k in voter_keys]
     results: list[dict[str, Any]] = []
     batches = range(0, len(entries), limits.MAX_LIST_KEYS)
     for number, start in enumerate(batches, 1):
         batch = entries[start : start + limits.MAX_LIST_KEYS]
-        body = votingcontract.ExtendRoll.from_dict(
-            {
-                "poll_id": poll_id,
-                "phone_ids": [v.hex() for kind, v in batch if kind == "phone_ids"],
-                "voter_keys": [v.hex() for kind, v in batch if kind == "voter_keys"],
-            }
-        )
+        fields: dict[str, Any] = {
+            "poll_id": poll_id,
+            "phone_ids": [v.hex() for kind, v in batch if kind == "phone_ids"],
+            "voter_keys": [v.hex() for kind, v in batch if kind == "voter_keys"],
+        }
+        if weights is not None:
+            fields["weights"] = {v.hex(): weights[v] for _, v in batch}
+        body = votingcontract.ExtendRoll.from_dict(fields)
         result = submit(client, sign(key, chain_id, body))
         results.append(result)
         accepted = bool(result.get("receipt", {}).get("accepted"))
@@ -147,6 +149,12 @@ def register_roll_commands(poll: argparse._SubParsersAction[argparse.ArgumentPar
     p.add_argument("--phone", action="append", default=[], help="a phone number (repeatable)")
     p.add_argument("--phone-id", action="append", default=[], help="a phone id, hex (repeatable)")
     p.add_argument("--voter-key", action="append", default=[], help="a voter key, hex (repeatable)")
+    p.add_argument(
+        "--weight",
+        type=int,
+        help="a weighted poll: the weight of every --phone, --phone-id and --voter-key "
+        "(a --file gives its own in a weight column)",
+    )
     p.add_argument(
         "--country-code",
         default=DEFAULT_COUNTRY_CODE,
@@ -189,16 +197,24 @@ def poll_extend_roll(args: argparse.Namespace) -> int:
     poll = _poll(client, args.poll_id)
     key = load_key(args.key)
     chain_id = chain_id_of(client)
+    if numbers.numbers and poll["kind"] != "policy":
+        raise ValueError(
+            "only an organisation's poll takes phone numbers (the attester turns numbers "
+            "into phone ids for registered organisations only, docs/adr/007); give this "
+            "citizen poll --voter-key or --phone-id"
+        )
+    weighted = bool(poll.get("weighted"))
+    _check_weights(args, weighted, numbers, bool(phone_ids or voter_keys))
+    converted: list[bytes] = []
     if numbers.numbers:
-        if poll["kind"] != "policy":
-            raise ValueError(
-                "only an organisation's poll takes phone numbers (the attester turns numbers "
-                "into phone ids for registered organisations only, docs/adr/007); give this "
-                "citizen poll --voter-key or --phone-id"
-            )
-        convert = attester_phone_ids(args, key, chain_id)
-        phone_ids = [*convert(poll["org_id"], numbers.numbers), *phone_ids]
-    results = extend_roll(client, key, chain_id, poll["poll_id"], phone_ids, voter_keys)
+        converted = attester_phone_ids(args, key, chain_id)(poll["org_id"], numbers.numbers)
+    weights = None
+    if weighted:
+        from_file = numbers.weights or ()  # the file's numbers come first, in file order
+        given = [(e, args.weight) for e in (*converted[len(from_file) :], *phone_ids, *voter_keys)]
+        weights = _one_weight_each([*zip(converted, from_file, strict=False), *given])
+    phone_ids = [*converted, *phone_ids]
+    results = extend_roll(client, key, chain_id, poll["poll_id"], phone_ids, voter_keys, weights)
     accepted = all(r.get("receipt", {}).get("accepted") for r in results)
     summary = {
         "poll_id": poll["poll_id"],
@@ -284,14 +300,47 @@ def poll_tickets(args: argparse.Namespace) -> int:
 
 
 def _numbers(args: argparse.Namespace) -> RollNumbers:
+    """The file's numbers first (with their weights, if it has a weight column), then the
+    typed ones not in it."""
     typed = numbers_from_list(args.phone, args.country_code, "--phone") if args.phone else None
     read = read_roll_file(args.file, args.country_code) if args.file else None
     if typed is None and read is None:
         return RollNumbers((), 0)
-    parts = [p for p in (typed, read) if p is not None]
+    parts = [p for p in (read, typed) if p is not None]
     seen = dict.fromkeys(n for p in parts for n in p.numbers)
     duplicates = sum(p.duplicates for p in parts) + sum(len(p.numbers) for p in parts) - len(seen)
-    return RollNumbers(tuple(seen), duplicates)
+    return RollNumbers(tuple(seen), duplicates, None if read is None else read.weights)
+
+
+def _check_weights(
+    args: argparse.Namespace, weighted: bool, numbers: RollNumbers, named: bool
+) -> None:
+    """A weighted poll's extension gives every entry a weight: a roll file in its weight
+    column, entries on the command line with --weight; an unweighted poll's none."""
+    if not weighted:
+        if args.weight is not None or numbers.weights is not None:
+            raise ValueError(
+                "this poll's roll is not weighted: drop --weight and the file's weight column"
+            )
+        return
+    if args.file is not None and numbers.weights is None:
+        raise ValueError("this poll's roll is weighted: the roll file needs a weight column")
+    typed = len(numbers.numbers) - len(numbers.weights or ())
+    if (typed or named) and args.weight is None:
+        raise ValueError(
+            "this poll's roll is weighted: give --weight N for the entries named on the "
+            "command line (a roll file gives its own, in a weight column)"
+        )
+    if args.weight is not None and not 1 <= args.weight <= limits.MAX_WEIGHT:
+        raise ValueError(f"--weight must be a whole number from 1 to {limits.MAX_WEIGHT:,}")
+
+
+def _one_weight_each(pairs: list[tuple[bytes, int]]) -> dict[bytes, int]:
+    weights: dict[bytes, int] = {}
+    for entry, weight in pairs:
+        if weights.setdefault(entry, weight) != weight:
+            raise ValueError("an entry is given twice with two weights; a voter has one weight")
+    return weights
 
 
 def _poll(client: RpcClient, poll_id: str) -> dict[str, Any]:
@@ -338,7 +387,9 @@ def complete_roll(
     poll id and what to run) if an extension was refused."""
     poll_id: str = result["tx"]["tx_id"]
     chain_id = chain_id_of(client)
-    extended = extend_roll(client, key, chain_id, poll_id, prepared.extra_phone_ids)
+    extended = extend_roll(
+        client, key, chain_id, poll_id, prepared.extra_phone_ids, weights=prepared.extra_weights
+    )
     complete = all(r.get("receipt", {}).get("accepted") for r in extended)
     result["roll"] = {
         "numbers": prepared.roll_numbers,

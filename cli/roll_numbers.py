@@ -8,7 +8,9 @@ repeats the cell, so an error pasted into a ticket or a log carries no number.
 A file is a CSV (UTF-8, or CP949 as Korean Excel saves it; comma, semicolon or tab) or
 an .xlsx workbook (its first sheet). The phone column is the one whose header says so
 (phone, mobile, 전화번호, 휴대폰, ...), the only column, or the only column whose first
-row is a number; a header row is optional.
+row is a number; a header row is optional. A column headed weight (가중치, 의결권, ...)
+makes a weighted roll: every row then needs a whole-number weight, and a number listed
+twice must have the same weight both times.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ PHONE_HEADERS = frozenset(
     }
 )
 """Header cells (compared lower-case, trimmed) that name the phone column."""
+WEIGHT_HEADERS = frozenset({"weight", "weights", "가중치", "의결권", "의결권수", "표수"})
+"""Header cells that name the weight column of a weighted roll (docs/POLL_FILES.md)."""
 _SEPARATORS = " -.()/\t"
 KOREAN_MOBILE_PREFIX = "+8210"
 KOREAN_MOBILE_LENGTH = len("+821012345678")
@@ -81,6 +85,8 @@ class RollNumbers:
     """Normalised E.164, each once, in the order first seen."""
     duplicates: int
     """Entries dropped because an earlier entry was the same number."""
+    weights: tuple[int, ...] | None = None
+    """A weighted roll's weight of each number, in the same order; None: unweighted."""
 
 
 def normalise_roll_number(text: str, country_code: str = DEFAULT_COUNTRY_CODE) -> str:
@@ -146,34 +152,53 @@ def read_roll_file(path: Path, country_code: str = DEFAULT_COUNTRY_CODE) -> Roll
             f"{path}: a roll file is .csv or .xlsx (an older .xls: save it as .xlsx first)"
         )
     column, first = _phone_column(rows, path, country_code)
+    weight_column = _weight_column(rows, first, path)
     entries: list[tuple[str, str | None, str]] = []
+    weights: list[str | None] = []
     for number, row in rows[first:]:
         if not any(_text(cell) for cell in row):
             continue  # blank lines are not entries
         cell = row[column] if column < len(row) else None
         entries.append((f"row {number}", _text(cell), ""))
-    return _checked(str(path), entries, country_code)
+        if weight_column is not None:
+            weights.append(_text(row[weight_column]) if weight_column < len(row) else None)
+    return _checked(str(path), entries, country_code, None if weight_column is None else weights)
 
 
 def _checked(
-    source: str, entries: Iterable[tuple[str, str | None, str]], country_code: str
+    source: str,
+    entries: Iterable[tuple[str, str | None, str]],
+    country_code: str,
+    weight_cells: Sequence[str | None] | None = None,
 ) -> RollNumbers:
-    seen: dict[str, None] = {}
+    """weight_cells: a weighted roll's weight cell of each entry, in the same order."""
+    seen: dict[str, int | None] = {}
+    first_seen: dict[str, str] = {}
     bad: list[tuple[str, str]] = []
     duplicates = 0
-    for where, value, problem in entries:
+    for index, (where, value, problem) in enumerate(entries):
         if value is None:
             bad.append((where, problem or "empty"))
             continue
         try:
             e164 = normalise_roll_number(value, country_code)
+            weight = None if weight_cells is None else _weight(weight_cells[index])
         except ValueError as exc:
             bad.append((where, str(exc)))
             continue
-        if e164 in seen:
+        if e164 in seen and seen[e164] != weight:
+            bad.append(
+                (
+                    where,
+                    f"the same number as {first_seen[e164]} with another weight "
+                    f"({weight}; there {seen[e164]}): a voter has one weight",
+                )
+            )
+        elif e164 in seen:
             duplicates += 1
         else:
-            seen[e164] = None
+            seen[e164] = weight
+            first_seen[e164] = where
     if bad:
         raise RollNumbersError(source, bad)
     if not seen:
@@ -182,7 +207,17 @@ def _checked(
         raise ValueError(
             f"{source}: {len(seen)} numbers; a poll's roll holds at most {MAX_ROLL_NUMBERS}"
         )
-    return RollNumbers(tuple(seen), duplicates)
+    weights = None if weight_cells is None else tuple(w for w in seen.values() if w is not None)
+    return RollNumbers(tuple(seen), duplicates, weights)
+
+
+def _weight(cell: str | None) -> int:
+    """A weight cell: a whole number 1..MAX_WEIGHT (ValueError saying what is wrong)."""
+    if cell is None:
+        raise ValueError("has no weight (a weighted roll needs one on every row)")
+    if not (cell.isascii() and cell.isdigit()) or not 1 <= int(cell) <= limits.MAX_WEIGHT:
+        raise ValueError(f"weight {cell!r} is not a whole number from 1 to {limits.MAX_WEIGHT:,}")
+    return int(cell)
 
 
 Rows = list[tuple[int, list[Any]]]
@@ -254,6 +289,18 @@ def _phone_column(rows: Rows, path: Path, country_code: str) -> tuple[int, int]:
             "naming it phone (or 전화번호)"
         )
     return numeric[0], first
+
+
+def _weight_column(rows: Rows, first: int, path: Path) -> int | None:
+    """The column headed weight (or 가중치, 의결권, ...), if the file has a header row."""
+    header_at = next(i for i, (_, row) in enumerate(rows) if any(_text(c) for c in row))
+    if header_at >= first:
+        return None  # no header row: the file is a list of numbers alone
+    header = [(_text(c) or "").strip().lower() for c in rows[header_at][1]]
+    named = [i for i, cell in enumerate(header) if cell in WEIGHT_HEADERS]
+    if len(named) > 1:
+        raise ValueError(f"{path}: several columns are named like a weight column; keep one")
+    return named[0] if named else None
 
 
 def _is_number(text: str, country_code: str) -> bool:
