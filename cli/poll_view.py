@@ -55,6 +55,8 @@ def describe_poll(poll: dict[str, Any], extra_roll: int = 0) -> list[str]:
         choose = f"choose {question['min_selections']} to {question['max_selections']}"
         if question.get("budget_cap") is not None:
             choose += f", budget {question['budget_cap']:,}"
+        if question.get("min_spend_percent"):
+            choose += f", spend at least {question['min_spend_percent']}% of it"
         lines.append("")
         lines.append(f"Q{q}. {question['text']} ({choose}){image_text(question)}")
         for o, option in enumerate(question["options"], start=1):
@@ -79,7 +81,10 @@ def access_text(access: dict[str, Any], extra_roll: int = 0) -> str:
                 size = len(access.get("roll_phone_ids", [])) + len(
                     access.get("roll_voter_keys", [])
                 )
-            parts.append(f"voter roll ({size + extra_roll:,} on the roll)")
+            weighted = ", weighted: each ballot counts with its voter's weight"
+            if "roll_weights" not in access:
+                weighted = ""
+            parts.append(f"voter roll ({size + extra_roll:,} on the roll{weighted})")
         elif method == "tickets":
             issued = access.get("tickets_issued", len(access.get("ticket_keys", [])))
             parts.append(f"on-site tickets ({issued:,} issued)")

@@ -10,9 +10,11 @@ import pytest
 
 from cli.ballot import check_selection
 from cli.errors import CliError
+from cli.poll_view import describe_poll
 from cli.results_text import participants_text, print_questions
 from tests.votingcontract.helpers import Harness, phone_id_of, policy_poll
 from votingcontract import Access, CastBallot, queries
+from votingcontract.poll_spec import Option, Question
 
 
 def _results(weights: tuple[int, int] | None) -> dict[str, Any]:
@@ -65,3 +67,24 @@ def test_the_vote_command_refuses_a_ballot_under_the_minimum_spend() -> None:
     check_selection(2, question, [1, 2])  # 50 of 100: exactly the minimum
     check_selection(2, {**question, "min_spend_percent": 0}, [2])
     check_selection(2, {k: v for k, v in question.items() if k != "min_spend_percent"}, [2])
+
+
+def test_poll_show_says_the_roll_is_weighted_and_the_minimum_spend() -> None:
+    h = Harness.create()
+    org = h.register_org("seoul-city")
+    options = (Option("Roof", 60), Option("Lift", 30))
+    projects = Question("Which repairs?", options, 1, 2, 100, None, 50)
+    access = Access(roll=((phone_id_of("alice"),), ()), roll_weights=((3,), ()))
+    spec = policy_poll("seoul-city", h.now_ms, questions=(projects,), access=access)
+    poll_id = h.create_poll(org, spec)
+    poll = queries.get_poll(h.state, poll_id)
+    assert poll is not None
+    document = poll.to_dict(h.now_ms)
+    document["access"]["roll_size"] = 1  # what the node's poll view adds
+    lines = describe_poll(document)
+    assert "access:  voter roll (1 on the roll, weighted: each ballot counts with" in "\n".join(
+        lines
+    )
+    assert any("budget 100, spend at least 50% of it" in line for line in lines)
+    unweighted = {**document, "access": {"methods": ["roll"], "roll_size": 1}}
+    assert "weighted" not in "\n".join(describe_poll(unweighted))
