@@ -111,3 +111,17 @@ class ChainApplication:
         )
         receipt = votingcontract.apply_transaction(OverlayState(self.store), context, tx, 0)
         return None if receipt.accepted else str(receipt.code)
+
+    def refusal_detail(self, tx: Transaction, reason: str, now_ms: int) -> str | None:
+        """For a create_poll refused with `reason`, which field is wrong and why ("question
+        2: ..."), if the stateless poll rules give that same reason; a receipt carries only
+        the code, but the client who sent it should learn the field."""
+        if tx.kind != votingcontract.CreatePoll.KIND:
+            return None
+        try:
+            body = votingcontract.decode_body(tx.kind, tx.body)
+        except VotechainError:
+            return None
+        assert isinstance(body, votingcontract.CreatePoll)
+        code, _, detail = (votingcontract.poll_problem(body, now_ms) or "").partition(": ")
+        return detail if code == reason and detail else None

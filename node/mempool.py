@@ -37,6 +37,10 @@ class Mempool:
     is_committed: Callable[[bytes], bool]
     dry_run: Callable[[Transaction], str | None]
     """Returns the reason code the state machine would refuse the tx with, or None."""
+    explain: Callable[[Transaction, str], str | None] = lambda tx, reason: None
+    """Which field of a transaction refused with this reason code is wrong and why, where
+    the state machine can say (create_poll's invalid_poll and bad_schedule), or None: the
+    RPC's message then names the field, as the CLI's own check does before it submits."""
 
     max_tx_bytes: int = MAX_TX_BYTES
     """The node's own cap (mempool.max_tx_bytes), at most the protocol's MAX_TX_BYTES."""
@@ -120,7 +124,8 @@ class Mempool:
         if reason is not None:
             raise RpcError(
                 RpcErrorCode.REFUSED,
-                f"the voting state machine would refuse it ({reason}): {describe(reason)}",
+                f"the voting state machine would refuse it ({reason}): "
+                f"{self.explain(tx, reason) or describe(reason)}",
                 reason,
             )
         self._pending[tx.tx_id] = tx

@@ -184,6 +184,7 @@ class Node:
             config.mempool.max_txs,
             self.app.is_committed,
             lambda tx: self.app.dry_run(tx, self.now_ms()),
+            explain=lambda tx, reason: self.app.refusal_detail(tx, reason, self.now_ms()),
             max_tx_bytes=config.mempool.max_tx_bytes,
             max_bytes=config.mempool.max_bytes,
             max_txs_per_signer=config.mempool.max_txs_per_signer,

@@ -42,6 +42,7 @@ from votingcontract.identity import (
     ticket_signature,
 )
 from votingcontract.poll_spec import Access, CreatePoll, Geofence, Option, Question
+from votingcontract.polls import poll_problem
 from votingcontract.queries import (
     KeyStatus,
     get_org,
@@ -100,6 +101,7 @@ __all__ = [
     "password_gate_key",
     "phone_id",
     "phone_id_of_key",
+    "poll_problem",
     "qr_gate_key",
     "results",
     "stats",
