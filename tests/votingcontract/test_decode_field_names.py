@@ -382,7 +382,7 @@ REFUSED: list[tuple[type[BodyBase], Path, Any, str]] = [
 @pytest.mark.parametrize(
     ("cls", "path", "new", "message"),
     REFUSED,
-    ids=[f"{c.KIND}{list(p)}={str(n)[:12]}" for c, p, n, _ in REFUSED],
+    ids=[f"{c.KIND}-{i}" for i, (c, _, _, _) in enumerate(REFUSED)],
 )
 def test_a_bad_field_is_refused_by_its_path_and_bound(
     cls: type[BodyBase], path: Path, new: Any, message: str
@@ -452,7 +452,7 @@ ACCEPTED: list[tuple[type[BodyBase], Path, Any]] = [
 @pytest.mark.parametrize(
     ("cls", "path", "new"),
     ACCEPTED,
-    ids=[f"{c.KIND}{list(p)}={str(n)[:12]}" for c, p, n in ACCEPTED],
+    ids=[f"{c.KIND}-{i}" for i, (c, _, _) in enumerate(ACCEPTED)],
 )
 def test_a_field_at_its_bound_is_accepted_and_kept(
     cls: type[BodyBase], path: Path, new: Any

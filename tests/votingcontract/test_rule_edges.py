@@ -131,6 +131,7 @@ class _Store:
             "counter: expected an integer, got str",
         ),
     ],
+    ids=["org", "org-key", "poll", "counter"],
 )
 def test_a_damaged_stored_record_is_named(decode: Any, value: Any, message: str) -> None:
     with pytest.raises(DecodeError, match=f"^{re.escape(message)}$"):
