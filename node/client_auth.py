@@ -21,6 +21,7 @@ from chain import encoding
 from chain.hashing import Domain, tagged_hash
 from chain.keys import PrivateKey, verify_signature
 from node.errors import RpcError, RpcErrorCode
+from node.jsonbody import hex_field
 
 HISTORY_REQUEST_TAG = "history-request"
 HISTORY_REQUEST_WINDOW_MS = 5 * 60 * 1000
@@ -61,9 +62,9 @@ def parse_history_request(document: dict[str, Any]) -> HistoryRequest:
     if timestamp_ms >= 2**63:
         raise RpcError(RpcErrorCode.BAD_REQUEST, "timestamp_ms must be below 2**63")
     return HistoryRequest(
-        _hex(document, "voter_key", PUBLIC_KEY_BYTES),
+        hex_field(document, "voter_key", PUBLIC_KEY_BYTES),
         timestamp_ms,
-        _hex(document, "signature", SIGNATURE_BYTES),
+        hex_field(document, "signature", SIGNATURE_BYTES),
     )
 
 
@@ -84,16 +85,3 @@ def check_history_request(request: HistoryRequest, chain_id: str, now_ms: int) -
             "the signature is not the voter key's over this history request "
             "(docs/PROTOCOL.md section 14.4)",
         )
-
-
-def _hex(document: dict[str, Any], name: str, length: int) -> bytes:
-    value = document.get(name)
-    try:
-        if not isinstance(value, str):
-            raise ValueError
-        data = bytes.fromhex(value)
-    except ValueError as exc:
-        raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} must be hex") from exc
-    if len(data) != length:
-        raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} must be {length} bytes of hex")
-    return data

@@ -35,6 +35,7 @@ from aiohttp import web
 from chain.errors import DecodeError
 from chain.state import StateView
 from node.errors import RpcError, RpcErrorCode
+from node.httpread import read_capped
 from node.ratelimit import ClientLimits
 from votingcontract.images import ImageRef, image_problem
 from votingcontract.poll_images import read_image
@@ -163,7 +164,7 @@ class ImageService:
                 ) as response:
                     if response.status != 200:
                         continue
-                    data = await _read_capped(response, ref.size)
+                    data = await read_capped(response, ref.size)
             except (aiohttp.ClientError, OSError, TimeoutError, DecodeError) as exc:
                 log.debug("fetching image %s from %s failed: %s", ref.sha256.hex(), url, exc)
                 continue
@@ -211,16 +212,5 @@ async def _read_at_most(request: web.Request, ref: ImageRef) -> bytes:
         size += len(chunk)
         if size > ref.size:
             raise _too_large(ref)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > max_bytes:
-            raise DecodeError(f"image reply is over {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)

@@ -27,3 +27,17 @@ def str_field(document: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} must be a non-empty string")
     return value
+
+
+def hex_field(document: dict[str, Any], name: str, length: int) -> bytes:
+    """A field of exactly `length` bytes written as hex, or bad_request naming it."""
+    value = document.get(name)
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        data = bytes.fromhex(value)
+    except ValueError as exc:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} must be hex") from exc
+    if len(data) != length:
+        raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} must be {length} bytes of hex")
+    return data

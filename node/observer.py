@@ -55,6 +55,7 @@ from node.app import ChainApplication
 from node.config import ClusterConfig
 from node.connlimit import ConnectionLimits, connection_caps, raise_fd_limit
 from node.errors import RETRYABLE, RpcError, RpcErrorCode
+from node.httpread import read_capped
 from node.images import ImageService, ImageStore
 from node.metrics import NodeMetrics
 from node.rpc import (
@@ -68,7 +69,6 @@ from node.service import (
     cannot_start,
     fail_stop,
     open_store,
-    read_capped,
     start_server,
 )
 from node.setup import load_genesis

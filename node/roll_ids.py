@@ -32,6 +32,7 @@ from chain import encoding
 from chain.hashing import Domain, tagged_hash
 from chain.keys import PrivateKey, verify_signature
 from node.errors import RpcError, RpcErrorCode
+from node.jsonbody import hex_field
 from votingcontract import limits
 
 ROLL_REQUEST_TAG = "roll-phone-ids-request"
@@ -128,11 +129,11 @@ def parse_roll_request(
         raise RpcError(RpcErrorCode.BAD_REQUEST, "field 'phones' names a number twice")
     return RollRequest(
         org_id,
-        _hex(document, "key", PUBLIC_KEY_BYTES),
+        hex_field(document, "key", PUBLIC_KEY_BYTES),
         timestamp_ms,
-        _hex(document, "nonce", NONCE_BYTES),
+        hex_field(document, "nonce", NONCE_BYTES),
         tuple(phones),
-        _hex(document, "signature", SIGNATURE_BYTES),
+        hex_field(document, "signature", SIGNATURE_BYTES),
     )
 
 
@@ -307,16 +308,3 @@ def _check_phone(index: int, phone: Any, allowed_country_codes: Sequence[str]) -
             + " or ".join("+" + code for code in allowed_country_codes)
             + "): it could never enroll here",
         )
-
-
-def _hex(document: dict[str, Any], name: str, length: int) -> bytes:
-    value = document.get(name)
-    try:
-        if not isinstance(value, str):
-            raise ValueError
-        data = bytes.fromhex(value)
-    except ValueError as exc:
-        raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} must be hex") from exc
-    if len(data) != length:
-        raise RpcError(RpcErrorCode.BAD_REQUEST, f"field {name!r} must be {length} bytes of hex")
-    return data

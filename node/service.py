@@ -60,6 +60,7 @@ from node.app import ChainApplication
 from node.config import ClusterConfig, ConfigError
 from node.connlimit import ConnectionLimits, GuardedSite, connection_caps, raise_fd_limit
 from node.errors import RpcError, RpcErrorCode
+from node.httpread import read_capped
 from node.images import ImageService, ImageStore
 from node.mempool import Mempool
 from node.metrics import NodeMetrics
@@ -801,16 +802,3 @@ async def run_node(config: ClusterConfig, node_id: str, stop: asyncio.Event) -> 
         await stop.wait()
     finally:
         await node.stop()
-
-
-async def read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
-    """The body of `response`, refused (DecodeError) as soon as it passes `max_bytes`: a
-    faulty peer answering a state-transfer fetch cannot make this node buffer more."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > max_bytes:
-            raise DecodeError(f"reply is over {max_bytes} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

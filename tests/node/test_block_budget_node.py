@@ -15,8 +15,8 @@ from chain.errors import DecodeError
 from chain.store import ChainStore
 from node.app import ChainApplication
 from node.config import ConfigError, load_config
+from node.httpread import read_capped
 from node.rpc import MAX_RAW_BLOCK_BYTES, decode_raw_block
-from node.service import read_capped
 from tests.chain.chain_fixtures import (
     ChainTip,
     genesis_writes,
