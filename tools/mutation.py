@@ -60,7 +60,7 @@ TESTS_BY_PACKAGE: dict[str, list[str]] = {
 # several. A mutant only the other 388 seeds would catch counts as a survivor, so the score
 # is a lower bound of what the whole suite kills.
 ENV_BY_PACKAGE: dict[str, dict[str, str]] = {
-    "verifier": {"VOTECHAIN_TEST_CLUSTER_CHAIN_DIR": "cluster-chain"},
+    "verifier": {"VOTECHAIN_TEST_CLUSTER_CHAIN_DIR": "{workdir}/cluster-chain"},
     "consensus": {"VOTECHAIN_SIMULATION_SEEDS": "112"},
 }
 PREPARE_BY_PACKAGE: dict[str, list[str]] = {
@@ -107,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     write_config(workdir, args.package)
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     env = dict(os.environ)
-    for name, folder in ENV_BY_PACKAGE.get(args.package, {}).items():
-        env[name] = str(workdir / folder)
+    for name, value in ENV_BY_PACKAGE.get(args.package, {}).items():
+        env[name] = value.format(workdir=workdir)
     if args.package in PREPARE_BY_PACKAGE:
         pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         prepare = [*pytest, *PREPARE_BY_PACKAGE[args.package]]
