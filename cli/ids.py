@@ -13,8 +13,6 @@ from node.errors import RpcErrorCode
 
 ID_HEX_CHARS = 64
 HEX_DIGITS = frozenset("0123456789abcdef")
-POLL_PAGE = 100
-"""Polls per GET /v1/polls page while resolving a prefix (the node's maximum)."""
 SHOWN_MATCHES = 5
 UNKNOWN_ID = "unknown_id"
 AMBIGUOUS_ID = "ambiguous_id"
@@ -24,14 +22,18 @@ _WHERE_SHOWN = {"poll": "`votechain poll list` shows them", "tx": "`votechain hi
 _NONE_FOUND = {"poll": "no poll", "tx": "no committed transaction"}
 
 
-def id_error(kind: str, typed: str, matches: Sequence[str] = ()) -> CliError:
-    """The one refusal of an id: not hex, matching nothing, or matching several."""
+def id_error(kind: str, typed: str, matches: Sequence[str] = (), more: bool = False) -> CliError:
+    """The one refusal of an id: not hex, matching nothing, or matching several (`more`:
+    the node said there are more matches than `matches`)."""
     if not is_hex_prefix(typed):
         problem, code = "is not hex (0-9, a-f)", BAD_ID
     elif len(matches) > 1:
         shown = ", ".join(m[:16] for m in matches[:SHOWN_MATCHES])
-        more = ", ..." if len(matches) > SHOWN_MATCHES else ""
-        problem = f"matches {len(matches)} ({shown}{more}): type more of it"
+        more_shown = ", ..." if more or len(matches) > SHOWN_MATCHES else ""
+        count = (
+            f"more than {SHOWN_MATCHES}" if more or len(matches) > SHOWN_MATCHES else len(matches)
+        )
+        problem = f"matches {count} ({shown}{more_shown}): type more of it"
         code = AMBIGUOUS_ID
     else:
         problem, code = f"matches {_NONE_FOUND[kind]}", UNKNOWN_ID
@@ -67,24 +69,11 @@ def resolve_poll_id(client: RpcClient, typed: str) -> str:
         raise id_error("poll", typed)
     if len(text) == ID_HEX_CHARS:
         return text
-    matches = [p for p in _all_poll_ids(client) if p.startswith(text)]
+    page = client.get(f"/v1/polls?prefix={text}&limit={SHOWN_MATCHES + 1}")
+    matches = [str(p["poll_id"]) for p in page["polls"]]
     if len(matches) != 1:
-        raise id_error("poll", typed, matches)
+        raise id_error("poll", typed, matches, more=page.get("next_from") is not None)
     return matches[0]
-
-
-def _all_poll_ids(client: RpcClient) -> list[str]:
-    """Every poll id on chain, page by page (GET /v1/polls answers at most 100 a page)."""
-    ids: list[str] = []
-    start: int | None = 0
-    while start is not None:
-        page = client.get(f"/v1/polls?from={start}&limit={POLL_PAGE}")
-        ids.extend(str(p["poll_id"]) for p in page["polls"])
-        next_from = page.get("next_from")
-        if next_from is not None and next_from <= start:
-            raise RpcFailure(f"the node's poll pages do not advance (next_from {next_from})")
-        start = next_from
-    return ids
 
 
 def resolve_tx_id(client: RpcClient, typed: str) -> str:

@@ -218,6 +218,10 @@ def openapi_document() -> dict[str, Any]:
                         ),
                         _query_param("creator", _HEX32),
                         _query_param("org", {"type": "string"}),
+                        _query_param(
+                            "prefix",
+                            {"type": "string", "pattern": "^[0-9a-f]{1,64}$"},
+                        ),
                         _query_param("from", {"type": "integer", "minimum": 0}),
                         _query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
                     ],

@@ -267,9 +267,7 @@ class _Routes:
         """GET /v1/txs?prefix=HEX: committed tx ids starting with it (at most
         MAX_PREFIX_MATCHES): the CLI resolves an id typed shortened, as tables print them."""
         self.limits.take(request, READ)
-        prefix = request.query.get("prefix", "")
-        if not (0 < len(prefix) <= 64 and all(c in "0123456789abcdef" for c in prefix)):
-            raise RpcError(RpcErrorCode.BAD_REQUEST, "prefix must be 1 to 64 lower-case hex digits")
+        prefix = _id_prefix(request.query.get("prefix", ""))
         store = self.store
         found = await self.reads.run(lambda: store.tx_ids_with_prefix(prefix, MAX_PREFIX_MATCHES))
         return web.json_response({"prefix": prefix, "tx_ids": [t.hex() for t in found]})
@@ -318,13 +316,16 @@ class _Routes:
             raise RpcError(RpcErrorCode.BAD_REQUEST, "status must be open, closed or upcoming")
         creator = _optional_hex(request.query.get("creator"), "creator", 32)
         org = request.query.get("org")
+        prefix = request.query.get("prefix")
+        if prefix is not None:
+            prefix = _id_prefix(prefix)
         start = _int_query(request, "from", 0, 0)
         limit = min(_int_query(request, "limit", DEFAULT_PAGE_POLLS, 1), MAX_PAGE_POLLS)
         now_ms, store, cap = self.node.now_ms(), self.store, self.max_response_bytes
 
         def read() -> bytes:
             polls = votingcontract.list_polls(
-                store, now_ms=now_ms, status=status, creator=creator, org_id=org
+                store, now_ms=now_ms, status=status, creator=creator, org_id=org, id_prefix=prefix
             )
             return views.poll_page(store, polls, now_ms, start, limit, cap)
 
@@ -448,6 +449,13 @@ def _hex_param(request: web.Request, name: str, length: int) -> bytes:
     if value is None:
         raise RpcError(RpcErrorCode.BAD_REQUEST, f"{name} is required")
     return value
+
+
+def _id_prefix(text: str) -> str:
+    """A shortened id as people type it (?prefix=): 1 to 64 lower-case hex digits."""
+    if not (0 < len(text) <= 64 and all(c in "0123456789abcdef" for c in text)):
+        raise RpcError(RpcErrorCode.BAD_REQUEST, "prefix must be 1 to 64 lower-case hex digits")
+    return text
 
 
 def _optional_hex(text: str | None, name: str, length: int) -> bytes | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chain import encoding
+from chain.hashing import HASH_SIZE
 from chain.state import StateView
 from votingcontract import state_keys
 from votingcontract.records import (
@@ -130,17 +131,27 @@ def list_polls(
     org_id: str | None = None,
     creator: bytes | None = None,
     kind: str | None = None,
+    id_prefix: str | None = None,
 ) -> list[PollRecord]:
     """Polls matching every filter given, newest first (by creation height, then id).
 
     status: "upcoming", "open" or "closed" at now_ms. creator: the creating key, or
-    for citizen polls also the creator's phone_id.
+    for citizen polls also the creator's phone_id. id_prefix: lower-case hex the poll
+    id starts with (a shortened id as people type it); only those polls are read.
     """
     if status is not None and status not in POLL_STATUSES:
         raise ValueError(f"status must be one of {', '.join(POLL_STATUSES)}, got {status!r}")
+    scan = state_keys.POLL
+    if id_prefix is not None:
+        if len(id_prefix) > 2 * HASH_SIZE or not all(c in "0123456789abcdef" for c in id_prefix):
+            raise ValueError(f"id_prefix must be at most {2 * HASH_SIZE} lower-case hex digits")
+        scan += bytes.fromhex(id_prefix[: len(id_prefix) // 2 * 2])
     found = []
-    for key, value in state.items(state_keys.POLL):
-        poll = PollRecord.decode(key[len(state_keys.POLL) :], value)
+    for key, value in state.items(scan):
+        poll_id = key[len(state_keys.POLL) :]
+        if id_prefix is not None and not poll_id.hex().startswith(id_prefix):
+            continue
+        poll = PollRecord.decode(poll_id, value)
         if status is not None and poll.status(now_ms) != status:
             continue
         if org_id is not None and (poll.spec.kind != "policy" or poll.spec.org_id != org_id):

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,8 @@ def test_a_bad_ticket_or_qr_seed_is_not_a_python_error() -> None:
 
 
 class FakeNode:
-    """GET answers of a node holding `poll_ids` and `tx_ids`, two polls a page."""
+    """GET answers of a node holding `poll_ids` and `tx_ids` (GET /v1/polls filters by
+    `prefix` and pages by `from` and `limit`, as the node does)."""
 
     def __init__(self, poll_ids: list[str], tx_ids: list[str] = ()) -> None:  # type: ignore[assignment]
         self.poll_ids, self.tx_ids = poll_ids, list(tx_ids)
@@ -126,11 +128,13 @@ class FakeNode:
 
     def get(self, path: str) -> Any:
         if path.startswith("/v1/polls?"):
-            start = int(path.split("from=")[1].split("&")[0])
-            stop = min(start + 2, len(self.poll_ids))
+            query = urllib.parse.parse_qs(path.partition("?")[2])
+            matching = [p for p in self.poll_ids if p.startswith(query.get("prefix", [""])[0])]
+            start = int(query.get("from", ["0"])[0])
+            stop = min(start + int(query.get("limit", ["20"])[0]), len(matching))
             return {
-                "polls": [{"poll_id": p} for p in self.poll_ids[start:stop]],
-                "next_from": stop if stop < len(self.poll_ids) else None,
+                "polls": [{"poll_id": p} for p in matching[start:stop]],
+                "next_from": stop if stop < len(matching) else None,
             }
         if path.startswith("/v1/txs?prefix="):
             prefix = path.split("=")[1]
@@ -152,7 +156,7 @@ POLLS = [
 ]
 
 
-def test_any_unique_prefix_names_its_poll_across_pages() -> None:
+def test_any_unique_prefix_names_its_poll() -> None:
     node: Any = FakeNode(POLLS)
     assert resolve_poll_id(node, "ef79") == POLLS[4]
     assert resolve_poll_id(node, " AB1 ") == POLLS[0]

@@ -3,6 +3,7 @@ id with, and what `votechain org list` prints."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -65,3 +66,31 @@ def test_orgs_lists_every_registered_organisation_with_its_keys(live: LiveNode) 
     mapo = next(o for o in orgs if o["org_id"] == "mapo-gu")
     assert mapo["name"] == "마포구청" and mapo["category"] == "district_office"
     assert mapo["keys"] == [{"key": office.public_key.hex(), "active": True}]
+
+
+def test_polls_by_id_prefix_list_only_the_polls_it_begins(live: LiveNode) -> None:
+    """GET /v1/polls?prefix=: how `votechain vote 3f9a…` finds its poll in one request."""
+    voter = PrivateKey.generate()
+    submit(live, live.enroll_tx(voter, "+821055599999"))
+    now_ms = int(time.time() * 1000)
+    poll_ids = []
+    for n in range(3):
+        body = votingcontract.body_from_dict(
+            "create_poll",
+            {
+                "kind": "citizen",
+                "title": f"Bench colour {n}",
+                "opens_at_ms": now_ms,
+                "closes_at_ms": now_ms + 86_400_000,
+                "questions": [{"text": "Colour", "options": ["Green", "Blue"]}],
+            },
+        )
+        poll_ids.append(submit(live, live.sign(voter, body.KIND, body.encode())))
+    for poll_id in poll_ids:
+        for length in (1, 5, 64):
+            page = live.get(f"/v1/polls?prefix={poll_id[:length]}&limit=100").json()
+            found = [p["poll_id"] for p in page["polls"]]
+            assert poll_id in found and all(p.startswith(poll_id[:length]) for p in found)
+    for bad in ("", "xyz", "ABC", "0" * 65):
+        reply = live.get(f"/v1/polls?prefix={bad}")
+        assert reply.status == 400 and reply.json()["error"] == "bad_request", bad

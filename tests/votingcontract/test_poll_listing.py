@@ -56,3 +56,27 @@ def test_unknown_keys_name_no_organisation_and_no_attester(h: Harness) -> None:
     assert queries.org_of_key(h.state, stranger) is None
     assert queries.attester_name(h.state, stranger) is None
     assert queries.attester_name(h.state, h.attester.public_key) == "phone-verification"
+
+
+def test_a_shortened_id_finds_exactly_the_polls_it_begins(h: Harness) -> None:
+    """`votechain vote 3f9a…` and the web app's short links name a poll by a prefix of its
+    id: odd and even lengths, a whole id, and a prefix no poll has."""
+    city = h.register_org("seoul-city")
+    made = [h.create_poll(city, policy_poll("seoul-city", h.now_ms)) for _ in range(12)]
+
+    def ids(prefix: str) -> set[bytes]:
+        return {p.poll_id for p in queries.list_polls(h.state, h.now_ms, id_prefix=prefix)}
+
+    for poll_id in made:
+        full = poll_id.hex()
+        for length in (1, 2, 3, 64):
+            expected = {p for p in made if p.hex().startswith(full[:length])}
+            assert ids(full[:length]) == expected, full[:length]
+    unused = next(
+        f"{i:03x}" for i in range(4096) if not any(p.hex().startswith(f"{i:03x}") for p in made)
+    )
+    assert ids(unused) == set()
+    assert ids("") == set(made)
+    for bad in ("AB", "xyz", "0" * 65):
+        with pytest.raises(ValueError, match="id_prefix"):
+            ids(bad)
