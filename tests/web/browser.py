@@ -1,0 +1,154 @@
+"""Helpers for the browser tests: viewports, Debian's Chromium, the page watch, axe-core
+and screenshots. The fixtures that use them are in conftest.py."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Page
+
+from tests.cluster.harness import ROOT
+
+CHROMIUM = Path(os.environ.get("VOTECHAIN_CHROMIUM", "/usr/bin/chromium"))
+# Without the background-networking flags Chromium keeps dialling Google's hosts, which a
+# closed network refuses many at a time; Playwright adds --headless and a new empty
+# --user-data-dir of its own to every launch.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+MISSING_CHROMIUM = (
+    "The browser tests need Debian's Chromium at {path}, which is not there. Install it "
+    "(as root): apt-get update && apt-get install -y --no-install-recommends chromium "
+    "(.ci/run does this on a clean machine), or point VOTECHAIN_CHROMIUM at a Chromium "
+    "binary. Do not run `playwright install`: the tests never use its browsers."
+)
+
+SCREENSHOTS = ROOT / "build" / "screenshots"
+"""Written by the tests for people to look at; build/ is never committed."""
+
+AXE_VERSION = "4.14.1"
+AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
+AXE_FILE = Path(__file__).parent / "vendor" / f"axe-core-{AXE_VERSION}" / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+@dataclass(frozen=True)
+class Viewport:
+    name: str
+    width: int
+    height: int
+    is_mobile: bool
+    has_touch: bool
+    scale: float
+
+
+PHONE = Viewport("phone", 390, 844, is_mobile=True, has_touch=True, scale=3)
+DESKTOP = Viewport("desktop", 1280, 800, is_mobile=False, has_touch=False, scale=1)
+VIEWPORTS = (PHONE, DESKTOP)
+
+
+def chromium_path(path: Path = CHROMIUM) -> Path:
+    """Debian's Chromium, or a failed test saying how to install it (never a skip: a
+    machine without it would otherwise pass without showing a page to a browser)."""
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(MISSING_CHROMIUM.format(path=path), pytrace=False)
+    return path
+
+
+@dataclass
+class PageWatch:
+    """What a page did that a citizen would suffer from: script errors, and requests to
+    anywhere but the node that served it (the app comes from the node, never a CDN)."""
+
+    origin: str
+    errors: list[str] = field(default_factory=list)
+    foreign_requests: list[str] = field(default_factory=list)
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        if message.location.get("url", "").endswith("/favicon.ico"):
+            return  # the browser asks for it by itself
+        self.errors.append(f"console error: {message.text} at {message.location.get('url')}")
+
+    def on_request(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme in ("data", "blob", "about"):
+            return
+        if f"{parts.scheme}://{parts.netloc}" != self.origin:
+            self.foreign_requests.append(url)
+
+    def problems(self) -> list[str]:
+        return self.errors + [f"request outside {self.origin}: {u}" for u in self.foreign_requests]
+
+
+def screenshot(page: Page, name: str, viewport: Viewport) -> Path:
+    """Save the whole page as build/screenshots/<name>-<viewport>.png for people to see."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}-{viewport.name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+# --- axe-core --------------------------------------------------------------------------
+
+
+@functools.cache
+def axe_source() -> str:
+    data = AXE_FILE.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != AXE_SHA256:
+        raise AssertionError(f"{AXE_FILE} is not axe-core {AXE_VERSION} as released: {digest}")
+    return data.decode()
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """Run axe-core in the page as loaded and return its violations.
+
+    The script goes in through the DevTools protocol (page.evaluate), which the page's
+    Content-Security-Policy does not govern, so the page is tested as it is served."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_source() + "\n;undefined")
+    violations: list[dict[str, Any]] = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return violations
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(
+            f"{violation['id']} ({violation['impact']}): {violation['help']} "
+            f"[{violation['helpUrl']}]"
+        )
+        for node in violation["nodes"]:
+            target = " ".join(str(t) for t in node["target"])
+            lines.append(f"  at {target}: {node['html'][:200]}")
+            summary = " ".join(node.get("failureSummary", "").split())
+            if summary:
+                lines.append(f"    {summary[:300]}")
+    return "\n".join(lines)
+
+
+def assert_accessible(page: Page, what: str) -> None:
+    """Fail on any serious or critical axe-core violation, naming each rule and element."""
+    blocking = [v for v in axe_violations(page) if v["impact"] in BLOCKING_IMPACTS]
+    if blocking:
+        raise AssertionError(
+            f"axe-core {AXE_VERSION} found {len(blocking)} serious or critical "
+            f"accessibility violation(s) on {what}:\n{describe_violations(blocking)}"
+        )

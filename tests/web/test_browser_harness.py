@@ -1,0 +1,130 @@
+"""The browser-test layer itself, on small pages of its own: Chromium starts, viewports
+are what a phone and a PC show, and the axe-core check fails on what it must, naming the
+rule and the element, also under a strict Content-Security-Policy."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.web.browser import (
+    DESKTOP,
+    PHONE,
+    PageWatch,
+    assert_accessible,
+    chromium_path,
+)
+from tests.web.conftest import OpenPage
+
+CSP = "default-src 'self'; script-src 'self'; style-src 'self'"
+PAGES = {
+    "/good": """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Good</title></head>
+<body><main><h1>Polls</h1><p>Nothing to see.</p>
+<button type="button">Vote</button></main></body></html>""",
+    "/bad": """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bad</title>
+</head><body><main><h1>Polls</h1><img id="logo" src="/logo.png">
+<button type="button" class="icon-only"></button></main></body></html>""",
+}
+
+
+# The smallest valid PNG: one transparent pixel.
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
+class _Pages(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path == "/logo.png":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            self.wfile.write(PIXEL)
+            return
+        page = PAGES.get(self.path)
+        self.send_response(200 if page else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Security-Policy", CSP)
+        self.end_headers()
+        self.wfile.write((page or "").encode())
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_phone_and_a_desktop_viewport_are_what_their_screens_show(
+    open_page: OpenPage, site: str
+) -> None:
+    phone = open_page(f"{site}/good", PHONE)
+    shown = phone.evaluate(
+        "() => [innerWidth, matchMedia('(pointer: coarse)').matches, navigator.maxTouchPoints > 0,"
+        " navigator.language, Intl.DateTimeFormat().resolvedOptions().timeZone]"
+    )
+    assert shown == [390, True, True, "ko-KR", "Asia/Seoul"]
+    desktop = open_page(f"{site}/good", DESKTOP, locale="en-US")
+    shown = desktop.evaluate(
+        "() => [innerWidth, matchMedia('(pointer: coarse)').matches, navigator.language]"
+    )
+    assert shown == [1280, False, "en-US"]
+
+
+def test_axe_passes_a_clean_page_under_a_strict_content_security_policy(
+    open_page: OpenPage, site: str
+) -> None:
+    page = open_page(f"{site}/good")
+    assert_accessible(page, "the clean page")
+    assert page.evaluate("() => typeof axe.run") == "function"  # it did run in the page
+
+
+def test_axe_fails_on_critical_violations_naming_the_rule_and_the_element(
+    open_page: OpenPage, site: str
+) -> None:
+    page = open_page(f"{site}/bad", DESKTOP)
+    with pytest.raises(AssertionError) as failed:
+        assert_accessible(page, "the bad page")
+    message = str(failed.value)
+    assert "on the bad page" in message
+    assert "image-alt (critical)" in message and "at #logo" in message
+    assert "button-name (critical)" in message and 'class="icon-only"' in message
+
+
+def test_a_machine_without_chromium_fails_saying_how_to_install_it(tmp_path: Path) -> None:
+    with pytest.raises(pytest.fail.Exception) as failed:
+        chromium_path(tmp_path / "chromium")
+    assert "apt-get install -y --no-install-recommends chromium" in str(failed.value)
+    assert str(tmp_path / "chromium") in str(failed.value)
+
+
+def test_the_page_watch_flags_script_errors_and_requests_to_other_origins() -> None:
+    watch = PageWatch(origin="http://127.0.0.1:8101")
+    for url in [
+        "http://127.0.0.1:8101/static/app.js",
+        "data:image/png;base64,AAAA",
+        "https://cdn.example.org/lib.js",
+        "http://127.0.0.1:8102/v1/polls",
+    ]:
+        watch.on_request(url)
+    watch.errors.append("uncaught: TypeError")
+    assert watch.problems() == [
+        "uncaught: TypeError",
+        "request outside http://127.0.0.1:8101: https://cdn.example.org/lib.js",
+        "request outside http://127.0.0.1:8101: http://127.0.0.1:8102/v1/polls",
+    ]
