@@ -60,6 +60,7 @@ from node.images import ImageService, ImageStore
 from node.metrics import NodeMetrics
 from node.rpc import (
     MAX_RAW_BLOCK_BYTES,
+    AppHook,
     decode_raw_block,
     export_rpc_refusals,
     make_rpc_app,
@@ -157,8 +158,12 @@ class ForwardStats:
 class Observer:
     """A running observer: the NodeService the RPC serves (node/rpc.py)."""
 
-    def __init__(self, config: ClusterConfig, observer_id: str) -> None:
+    def __init__(
+        self, config: ClusterConfig, observer_id: str, extend: AppHook | None = None
+    ) -> None:
         self.config, self.node_id = config, observer_id
+        self._extend = extend
+        """Adds the web app's routes to the RPC app (wired in by cli; None: RPC only)."""
         self.address = config.observer(observer_id)
         self.settings = config.observer_settings
         genesis = load_genesis(config)
@@ -225,6 +230,7 @@ class Observer:
                 self.sources,
                 lambda: self._session,
             ),
+            extend=self._extend,
         )
         rpc_app.middlewares.append(self._cached)
         export_rpc_refusals(self.metrics, rpc_app)
@@ -586,8 +592,10 @@ class Observer:
         )
 
 
-async def run_observer(config: ClusterConfig, observer_id: str, stop: asyncio.Event) -> None:
-    observer = Observer(config, observer_id)
+async def run_observer(
+    config: ClusterConfig, observer_id: str, stop: asyncio.Event, extend: AppHook | None = None
+) -> None:
+    observer = Observer(config, observer_id, extend)
     await observer.start()
     try:
         await stop.wait()

@@ -89,6 +89,11 @@ class NodeService(Protocol):
     def now_ms(self) -> int: ...
 
 
+AppHook = Callable[[web.Application, NodeService], None]
+"""Adds routes (and middlewares) to a node's RPC app: how the command that starts a node
+serves the web app beside the RPC without node/ importing it (cli wires webapp in)."""
+
+
 def make_rpc_app(
     node: NodeService,
     max_body_bytes: int,
@@ -98,13 +103,15 @@ def make_rpc_app(
     clock_s: Callable[[], float] = time.monotonic,
     delivered: views.DeliveredBlocks | None = None,
     images: ImageService | None = None,
+    extend: AppHook | None = None,
 ) -> web.Application:
     """The RPC app; `on_error(code)` is called once per error response (for metrics).
 
     Its ReadPool (sized by `settings`) is shut down when the app is cleaned up. Clients
     are rate-limited per address (settings.client_*), except `unlimited_clients` (the
     cluster's validators) and settings.unlimited_clients. GET /v1/tx/{id} answers from
-    `delivered` (the node's latest delivered blocks) when it holds the block."""
+    `delivered` (the node's latest delivered blocks) when it holds the block. `extend`
+    adds its routes last (the web app)."""
     settings = settings or RpcSettings(max_body_bytes=max_body_bytes)
     app = web.Application(client_max_size=max_body_bytes, middlewares=[_errors_as_json])
     app[_ON_ERROR] = on_error or (lambda code: None)
@@ -146,6 +153,8 @@ def make_rpc_app(
             web.get("/openapi.json", rpc.openapi),
         ]
     )
+    if extend is not None:
+        extend(app, node)
     return app
 
 

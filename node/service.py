@@ -66,6 +66,7 @@ from node.mempool import Mempool
 from node.metrics import NodeMetrics
 from node.rpc import (
     MAX_RAW_BLOCK_BYTES,
+    AppHook,
     decode_raw_block,
     export_rpc_refusals,
     make_rpc_app,
@@ -153,8 +154,10 @@ def _logs_to_stderr() -> bool:
 
 
 class Node:
-    def __init__(self, config: ClusterConfig, node_id: str) -> None:
+    def __init__(self, config: ClusterConfig, node_id: str, extend: AppHook | None = None) -> None:
         self.config, self.node_id = config, node_id
+        self._extend = extend
+        """Adds the web app's routes to the RPC app (wired in by cli; None: RPC only)."""
         self.address = config.node(node_id)
         self.replica_id = config.replica_id(node_id)
         genesis = load_genesis(config)
@@ -297,6 +300,7 @@ class Node:
                 [n.rpc_url for n in self.config.nodes if n.node_id != self.node_id],
                 lambda: self._session,
             ),
+            extend=self._extend,
         )
         # Connection caps and timeouts on both servers (node/connlimit.py); aiohttp's
         # keepalive_timeout is the idle timeout, the guard adds the head timeout.
@@ -795,8 +799,10 @@ async def start_server(
     return runner, site
 
 
-async def run_node(config: ClusterConfig, node_id: str, stop: asyncio.Event) -> None:
-    node = Node(config, node_id)
+async def run_node(
+    config: ClusterConfig, node_id: str, stop: asyncio.Event, extend: AppHook | None = None
+) -> None:
+    node = Node(config, node_id, extend)
     await node.start()
     try:
         await stop.wait()
