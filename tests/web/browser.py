@@ -152,3 +152,67 @@ def assert_accessible(page: Page, what: str) -> None:
             f"axe-core {AXE_VERSION} found {len(blocking)} serious or critical "
             f"accessibility violation(s) on {what}:\n{describe_violations(blocking)}"
         )
+
+
+# --- the keyboard ----------------------------------------------------------------------
+
+# Elements a keyboard reaches, and one line naming each: the same words for the DOM's
+# order and for where Tab lands, so the two lists compare.
+_DESCRIBE = """e => {
+    const text = (e.getAttribute('aria-label') || e.innerText || e.value || '').trim();
+    const href = e.getAttribute('href');
+    return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (href ? ' ' + href : '')
+        + (text ? ' "' + text.replace(/\\s+/g, ' ').slice(0, 40) + '"' : '');
+}"""
+_FOCUSABLE = (
+    "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), "
+    "select:not([disabled]), textarea:not([disabled]), summary, [tabindex]"
+)
+
+
+def focusable_in_dom_order(page: Page) -> list[str]:
+    """What Tab should visit, in document order: the rendered, reachable elements."""
+    described: list[str] = page.evaluate(
+        f"""() => {{
+            const describe = {_DESCRIBE};
+            return [...document.querySelectorAll({_FOCUSABLE!r})]
+                .filter(e => e.tabIndex >= 0 && e.getClientRects().length > 0)
+                .map(describe);
+        }}"""
+    )
+    return described
+
+
+def positive_tabindex(page: Page) -> list[str]:
+    """Elements that jump the Tab order (tabindex > 0), which keyboard users get lost by."""
+    found: list[str] = page.evaluate(
+        f"() => [...document.querySelectorAll('[tabindex]')].filter(e => e.tabIndex > 0)"
+        f".map({_DESCRIBE})"
+    )
+    return found
+
+
+@dataclass(frozen=True)
+class TabStop:
+    element: str
+    in_view: bool
+    """Wholly or partly inside the viewport once focused (the browser scrolled to it)."""
+    ring: bool
+    """Drawn with a visible focus indicator: an outline or a box shadow."""
+
+
+def press_tab(page: Page) -> TabStop:
+    page.keyboard.press("Tab")
+    stop: dict[str, Any] = page.evaluate(
+        f"""() => {{
+            const e = document.activeElement;
+            const style = getComputedStyle(e);
+            const box = e.getBoundingClientRect();
+            const ring = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0)
+                || style.boxShadow !== 'none';
+            const inView = box.width > 0 && box.height > 0 && box.bottom > 0
+                && box.right > 0 && box.top < innerHeight && box.left < innerWidth;
+            return {{element: ({_DESCRIBE})(e), inView, ring}};
+        }}"""
+    )
+    return TabStop(stop["element"], stop["inView"], stop["ring"])

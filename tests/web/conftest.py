@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -87,6 +89,10 @@ VOTES = (3, 2, 1, 1)
 """Ballots for each option of the demo satisfaction survey: 7 in all, so each share has
 two decimals to round (42.86%, 28.57%, 14.29%, 14.29%)."""
 
+BUDGET_BALLOTS = ((0, 1), (0, 3), (2,))
+"""The projects three of those voters chose in the demo participatory budget (costs 400,
+300, 500, 200 against a cap of 1,000): every choice within the cap."""
+
 
 @dataclass(frozen=True)
 class WebApp:
@@ -96,7 +102,7 @@ class WebApp:
     survey_id: str
     """The demo satisfaction survey (live results), with the ballots of VOTES."""
     budget_id: str
-    """The demo participatory budget, no ballots."""
+    """The demo participatory budget, with the ballots of BUDGET_BALLOTS."""
     closed_id: str
     """A poll its organiser closed early, with no ballots."""
 
@@ -126,9 +132,29 @@ def _seed(cluster: LocalCluster) -> WebApp:
             cluster.enroll_directly(f"+8210700{option:02d}{n:03d}", voter)
             choice = votingcontract.CastBallot(bytes.fromhex(survey_id), ((option,),))
             ballots.append(cluster.sign(voter, choice))
+            if n == 0 and option < len(BUDGET_BALLOTS):
+                chosen = (BUDGET_BALLOTS[option],)
+                projects = votingcontract.CastBallot(bytes.fromhex(budget_id), chosen)
+                ballots.append(cluster.sign(voter, projects))
     for ballot in ballots:
         assert cluster.submit(ballot)["receipt"]["accepted"]
     return WebApp(cluster, cluster.config.node("n1").rpc_url, survey_id, budget_id, closed_id)
+
+
+def _require_web_app(url: str) -> None:
+    """A node that answers / with anything but a page fails every web test at once, saying
+    so, rather than each test with a puzzle of its own."""
+    try:
+        with urllib.request.urlopen(url + "/", timeout=30) as reply:
+            kind = reply.headers.get_content_type()
+    except urllib.error.HTTPError as exc:
+        kind = f"HTTP {exc.code}"
+    if kind != "text/html":
+        pytest.fail(
+            f"the node at {url} serves no web app at / ({kind}): `votechain node` wires "
+            "webapp.add_routes into the node (cli/cluster_cmds.py)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -138,6 +164,7 @@ def webapp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
     cluster = LocalCluster(tmp_path_factory.mktemp("web-cluster"), node_count=1)
     cluster.start()
     try:
+        _require_web_app(cluster.config.node("n1").rpc_url)
         yield _seed(cluster)
     finally:
         cluster.stop()

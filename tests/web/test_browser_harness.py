@@ -17,6 +17,9 @@ from tests.web.browser import (
     PageWatch,
     assert_accessible,
     chromium_path,
+    focusable_in_dom_order,
+    positive_tabindex,
+    press_tab,
 )
 from tests.web.conftest import OpenPage
 
@@ -29,7 +32,12 @@ PAGES = {
     "/bad": """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bad</title>
 </head><body><main><h1>Polls</h1><img id="logo" src="/logo.png">
 <button type="button" class="icon-only"></button></main></body></html>""",
+    "/keyboard": """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Keys</title>
+<link rel="stylesheet" href="/keys.css"></head><body><main><h1>Keys</h1>
+<a href="#one">One</a> <button type="button" tabindex="2">Jump</button>
+<a class="no-ring" href="#two">Two</a> <a hidden href="#gone">Gone</a></main></body></html>""",
 }
+KEYS_CSS = ".no-ring:focus { outline: none; }"
 
 
 # The smallest valid PNG: one transparent pixel.
@@ -41,6 +49,12 @@ PIXEL = bytes.fromhex(
 
 class _Pages(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if self.path == "/keys.css":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.end_headers()
+            self.wfile.write(KEYS_CSS.encode())
+            return
         if self.path == "/logo.png":
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
@@ -104,6 +118,18 @@ def test_axe_fails_on_critical_violations_naming_the_rule_and_the_element(
     assert "on the bad page" in message
     assert "image-alt (critical)" in message and "at #logo" in message
     assert "button-name (critical)" in message and 'class="icon-only"' in message
+
+
+def test_the_keyboard_helpers_see_a_jumping_tab_order_and_a_hidden_focus_ring(
+    open_page: OpenPage, site: str
+) -> None:
+    page = open_page(f"{site}/keyboard", DESKTOP)
+    assert focusable_in_dom_order(page) == ['a #one "One"', 'button "Jump"', 'a #two "Two"']
+    assert positive_tabindex(page) == ['button "Jump"']
+    stops = [press_tab(page) for _ in range(3)]
+    assert [stop.element for stop in stops] == ['button "Jump"', 'a #one "One"', 'a #two "Two"']
+    assert [stop.ring for stop in stops] == [True, True, False]
+    assert all(stop.in_view for stop in stops)
 
 
 def test_a_machine_without_chromium_fails_saying_how_to_install_it(tmp_path: Path) -> None:
