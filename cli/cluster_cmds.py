@@ -143,6 +143,9 @@ def up(args: argparse.Namespace) -> int:
     def ready() -> None:
         if not args.no_demo:
             demo.seed_if_fresh(config)
+        # The web app first: it is what most people who ran `make up` want to open.
+        web_url = (config.observers or config.nodes)[0].rpc_url
+        print(f"web app: {web_url}/  (open it in a browser; every node serves it)")
         print(f"votechain {config.chain_id}: {len(config.nodes)} nodes running")
         for address in config.nodes:
             print(
@@ -169,20 +172,26 @@ def add_log_file(parser: argparse.ArgumentParser, default: str) -> None:
 
 def node(args: argparse.Namespace) -> int:
     from node.service import run_node
+    from webapp import add_routes
 
     config = common.config_of(args)
     config.node(args.id)  # an unknown id fails here, before a log file is named after it
     log_file = _log_file(args, config.node_log_path(args.id))
-    return _serve_until_signalled(args, log_file, lambda stop: run_node(config, args.id, stop))
+    return _serve_until_signalled(
+        args, log_file, lambda stop: run_node(config, args.id, stop, add_routes)
+    )
 
 
 def observer(args: argparse.Namespace) -> int:
     from node.observer import run_observer
+    from webapp import add_routes
 
     config = common.config_of(args)
     config.observer(args.id)  # an unknown id fails here, before a log file is named after it
     log_file = _log_file(args, config.node_log_path(args.id))
-    return _serve_until_signalled(args, log_file, lambda stop: run_observer(config, args.id, stop))
+    return _serve_until_signalled(
+        args, log_file, lambda stop: run_observer(config, args.id, stop, add_routes)
+    )
 
 
 def attester(args: argparse.Namespace) -> int:

@@ -1,0 +1,13 @@
+"""webapp: the citizens' web app, served by every node and observer at `/`.
+
+The top floor beside cli/: cli passes `add_routes` to the node it starts (node/rpc.py's
+AppHook), and nothing else imports this package. Pages are server-rendered and need no
+JavaScript to read (routes.py, templates/); texts come from the ko and en message
+catalogues (i18n.py, locale/); what a page shows of a poll is read through votingcontract's
+queries, as the JSON RPC reads it (polls.py). Static files live in static/: the ES
+modules in static/js/, vendored libraries in static/vendor/ with their licences.
+"""
+
+from webapp.routes import add_routes
+
+__all__ = ["add_routes"]
