@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import subprocess
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,11 +97,32 @@ class PageWatch:
         return self.errors + [f"request outside {self.origin}: {u}" for u in self.foreign_requests]
 
 
+@functools.cache
+def warn_without_korean_font() -> None:
+    """Once per test process: the tests read text from the page, not pixels, so only the
+    pictures suffer, and the tests go on."""
+    try:
+        listed = subprocess.run(
+            ["fc-list", ":lang=ko", "family"], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        listed = ""
+    if not listed.strip():
+        warnings.warn(
+            "no Korean font: screenshots show Korean as boxes; install one with "
+            "apt-get install -y --no-install-recommends fonts-nanum (.ci/run does)",
+            stacklevel=3,
+        )
+
+
 def screenshot(page: Page, name: str, viewport: Viewport) -> Path:
     """Save the whole page as build/screenshots/<name>-<viewport>.png for people to see."""
+    warn_without_korean_font()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}-{viewport.name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    # One image pixel per CSS pixel: the layout is what people check, and a phone's
+    # three device pixels per CSS pixel would triple the time and the file's size.
+    page.screenshot(path=str(path), full_page=True, scale="css")
     return path
 
 
@@ -216,3 +239,24 @@ def press_tab(page: Page) -> TabStop:
         }}"""
     )
     return TabStop(stop["element"], stop["inView"], stop["ring"])
+
+
+# --- layout ----------------------------------------------------------------------------
+
+
+def sideways_overflow(page: Page) -> list[str]:
+    """Elements that stick out past the right edge of the screen, so that a phone's page
+    scrolls sideways; empty when the page fits its width."""
+    found: list[str] = page.evaluate(
+        f"""() => {{
+            const root = document.documentElement;
+            if (root.scrollWidth <= root.clientWidth) return [];
+            const describe = {_DESCRIBE};
+            return [...document.body.querySelectorAll('*')]
+                .filter(e => e.getBoundingClientRect().right > root.clientWidth + 0.5)
+                .slice(0, 8)
+                .map(e => describe(e) + (e.className ? ' .' + e.className : '') + ' right edge '
+                    + Math.round(e.getBoundingClientRect().right) + ' > ' + root.clientWidth);
+        }}"""
+    )
+    return found
