@@ -141,11 +141,11 @@ def up(args: argparse.Namespace) -> int:
         make_cluster_certificates(config)
 
     def ready() -> None:
-        if not args.no_demo:
-            demo.seed_if_fresh(config)
         # The web app first: it is what most people who ran `make up` want to open.
         web_url = (config.observers or config.nodes)[0].rpc_url
         print(f"web app: {web_url}/  (open it in a browser; every node serves it)")
+        if not args.no_demo:
+            demo.seed_if_fresh(config)
         print(f"votechain {config.chain_id}: {len(config.nodes)} nodes running")
         for address in config.nodes:
             print(

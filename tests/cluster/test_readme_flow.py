@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from tests.cluster.harness import ROOT, LocalCluster
@@ -69,6 +70,15 @@ def test_a_newcomer_enrolls_votes_and_sees_results_following_the_readme(tmp_path
         assert all(row[6] == "3/3" for row in nodes), "every node sees its three peers"
         again = cluster.cli("vote", survey, "--answer", "1:1", "--key", "me.pem", check=False)
         assert again.returncode != 0 and "duplicate" in again.stderr
+        # Quick start: `up` prints the web app's address first, and the node that
+        # `votechain node` started serves the survey's page there, the vote counted.
+        web = next(i for i, line in enumerate(output) if line.startswith("web app: "))
+        assert web < next(i for i, line in enumerate(output) if "demo poll" in line)
+        web_url = output[web].split()[2]
+        assert web_url == cluster.config.nodes[0].rpc_url + "/"
+        with urllib.request.urlopen(f"{web_url}p/{survey[:12]}?lang=en", timeout=30) as page:
+            html = page.read().decode()
+        assert "bike-sharing" in html and "1 vote (100.00%)" in html
     finally:
         up.send_signal(signal.SIGINT)
         assert up.wait(timeout=30) == 0

@@ -19,21 +19,11 @@ import pytest
 
 import votingcontract
 from chain.keys import PrivateKey
-from node.service import Node
-from tests.node.live_node import LiveNode, Reply
-from webapp import add_routes
+from tests.node.live_node import Reply
+from tests.web.web_node import WebNode
 from webapp.security import CONTENT_SECURITY_POLICY
 
 HOUR_MS = 3_600_000
-
-
-class WebNode(LiveNode):
-    """A LiveNode whose RPC app also serves the web app (as cli's `node` command does)."""
-
-    async def _start(self) -> Node:
-        node = Node(self.config, "n1", add_routes)
-        await node.start()
-        return node
 
 
 def fresh_key() -> PrivateKey:
