@@ -29,6 +29,7 @@ MODULES = (
     "tx",
     "bodies",
     "statements",
+    "gatekeys",
     "chain",
     "receipt",
     "limits",

@@ -22,9 +22,15 @@ from node.client_auth import history_request_hash
 from tests.chain.test_ed25519_rules import IDENTITY, IDENTITY_NON_CANONICAL, SPECCHECK
 from tests.web.conftest import OpenPage
 from tests.web.js_modules import module_server, run, wait_ready
-from votingcontract import limits, poll_spec
+from votingcontract import identity, limits, poll_spec
 from votingcontract.bodies import ORG_CATEGORIES
-from votingcontract.identity import gate_signature, gate_statement, ticket_statement
+from votingcontract.identity import (
+    gate_signature,
+    gate_statement,
+    password_gate_key,
+    ticket_signature,
+    ticket_statement,
+)
 from votingcontract.images import IMAGE_TYPES
 from votingcontract.receipts import CODES
 
@@ -554,3 +560,52 @@ def test_a_key_made_in_the_browser_is_non_extractable_and_kept_in_indexeddb(page
     assert verify_signature(bytes.fromhex(got["publicKey"]), signature, bytes([7]) * 32)
     assert got["fallbackKind"] == "noble" and got["fallbackKey"] != got["publicKey"]
     assert got["afterDelete"] is None
+
+
+PASSWORDS = ["correct horse", "\u1112\u1161\u11ab\uae00", "한글", "🗳️ p@ss wörd", "x" * 300]
+"""The second is "한글" decomposed (NFD): NFC makes it the third, so both open the gate."""
+
+
+def test_password_gate_keys_and_proofs_are_pythons(page: Page) -> None:
+    salt = bytes(range(16))
+    voter = PrivateKey.from_seed(SEED)
+    poll = bytes.fromhex(POLL_ID)
+    got = run(
+        page,
+        """const [passwords, saltHex, chainId, pollHex, voterHex] = args;
+        const h = vc.bytes.fromHex;
+        const out = [];
+        for (const password of passwords) {
+          const gate = await vc.gatekeys.passwordGateKey(password, h(saltHex));
+          const proof = await vc.gatekeys.gateProof(gate, chainId, h(pollHex), h(voterHex));
+          out.push([vc.bytes.toHex(gate.publicKey), vc.bytes.toHex(proof)]);
+        }
+        const ticket = await vc.ed25519.signerFromSeed(new Uint8Array(32).fill(9));
+        const ticketSig = await vc.gatekeys.ticketProof(ticket, chainId, h(pollHex), h(voterHex));
+        const refusals = [];
+        for (const [password, salt] of [["", saltHex], ["pw", "00"]]) {
+          try { await vc.gatekeys.passwordGateKey(password, h(salt)); refusals.push(null); }
+          catch (e) { refusals.push(e.message); }
+        }
+        return {out, ticket: vc.bytes.toHex(ticketSig), refusals, scrypt: vc.gatekeys.SCRYPT};""",
+        PASSWORDS,
+        salt.hex(),
+        CHAIN_ID,
+        POLL_ID,
+        voter.public_key.hex(),
+    )
+    for password, (public_key, proof) in zip(PASSWORDS, got["out"], strict=True):
+        gate = password_gate_key(password, salt)
+        assert public_key == gate.public_key.hex(), password
+        assert proof == gate_signature(gate, CHAIN_ID, poll, voter.public_key).hex(), password
+    assert got["out"][1] == got["out"][2]
+    ticket = PrivateKey.from_seed(bytes([9]) * 32)
+    assert got["ticket"] == ticket_signature(ticket, CHAIN_ID, poll, voter.public_key).hex()
+    assert "empty" in got["refusals"][0] and "16 bytes" in got["refusals"][1]
+    scrypt = got["scrypt"]
+    assert (scrypt["N"], scrypt["r"], scrypt["p"], scrypt["dkLen"]) == (
+        identity.SCRYPT_N,
+        identity.SCRYPT_R,
+        identity.SCRYPT_P,
+        identity.SEED_SIZE,
+    )
