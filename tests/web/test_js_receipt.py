@@ -316,3 +316,21 @@ def test_every_position_of_blocks_with_many_transactions_verifies(
             assert python_verdict(flipped) == 4
             again = run(page, CHECK, flipped, None)
             assert again["failure"]["check"] == 4, where
+
+
+def test_check_9_asks_whether_the_node_still_has_the_block(
+    page: Page, live: LiveNode, ballots: Any
+) -> None:
+    document = receipt_document(page, live, ballots["accepted"])
+    height = document["height"]
+    same = live.get(f"/v1/raw/blocks/{height}")
+    other = live.get(f"/v1/raw/blocks/{height + 1}")
+    assert same.status == other.status == 200
+    script = "return await vc.receipt.checkOnChain(args[0], vc.bytes.fromHex(args[1]));"
+    kept = run(page, script, document, same.body.hex())
+    assert kept["ok"] and kept["check"] == 9
+    assert kept["text"] == f"The node still has this block at height {height}."
+    moved = run(page, script, document, other.body.hex())
+    assert not moved["ok"] and "the chain was rewritten, or the node is on another" in moved["text"]
+    broken = run(page, script, document, "93" + same.body.hex()[2:-2])
+    assert not broken["ok"] and "does not decode" in broken["text"]

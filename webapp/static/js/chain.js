@@ -42,6 +42,15 @@ export async function decodeHeader(bytes) {
   return header;
 }
 
+/** The header of a block as GET /v1/raw/blocks/{h} serves it ([block, certificate,
+ * [receipt bytes, ...]], section 14.2), decoded as `decodeHeader` does. The whole answer
+ * must be canonical; only the header is read. */
+export async function headerOfRawBlock(bytes) {
+  const answer = expectList(decode(bytes), 3, "raw block");
+  const block = expectList(answer[0], 2, "block");
+  return decodeHeader(encode(block[0])); // canonical, so these are the bytes served
+}
+
 /** certificate = [chain_id, view, height, block_hash, [[validator, signature], ...]] */
 export function decodeCertificate(bytes) {
   const f = expectList(decode(bytes), 5, "certificate");

@@ -17,6 +17,7 @@ import {
   decodeHeader,
   decodeReceipt,
   genesisFromJson,
+  headerOfRawBlock,
   verifyMerkleProof,
 } from "./chain.js";
 import { decodeTransaction, signBytesOf, txIdOf } from "./tx.js";
@@ -35,6 +36,7 @@ export const CHECKS = Object.freeze({
   receipt: 6,
   receipt_commitment: 7,
   outcome: 8,
+  on_chain: 9,
 });
 
 class Failure extends Error {
@@ -352,6 +354,35 @@ async function checkReceiptProof(document, genesis, header, receiptBytes, positi
     );
   }
   return true;
+}
+
+/** Check 9 (optional): the chain a node serves now still has the receipt's block at its
+ * height. `rawBlock` is the body of GET /v1/raw/blocks/{height} from that node. Returns
+ * one entry like those of `checkReceipt`. */
+export async function checkOnChain(document, rawBlock) {
+  const entry = (ok, text, params = {}) => ({ check: CHECKS.on_chain, id: "on_chain", ok, text, params });
+  let saved;
+  let current;
+  try {
+    saved = await decodeHeader(fromHex(document.header, "header"));
+  } catch (error) {
+    return entry(false, `The receipt's header does not decode: ${error.message}`);
+  }
+  const height = Number(saved.height);
+  try {
+    current = await headerOfRawBlock(rawBlock);
+  } catch (error) {
+    return entry(false, `The node's block ${height} does not decode: ${error.message}`);
+  }
+  if (Number(current.height) !== height || !equal(current.hash, saved.hash)) {
+    return entry(
+      false,
+      `Block ${height} on the node hashes to ${short(current.hash)}, not the receipt's ` +
+        `${short(saved.hash)}: the chain was rewritten, or the node is on another.`,
+      { height },
+    );
+  }
+  return entry(true, `The node still has this block at height ${height}.`, { height });
 }
 
 /** A receipt document (section 14.3) from a node's GET /v1/tx/{tx_id} answer and the
