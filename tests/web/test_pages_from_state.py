@@ -1,0 +1,171 @@
+"""Pages built from a state the test writes with the voting state machine alone (no
+chain, no node process): the RPC app with the web app added, over aiohttp's test
+client. Here the cases a live chain makes awkward: weighted polls, two polls sharing a
+short link, the order of the list, and the clock moving a poll from open to closed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from node.rpc import make_rpc_app
+from tests.votingcontract.helpers import (
+    DAY_MS,
+    HOUR_MS,
+    Harness,
+    citizen_poll,
+    phone_id_of,
+    policy_poll,
+    seeded_key,
+)
+from votingcontract import Access, CastBallot, state_keys
+from webapp import add_routes
+
+ORG = "seoul-city"
+
+
+@dataclass
+class StateNode:
+    """What the RPC and the web app need of a node, over the harness's state."""
+
+    harness: Harness
+    chain_id: str = "votechain-test"
+    store: Any = None
+
+    def __post_init__(self) -> None:
+        self.store = self.harness.state
+
+    def now_ms(self) -> int:
+        return self.harness.now_ms
+
+    async def submit(self, data: bytes, wait_commit: bool) -> dict[str, Any]:
+        raise AssertionError("the pages submit nothing")
+
+    def status(self) -> dict[str, Any]:
+        return {}
+
+    def metrics_text(self) -> tuple[bytes, str]:
+        return b"", "text/plain"
+
+
+@pytest.fixture
+def harness() -> Harness:
+    h = Harness.create()
+    h.register_org(ORG)
+    return h
+
+
+@pytest.fixture
+async def client(harness: Harness) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    app = make_rpc_app(StateNode(harness), 1 << 20, extend=add_routes)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+async def text(client: TestClient[web.Request, web.Application], path: str, lang: str) -> str:
+    response = await client.get(path, headers={"Accept-Language": lang})
+    html = await response.text()
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def org_key() -> Any:
+    return seeded_key(f"org-{ORG}-0")
+
+
+async def test_a_weighted_poll_says_so_and_gives_weights_and_ballots(
+    harness: Harness, client: TestClient[web.Request, web.Application]
+) -> None:
+    alice, bob = harness.enroll("alice"), harness.enroll("bob")
+    access = Access(
+        roll=((phone_id_of("alice"), phone_id_of("bob")), ()), roll_weights=((3, 1), ())
+    )
+    poll_id = harness.create_poll(
+        org_key(), policy_poll(ORG, harness.now_ms, access=access, title="Shareholders")
+    )
+    assert harness.submit(alice, CastBallot(poll_id, ((0,),))).accepted
+    assert harness.submit(bob, CastBallot(poll_id, ((1,),))).accepted
+    page = await text(client, f"/p/{poll_id.hex()}", "en")
+    assert "This is a weighted poll" in page
+    assert "3 votes (75.00%) · 1 ballot" in page
+    assert "1 vote (25.00%) · 1 ballot" in page
+    assert "2 participants, total weight 4" in page
+    assert "Voter roll" in page
+    page_ko = await text(client, f"/p/{poll_id.hex()}", "ko")
+    assert "가중치 투표입니다" in page_ko and "3표 (75.00%) · 1표" in page_ko
+
+
+async def test_a_short_link_two_polls_share_lists_both(
+    harness: Harness, client: TestClient[web.Request, web.Application]
+) -> None:
+    poll_id = harness.create_poll(org_key(), policy_poll(ORG, harness.now_ms, title="Twin"))
+    record = harness.state.get(state_keys.POLL + poll_id)
+    assert record is not None
+    # Two more polls whose ids share their first 12 hex characters (a rare collision,
+    # written here directly): the short link lists both; a longer prefix finds one.
+    first, second = (
+        bytes.fromhex("abcdef012345" + "0" * 52),
+        bytes.fromhex("abcdef012345" + "1" * 52),
+    )
+    harness.state.apply([(state_keys.POLL + first, record), (state_keys.POLL + second, record)])
+    response = await client.get("/p/abcdef012345", headers={"Accept-Language": "en"})
+    assert response.status == 300
+    html = await response.text()
+    assert f'href="/p/{first.hex()}"' in html and f'href="/p/{second.hex()}"' in html
+    assert "fits more than one poll" in html
+    response = await client.get("/p/abcdef0123451", headers={"Accept-Language": "en"})
+    assert response.status == 200
+
+
+async def test_the_list_shows_open_polls_first_then_upcoming_then_closed(
+    harness: Harness, client: TestClient[web.Request, web.Application]
+) -> None:
+    now = harness.now_ms
+    harness.create_poll(org_key(), policy_poll(ORG, now, title="Soon", opens_in_ms=DAY_MS))
+    harness.create_poll(org_key(), policy_poll(ORG, now, title="Short one", lasts_ms=HOUR_MS))
+    harness.create_poll(org_key(), policy_poll(ORG, now, title="Long one", lasts_ms=3 * DAY_MS))
+    harness.advance(2 * HOUR_MS)  # the short one has closed
+    page = await text(client, "/", "en")
+    order = [page.index(title) for title in ("Long one", "Soon", "Short one")]
+    assert order == sorted(order), page
+    html = await (await client.get("/", headers={"Accept-Language": "en"})).text()
+    groups = [html.index(f'id="group-{status}"') for status in ("open", "upcoming", "closed")]
+    assert groups == sorted(groups)
+    only_closed = await text(client, "/?status=closed", "en")
+    assert "Short one" in only_closed and "Long one" not in only_closed
+
+
+async def test_results_hidden_until_close_show_once_the_poll_has_closed(
+    harness: Harness, client: TestClient[web.Request, web.Application]
+) -> None:
+    voter = harness.enroll("alice")
+    creator = harness.enroll("bob")
+    poll_id = harness.create_poll(
+        creator, citizen_poll(harness.now_ms, visibility="after_close", lasts_ms=HOUR_MS)
+    )
+    assert harness.submit(voter, CastBallot(poll_id, ((0,),))).accepted
+    before = await text(client, f"/p/{poll_id.hex()[:12]}", "ko")
+    assert "결과는 투표가 마감될 때까지 공개되지 않습니다" in before
+    assert "표 (" not in before
+    harness.advance(2 * HOUR_MS)
+    after = await text(client, f"/p/{poll_id.hex()[:12]}", "ko")
+    assert "1표 (100.00%)" in after and "참여자 1명" in after
+
+
+async def test_dates_are_in_seoul_time_in_the_readers_language(
+    harness: Harness, client: TestClient[web.Request, web.Application]
+) -> None:
+    # 2026-12-01 07:30 UTC is 16:30 in Seoul.
+    opens = 1_796_110_200_000
+    harness.now_ms = opens - 1_000
+    harness.create_poll(
+        org_key(), policy_poll(ORG, harness.now_ms, title="Timed", opens_in_ms=1_000)
+    )
+    assert "2026년 12월 1일 (화) 오후 4:30" in await text(client, "/", "ko")
+    assert "Tue, Dec 1, 2026 4:30 PM" in await text(client, "/", "en")
