@@ -2,8 +2,10 @@
 hold them to Python byte for byte (tests/web/test_js_*.py).
 
 The page is served by a small HTTP server of the test's own from webapp/static/ as it is
-in the tree, so the modules and their vendored libraries load exactly as a browser loads
-them from a node, relative imports included; it imports every module into `window.vc`.
+in the tree, under the web app's own security headers (its Content-Security-Policy:
+scripts from the same origin only, no eval; nosniff), so the modules and their vendored
+libraries load as a browser loads them from a node, relative imports included. The
+page imports every module into `window.vc`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from playwright.sync_api import Page
 
 from tests.cluster.harness import ROOT
+from webapp.security import SECURITY_HEADERS
 
 STATIC = ROOT / "webapp" / "static"
 MODULES = (
@@ -36,8 +39,10 @@ MODULES = (
 )
 PAGE = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>modules</title>'
-    '</head><body><script type="module">\n'
-    + "".join(f'import * as {name} from "/js/{name}.js";\n' for name in MODULES)
+    '</head><body><script type="module" src="/modules.js"></script></body></html>'
+)
+SCRIPT = (
+    "".join(f'import * as {name} from "/js/{name}.js";\n' for name in MODULES)
     + "window.vc = {"
     + ", ".join(MODULES)
     + "};\n"
@@ -45,7 +50,7 @@ PAGE = (
     + "window.vcParse = (text) => JSON.parse(text, (key, value, context) =>\n"
     + "  Number.isInteger(value) && !Number.isSafeInteger(value) ? BigInt(context.source)"
     + " : value);\n"
-    + "window.vcReady = true;\n</script></body></html>"
+    + "window.vcReady = true;\n"
 )
 TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".html": "text/html"}
 
@@ -55,6 +60,9 @@ class _Static(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if path == "/modules.html":
             self._send(200, "text/html; charset=utf-8", PAGE.encode())
+            return
+        if path == "/modules.js":
+            self._send(200, "text/javascript", SCRIPT.encode())
             return
         file = (STATIC / path.lstrip("/")).resolve()
         if STATIC.resolve() not in file.parents or not file.is_file():
@@ -66,6 +74,8 @@ class _Static(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in SECURITY_HEADERS.items():  # the web app's own CSP and nosniff
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
