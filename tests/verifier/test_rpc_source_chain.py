@@ -125,6 +125,7 @@ def test_the_blocks_over_rpc_are_the_stored_bytes(node: str, chain_copy: ChainSt
     source = RpcSource(node)
     head = chain_copy.head_height
     assert source.head_height() == head
+    assert next(iter(source.blocks())).height == 1
     blocks = list(source.blocks(head - 1))
     assert [b.height for b in blocks] == [head - 1, head]
     for raw in blocks:
