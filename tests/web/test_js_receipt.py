@@ -30,6 +30,7 @@ from node.app import ChainApplication
 from tests.node.live_node import LiveNode
 from tests.web.conftest import OpenPage
 from tests.web.js_modules import module_server, run, wait_ready
+from tests.web.web_node import WebNode
 from verifier.errors import VerificationFailure
 from verifier.receipts import receipt_from_committed_tx, verify_receipt
 
@@ -42,7 +43,8 @@ FROM_COMMITTED = "return await vc.receipt.receiptFromCommitted(args[0], args[1])
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNode]:
-    node = LiveNode(tmp_path_factory.mktemp("receipt-node"))
+    """A real node serving the web app too, as `votechain node` starts it."""
+    node = WebNode(tmp_path_factory.mktemp("receipt-node"))
     node.start()
     try:
         yield node
@@ -334,3 +336,24 @@ def test_check_9_asks_whether_the_node_still_has_the_block(
     assert not moved["ok"] and "the chain was rewritten, or the node is on another" in moved["text"]
     broken = run(page, script, document, "93" + same.body.hex()[2:-2])
     assert not broken["ok"] and "does not decode" in broken["text"]
+
+
+def test_a_page_of_the_node_loads_the_modules_and_checks_a_receipt_it_fetched(
+    open_page: OpenPage, live: LiveNode, ballots: Any
+) -> None:
+    """The whole path a citizen's browser takes: the modules from the node's /static/
+    under its security headers, the transaction and genesis from its RPC."""
+    page = open_page(live.config.node("n1").rpc_url + "/", locale="en-US")
+    result = page.evaluate(
+        """async (txId) => {
+          const receipt = await import("/static/js/receipt.js");
+          const committed = await (await fetch(`/v1/tx/${txId}`)).json();
+          const genesis = await (await fetch("/v1/genesis")).json();
+          const document = await receipt.receiptFromCommitted(committed, genesis);
+          const result = await receipt.checkReceipt(document, null);
+          return {ok: result.ok, checks: result.checks.map((c) => [c.check, c.ok, c.text])};
+        }""",
+        ballots["accepted"],
+    )
+    assert result["ok"], result
+    assert [check for check, _, _ in result["checks"]] == [1, 2, 3, 4, 5, 6, 7, 8]
