@@ -3,6 +3,8 @@ it, and the choice stays as the citizen moves between pages."""
 
 from __future__ import annotations
 
+import re
+
 from tests.web.browser import PHONE
 from tests.web.conftest import OpenPage, WebApp
 
@@ -16,7 +18,7 @@ def test_a_korean_phone_gets_korean_and_the_switch_keeps_english_across_pages(
     assert current.inner_text() == "한국어"
 
     page.get_by_role("link", name="English").tap()
-    page.wait_for_url("**/?lang=en")
+    page.wait_for_url(re.compile(r"\?lang=en$"))
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("nav.languages [aria-current]").inner_text() == "English"
 
@@ -27,6 +29,7 @@ def test_a_korean_phone_gets_korean_and_the_switch_keeps_english_across_pages(
     assert "3 votes (42.86%)" in page.locator(".tally").all_inner_texts()
 
     page.get_by_role("link", name="한국어").tap()
+    page.wait_for_url(re.compile(r"/p/[0-9a-f]+\?lang=ko$"))
     assert page.locator("html").get_attribute("lang") == "ko"
     assert "3표 (42.86%)" in page.locator(".tally").all_inner_texts()
     page.get_by_role("link", name="통계", exact=True).tap()
