@@ -74,8 +74,8 @@ def fetch(live: LiveNode, tx_id: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def ballots(live: LiveNode) -> dict[str, str]:
-    """tx ids of a voter's accepted ballot, the same voter's refused second ballot, and
-    the last transaction (whose block has no next block yet)."""
+    """The poll's id, and the tx ids of a voter's accepted ballot and of the same voter's
+    second ballot, refused as a duplicate in the same block."""
     voter = PrivateKey.from_seed(hashlib.sha256(b"receipt voter").digest())
     assert commit(live, live.enroll_tx(voter, "+821055501234"))["receipt"]["accepted"]
     now = int(time.time() * 1000)
@@ -100,12 +100,13 @@ def ballots(live: LiveNode) -> dict[str, str]:
     again = commit(live, live.sign(voter, ballot.KIND, ballot.encode()))
     first = fetch(live, Transaction.decode(first_tx).tx_id.hex())
     assert first["receipt"]["accepted"] and again["receipt"]["code"] == "duplicate"
+    # One more block, so that the ballots' block has a successor certifying its receipts.
     neighbour = PrivateKey.from_seed(hashlib.sha256(b"receipt neighbour").digest())
-    last = commit(live, live.enroll_tx(neighbour, "+821055505678"))
+    assert commit(live, live.enroll_tx(neighbour, "+821055505678"))["receipt"]["accepted"]
     return {
+        "poll": poll_id.hex(),
         "accepted": first["tx"]["tx_id"],
         "refused": again["tx"]["tx_id"],
-        "last": last["tx"]["tx_id"],
     }
 
 
@@ -162,8 +163,8 @@ def test_a_refused_ballot_is_proved_refused(page: Page, live: LiveNode, ballots:
 def test_a_receipt_before_the_next_block_says_it_is_not_certified_yet(
     page: Page, live: LiveNode, ballots: Any
 ) -> None:
-    document = receipt_document(page, live, ballots["last"])
-    assert document["receipt_proof"] is None
+    document = receipt_document(page, live, ballots["accepted"])
+    document["receipt_proof"] = None  # as saved when the ballot's block was the head
     result = run(page, CHECK, document, None)
     assert not result["ok"] and not result["certified"] and result["failure"] is None
     step = next(c for c in result["checks"] if c["id"] == "receipt_commitment")
@@ -357,3 +358,53 @@ def test_a_page_of_the_node_loads_the_modules_and_checks_a_receipt_it_fetched(
     )
     assert result["ok"], result
     assert [check for check, _, _ in result["checks"]] == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_a_key_made_in_the_page_votes_and_the_chain_accepts_the_ballot(
+    open_page: OpenPage, live: LiveNode, ballots: Any
+) -> None:
+    """A non-extractable WebCrypto key made and kept by the page, enrolled for a phone,
+    signs a ballot the node accepts; the page then checks its receipt."""
+    page = open_page(live.config.node("n1").rpc_url + "/", locale="en-US")
+    public_key = page.evaluate(
+        """async () => {
+          const keystore = await import("/static/js/keystore.js");
+          const { toHex } = await import("/static/js/bytes.js");
+          return toHex((await keystore.createKey("voter")).publicKey);
+        }"""
+    )
+    enroll = votingcontract.EnrollVoter(
+        votingcontract.phone_id(live.pepper, "+821055509876"), bytes.fromhex(public_key)
+    )
+    attester = live.cluster.key("attester")
+    assert commit(live, live.sign(attester, enroll.KIND, enroll.encode()))["receipt"]["accepted"]
+    result = page.evaluate(
+        """async (pollId) => {
+          const { loadKey } = await import("/static/js/keystore.js");
+          const { buildBody } = await import("/static/js/bodies.js");
+          const { randomNonce, signTransaction } = await import("/static/js/tx.js");
+          const { toHex } = await import("/static/js/bytes.js");
+          const receipt = await import("/static/js/receipt.js");
+          const key = await loadKey("voter");
+          const chainId = (await (await fetch("/v1/status")).json()).chain_id;
+          const body = buildBody("cast_ballot", {poll_id: pollId, selections: [[0]]});
+          const signed = await signTransaction(key, chainId, "cast_ballot", body, randomNonce());
+          const answer = await fetch("/v1/tx?wait=commit", {method: "POST",
+            headers: {"Content-Type": "application/json"},
+            body: JSON.stringify({tx: toHex(signed.bytes)})});
+          const committed = await answer.json();
+          const genesis = await (await fetch("/v1/genesis")).json();
+          const document = await receipt.receiptFromCommitted(committed, genesis);
+          const checked = await receipt.checkReceipt(document, null);
+          return {status: answer.status, code: committed.receipt.code, txId: toHex(signed.txId),
+                  signer: committed.tx.signer, kind: key.kind,
+                  checks: checked.checks.map((c) => [c.check, c.ok])};
+        }""",
+        ballots["poll"],
+    )
+    assert result["status"] == 200 and result["code"] == "accepted", result
+    assert result["kind"] == "webcrypto" and result["signer"] == public_key
+    assert fetch(live, result["txId"])["receipt"]["code"] == "accepted"
+    # The block has no successor yet: checks 1-6 pass and 7 says it is not certified yet.
+    assert [check for check, _ in result["checks"]] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert all(ok for _, ok in result["checks"])
