@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -25,7 +25,8 @@ from tests.votingcontract.helpers import (
     policy_poll,
     seeded_key,
 )
-from votingcontract import Access, CastBallot, state_keys
+from votingcontract import Access, CastBallot, Option, Question, state_keys
+from votingcontract.images import ImageRef
 from webapp import add_routes
 
 ORG = "seoul-city"
@@ -169,3 +170,21 @@ async def test_dates_are_in_seoul_time_in_the_readers_language(
     )
     assert "2026년 12월 1일 (화) 오후 4:30" in await text(client, "/", "ko")
     assert "Tue, Dec 1, 2026 4:30 PM" in await text(client, "/", "en")
+
+
+async def test_images_of_questions_and_options_are_shown_from_the_node_with_their_text(
+    harness: Harness, client: TestClient[web.Request, web.Application]
+) -> None:
+    photo = ImageRef(bytes(range(32)), 1_000, "image/png")
+    question = Question(
+        "Which square?",
+        (Option("Gwanghwamun", image=photo), Option("Seoul Plaza")),
+        image=replace(photo, sha256=bytes(32)),
+    )
+    poll_id = harness.create_poll(
+        org_key(), policy_poll(ORG, harness.now_ms, questions=(question,), title="Squares")
+    )
+    response = await client.get(f"/p/{poll_id.hex()}", headers={"Accept-Language": "en"})
+    html = await response.text()
+    assert f'src="/v1/images/{photo.sha256.hex()}" alt="Gwanghwamun"' in html
+    assert f'src="/v1/images/{bytes(32).hex()}" alt="Which square?"' in html
