@@ -408,3 +408,17 @@ def test_a_key_made_in_the_page_votes_and_the_chain_accepts_the_ballot(
     # The block has no successor yet: checks 1-6 pass and 7 says it is not certified yet.
     assert [check for check, _ in result["checks"]] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert all(ok for _, ok in result["checks"])
+
+
+def test_an_answer_without_the_fields_of_a_committed_tx_is_refused_saying_so(
+    page: Page, live: LiveNode
+) -> None:
+    got = run(
+        page,
+        """try { await vc.receipt.receiptFromCommitted(args[0], args[1]); return null; }
+        catch (e) { return [e.name, e.message]; }""",
+        {"height": 3, "tx": {"tx_id": "00"}},
+        genesis_doc(live),
+    )
+    assert got is not None and got[0] == "DecodeError"
+    assert got[1].startswith("the node's answer lacks a field")

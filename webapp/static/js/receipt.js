@@ -389,6 +389,14 @@ export async function checkOnChain(document, rawBlock) {
  * chain's genesis.json; nothing is checked here: run checkReceipt on the result. */
 export async function receiptFromCommitted(committed, genesisDoc) {
   const genesis = await genesisFromJson(genesisDoc);
+  try {
+    return buildDocument(committed, genesisDoc, genesis);
+  } catch (error) {
+    throw new DecodeError(`the node's answer lacks a field: ${error.message}`);
+  }
+}
+
+function buildDocument(committed, genesisDoc, genesis) {
   const proof = (p) => ({
     index: Number(p.index),
     leaf_count: Number(p.leaf_count),
