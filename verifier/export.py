@@ -86,6 +86,9 @@ class ExportSource:
             if fields[0] != MAGIC or fields[1] != EXPORT_VERSION:
                 raise DecodeError(f"is not a {MAGIC} file of version {EXPORT_VERSION}")
             self._genesis = Genesis.from_value(fields[2])
+        except VerificationFailure:
+            self._file.close()  # already names the file (an undecodable header frame)
+            raise
         except VotechainError as exc:
             self._file.close()
             raise VerificationFailure(None, f"export file {self.path}", str(exc)) from exc
