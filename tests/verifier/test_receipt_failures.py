@@ -287,3 +287,39 @@ def test_a_receipt_that_is_not_a_ballot_shows_no_poll_id() -> None:
     shown = verify_receipt(document, base().genesis).to_dict()
     assert (shown["kind"], shown["poll_id"], shown["ok"]) == ("enroll_voter", None, True)
     assert json.loads(json.dumps(shown)) == shown
+
+
+@pytest.mark.parametrize("value", [None, "zz"], ids=["missing", "not-hex"])
+def test_a_receipt_without_a_genesis_hash_fails_check_1(value: Any) -> None:
+    document = receipt_document(RECEIPT_HEIGHT, RECEIPT_POSITION)
+    if value is None:
+        del document["genesis_hash"]
+    else:
+        document["genesis_hash"] = value
+    assert _shown(_failure(document)) == (None, "receipt file", "has no genesis_hash", 1)
+
+
+def test_a_receipt_checked_against_its_own_genesis_must_carry_one() -> None:
+    document = receipt_document(RECEIPT_HEIGHT, RECEIPT_POSITION)
+    del document["genesis"]
+    assert _shown(_failure(document, pin_genesis=False)) == (
+        None,
+        "receipt file",
+        "carries no genesis: give the chain's genesis.json",
+        1,
+    )
+
+
+def test_a_malformed_genesis_in_the_receipt_fails_check_1() -> None:
+    document = {**receipt_document(RECEIPT_HEIGHT, RECEIPT_POSITION), "genesis": {"x": 1}}
+    failure = _failure(document, pin_genesis=False)
+    assert (failure.height, failure.subject, failure.rule) == (None, "the receipt's genesis", 1)
+    assert failure.reason.startswith("is malformed: ")
+
+
+def test_a_receipt_naming_another_chain_fails_check_1() -> None:
+    document = {**receipt_document(RECEIPT_HEIGHT, RECEIPT_POSITION), "chain_id": "elsewhere"}
+    assert _shown(_failure(document)) == (None, "receipt file", "names chain 'elsewhere'", 1)
+    unnamed = receipt_document(RECEIPT_HEIGHT, RECEIPT_POSITION)
+    del unnamed["chain_id"]  # the chain id is optional: the genesis hash decides
+    assert verify_receipt(unnamed, base().genesis).receipt_certified
