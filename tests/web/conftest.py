@@ -50,11 +50,14 @@ OpenPage = Callable[..., Page]
 
 @pytest.fixture
 def open_page(browser: Browser) -> Iterator[OpenPage]:
-    """open_page(url, viewport=PHONE, locale="ko-KR") -> a Page loaded at url, in a new
-    context (no cookies or storage shared with other pages); Seoul's time zone."""
+    """open_page(url, viewport=PHONE, locale="ko-KR", javascript=True) -> a Page loaded at
+    url, in a new context (no cookies or storage shared with other pages); Seoul's time
+    zone. With javascript=False the page's own scripts do not run (the test's do)."""
     opened: list[tuple[BrowserContext, PageWatch]] = []
 
-    def open_(url: str, viewport: Viewport = PHONE, locale: str = "ko-KR") -> Page:
+    def open_(
+        url: str, viewport: Viewport = PHONE, locale: str = "ko-KR", javascript: bool = True
+    ) -> Page:
         parts = urlsplit(url)
         watch = PageWatch(origin=f"{parts.scheme}://{parts.netloc}")
         context = browser.new_context(
@@ -65,6 +68,7 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
             locale=locale,
             timezone_id="Asia/Seoul",
             service_workers="block",  # a test reads what the node serves, not a cache
+            java_script_enabled=javascript,
         )
         context.set_default_timeout(15_000)
         opened.append((context, watch))

@@ -84,6 +84,20 @@ def test_results_are_a_bar_chart_with_count_and_percentage_like_mvoting(
     assert tallies(english) == ENGLISH_TALLIES
 
 
+def test_without_javascript_a_citizen_still_searches_and_reads_the_results(
+    webapp: WebApp, open_page: OpenPage
+) -> None:
+    page = open_page(webapp.url + "/", PHONE, locale="en-US", javascript=False)
+    page.get_by_label("Search by title").fill("budget")
+    page.get_by_role("button", name="Show").tap()
+    page.wait_for_url("**/?q=budget*")
+    titles = page.locator("ul.polls h3 a").all_inner_texts()
+    assert titles == ["Participatory budget 2027: neighbourhood projects"]
+    page.goto(f"{webapp.url}/p/{webapp.survey_id[:8]}")
+    assert tallies(page) == ENGLISH_TALLIES
+    assert bar_fractions(page)[0] == pytest.approx(SHARES[0], abs=0.006)
+
+
 def test_a_participatory_budget_shows_costs_and_the_funded_projects(
     webapp: WebApp, open_page: OpenPage
 ) -> None:
