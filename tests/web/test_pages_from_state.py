@@ -28,6 +28,7 @@ from tests.votingcontract.helpers import (
 from votingcontract import Access, CastBallot, Option, Question, state_keys
 from votingcontract.images import ImageRef
 from webapp import add_routes
+from webapp.polls import PAGE_POLLS
 
 ORG = "seoul-city"
 
@@ -188,3 +189,38 @@ async def test_images_of_questions_and_options_are_shown_from_the_node_with_thei
     html = await response.text()
     assert f'src="/v1/images/{photo.sha256.hex()}" alt="Gwanghwamun"' in html
     assert f'src="/v1/images/{bytes(32).hex()}" alt="Which square?"' in html
+
+
+async def test_the_list_pages_by_thirty_with_a_link_to_the_next(
+    harness: Harness, client: TestClient[web.Request, web.Application]
+) -> None:
+    for i in range(PAGE_POLLS + 1):
+        harness.create_poll(org_key(), policy_poll(ORG, harness.now_ms, title=f"Poll no. {i}"))
+    html = await (await client.get("/?kind=policy", headers={"Accept-Language": "en"})).text()
+    assert html.count('class="poll-card"') == PAGE_POLLS
+    assert f'href="/?kind=policy&amp;from={PAGE_POLLS}"' in html
+    second = await (await client.get(f"/?kind=policy&from={PAGE_POLLS}")).text()
+    assert second.count('class="poll-card"') == 1 and "Poll no. 0" in second  # the oldest
+    assert "More polls" not in second
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "said"),
+    [
+        ("/p/" + "a" * 65, 404, "0-9 and a-f"),
+        ("/p/%00", 404, "0-9 and a-f"),
+        ("/?q=" + "x" * 101, 400, "The search is longer than 100 characters."),
+        ("/?from=" + "9" * 10, 400, "The page position is not a whole number."),
+        ("/?from=%EF%BC%91", 400, "The page position is not a whole number."),  # a wide 1
+        ("/?org=City%20Hall", 400, "Choose the organisation from the list."),
+        ("/?kind=secret", 400, "Choose the kind of poll from the list"),
+        ("/?lang=../../etc", 200, '<html lang="en">'),  # an unknown language is ignored
+    ],
+)
+async def test_hostile_addresses_get_a_page_naming_what_is_wrong(
+    client: TestClient[web.Request, web.Application], path: str, status: int, said: str
+) -> None:
+    response = await client.get(path, headers={"Accept-Language": "en"})
+    assert response.status == status
+    assert said in await response.text()
+    assert "lang=../" not in response.headers.get("Set-Cookie", "")
