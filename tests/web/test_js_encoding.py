@@ -543,13 +543,19 @@ def test_a_key_made_in_the_browser_is_non_extractable_and_kept_in_indexeddb(page
         try { await crypto.subtle.exportKey("pkcs8", loaded.secret); exported = "exported"; }
         catch (e) {}
         const fallback = await vc.keystore.createKey("fallback", {prefer: "noble"});
+        let again = "created";
+        try { await vc.keystore.createKey("voter"); } catch (e) { again = e.name; }
+        const replaced = await vc.keystore.createKey("voter", {replace: true});
+        const kept = await vc.keystore.loadKey("voter");
         const result = {kind: made.kind, same: vc.bytes.toHex(made.publicKey) ===
                           vc.bytes.toHex(loaded.publicKey),
                         extractable: loaded.secret.extractable, exported,
                         publicKey: vc.bytes.toHex(loaded.publicKey),
                         signature: vc.bytes.toHex(await loaded.sign(message)),
                         fallbackKind: (await vc.keystore.loadKey("fallback")).kind,
-                        fallbackKey: vc.bytes.toHex(fallback.publicKey)};
+                        fallbackKey: vc.bytes.toHex(fallback.publicKey), again,
+                        replaced: vc.bytes.toHex(replaced.publicKey) ===
+                          vc.bytes.toHex(kept.publicKey)};
         await vc.keystore.deleteKey("voter");
         result.afterDelete = await vc.keystore.loadKey("voter");
         return result;""",
@@ -560,6 +566,7 @@ def test_a_key_made_in_the_browser_is_non_extractable_and_kept_in_indexeddb(page
     assert verify_signature(bytes.fromhex(got["publicKey"]), signature, bytes([7]) * 32)
     assert got["fallbackKind"] == "noble" and got["fallbackKey"] != got["publicKey"]
     assert got["afterDelete"] is None
+    assert got["again"] == "KeyExists" and got["replaced"]  # no overwrite by mistake
 
 
 PASSWORDS = ["correct horse", "\u1112\u1161\u11ab\uae00", "한글", "🗳️ p@ss wörd", "x" * 300]

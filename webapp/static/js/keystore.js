@@ -27,19 +27,38 @@ async function run(mode, action) {
       const transaction = db.transaction(STORE, mode);
       const request = action(transaction.objectStore(STORE));
       transaction.oncomplete = () => resolve(request.result);
-      transaction.onerror = () => reject(transaction.error);
-      transaction.onabort = () => reject(transaction.error);
+      // A failed request (add over an existing key) holds the error; the transaction
+      // learns it only once it aborts.
+      const failed = () => reject(request.error || transaction.error);
+      transaction.onerror = failed;
+      transaction.onabort = failed;
     });
   } finally {
     db.close();
   }
 }
 
-/** A new key saved under `name` (replacing any key of that name), as a Signer. */
-export async function createKey(name, options = {}) {
+export class KeyExists extends Error {
+  constructor(name) {
+    super(`a key named "${name}" is already kept in this browser`);
+    this.name = "KeyExists";
+  }
+}
+
+/** A new key saved under `name`, as a Signer. A key already kept under that name is
+ * replaced only with `{replace: true}`: an enrolled key overwritten by mistake would lock
+ * its phone out until a new key is enrolled and has waited out the replacement delay. */
+export async function createKey(name, { replace = false, ...options } = {}) {
   const signer = await generateSigner(options);
   const record = { kind: signer.kind, publicKey: signer.publicKey, secret: signer.secret };
-  await run("readwrite", (store) => store.put(record, name));
+  try {
+    await run("readwrite", (store) => (replace ? store.put(record, name) : store.add(record, name)));
+  } catch (error) {
+    if (error && error.name === "ConstraintError") {
+      throw new KeyExists(name);
+    }
+    throw error;
+  }
   return signer;
 }
 
