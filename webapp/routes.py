@@ -25,10 +25,10 @@ import jinja2
 from aiohttp import web
 
 import votingcontract
-from node.errors import HTTP_STATUS, RpcError, RpcErrorCode
+from node.errors import HTTP_STATUS, RETRYABLE, RpcError, RpcErrorCode
 from node.ratelimit import ClientLimits
 from node.readpool import ReadPool
-from node.rpc import READ, NodeService, client_limits, read_pool
+from node.rpc import READ, RETRY_AFTER_S, NodeService, client_limits, read_pool
 from webapp import polls, security
 from webapp.i18n import LANGUAGE_NAMES, LANGUAGES, Lang, choose_language, load_languages
 
@@ -157,7 +157,7 @@ class WebApp:
             names = polls.org_names(store)
             by_org: Counter[str] = Counter()
             citizen = 0
-            for poll in votingcontract.list_polls(store, now_ms=0):
+            for poll in votingcontract.list_polls(store, now_ms=0):  # no status filter
                 if poll.spec.kind == "policy":
                     by_org[names.get(poll.spec.org_id, poll.spec.org_id)] += 1
                 else:
@@ -184,8 +184,8 @@ class WebApp:
             response = await handler(request)
         except RpcError as exc:  # busy, rate_limited: the RPC's refusals, worded here
             response = self._error(request, exc.status, request[_LANG].rpc_error(exc.code))
-            if exc.retry_after_s is not None or exc.code in (RpcErrorCode.BUSY,):
-                response.headers["Retry-After"] = str(exc.retry_after_s or 1)
+            if exc.retry_after_s is not None or exc.code in RETRYABLE:
+                response.headers["Retry-After"] = str(exc.retry_after_s or RETRY_AFTER_S)
         except web.HTTPException as exc:
             if exc.status < 400:
                 _secure(request, exc, static=False)
@@ -240,17 +240,17 @@ class WebApp:
         return self._page(request, "error.html", status=status, code=status, message=message)
 
     def _http_error(self, request: web.Request, status: int) -> web.Response:
+        """aiohttp's own errors (no route, wrong method, a bug) worded as the RPC's
+        codes for them (node/rpc.py's _errors_as_json maps them the same way)."""
         lang: Lang = request[_LANG]
-        known = {
-            400: RpcErrorCode.BAD_REQUEST,
-            404: RpcErrorCode.NOT_FOUND,
-            405: RpcErrorCode.BAD_REQUEST,
-            413: RpcErrorCode.BODY_TOO_LARGE,
-            500: RpcErrorCode.INTERNAL,
-        }
-        code = known.get(
-            status, RpcErrorCode.INTERNAL if status >= 500 else RpcErrorCode.BAD_REQUEST
-        )
+        if status == 404:
+            code = RpcErrorCode.NOT_FOUND
+        elif status == 413:
+            code = RpcErrorCode.BODY_TOO_LARGE
+        elif status >= 500:
+            code = RpcErrorCode.INTERNAL
+        else:
+            code = RpcErrorCode.BAD_REQUEST
         return self._error(request, status, lang.rpc_error(code))
 
     def _bad_request(self, request: web.Request, field: str) -> web.Response:

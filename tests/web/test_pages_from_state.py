@@ -224,3 +224,12 @@ async def test_hostile_addresses_get_a_page_naming_what_is_wrong(
     assert response.status == status
     assert said in await response.text()
     assert "lang=../" not in response.headers.get("Set-Cookie", "")
+
+
+async def test_a_wrong_method_on_a_page_is_a_page_too(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    response = await client.post("/stats", data=b"x", headers={"Accept-Language": "ko"})
+    assert response.status == 405
+    assert response.content_type == "text/html"
+    assert "요청이 올바르지 않습니다." in await response.text()
