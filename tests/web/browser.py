@@ -72,21 +72,26 @@ def chromium_path(path: Path = CHROMIUM) -> Path:
 
 @dataclass
 class PageWatch:
-    """What a page did that a citizen would suffer from: script errors, and requests to
-    anywhere but the node that served it (the app comes from the node, never a CDN)."""
+    """What a page did that a citizen would suffer from: script errors, failed loads, and
+    requests to anywhere but the node that served it (the app comes from the node, never
+    a CDN). A page itself answered with an error status (a 404 page) is the test's to
+    judge, not a failed load."""
 
     origin: str
     errors: list[str] = field(default_factory=list)
+    console_errors: list[tuple[str, str]] = field(default_factory=list)
+    """(text, url of the script or resource it is about)"""
     foreign_requests: list[str] = field(default_factory=list)
+    documents: set[str] = field(default_factory=set)
+    """Pages navigated to (main frame), whatever their status."""
 
     def on_console(self, message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        if message.location.get("url", "").endswith("/favicon.ico"):
-            return  # the browser asks for it by itself
-        self.errors.append(f"console error: {message.text} at {message.location.get('url')}")
+        if message.type == "error":
+            self.console_errors.append((message.text, message.location.get("url", "")))
 
-    def on_request(self, url: str) -> None:
+    def on_request(self, url: str, navigation: bool = False) -> None:
+        if navigation:
+            self.documents.add(url)
         parts = urlsplit(url)
         if parts.scheme in ("data", "blob", "about"):
             return
@@ -94,7 +99,14 @@ class PageWatch:
             self.foreign_requests.append(url)
 
     def problems(self) -> list[str]:
-        return self.errors + [f"request outside {self.origin}: {u}" for u in self.foreign_requests]
+        console = [
+            f"console error: {text} at {url}"
+            for text, url in self.console_errors
+            if not url.endswith("/favicon.ico")  # the browser asks for it by itself
+            and not (text.startswith("Failed to load resource") and url in self.documents)
+        ]
+        foreign = [f"request outside {self.origin}: {url}" for url in self.foreign_requests]
+        return self.errors + console + foreign
 
 
 @functools.cache

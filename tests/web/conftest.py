@@ -75,7 +75,12 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
         page = context.new_page()
         page.on("console", watch.on_console)
         page.on("pageerror", lambda error: watch.errors.append(f"uncaught: {error}"))
-        page.on("request", lambda request: watch.on_request(request.url))
+        page.on(
+            "request",
+            lambda request: watch.on_request(
+                request.url, request.is_navigation_request() and request.frame.parent_frame is None
+            ),
+        )
         page.goto(url)
         return page
 

@@ -139,8 +139,9 @@ def test_a_machine_without_chromium_fails_saying_how_to_install_it(tmp_path: Pat
     assert str(tmp_path / "chromium") in str(failed.value)
 
 
-def test_the_page_watch_flags_script_errors_and_requests_to_other_origins() -> None:
+def test_the_page_watch_flags_script_errors_failed_loads_and_other_origins() -> None:
     watch = PageWatch(origin="http://127.0.0.1:8101")
+    watch.on_request("http://127.0.0.1:8101/p/ffff", navigation=True)
     for url in [
         "http://127.0.0.1:8101/static/app.js",
         "data:image/png;base64,AAAA",
@@ -149,8 +150,17 @@ def test_the_page_watch_flags_script_errors_and_requests_to_other_origins() -> N
     ]:
         watch.on_request(url)
     watch.errors.append("uncaught: TypeError")
+    failed = "Failed to load resource: the server responded with a status of 404 (Not Found)"
+    watch.console_errors += [
+        (failed, "http://127.0.0.1:8101/p/ffff"),  # the page itself: the test judges it
+        (failed, "http://127.0.0.1:8101/favicon.ico"),
+        (failed, "http://127.0.0.1:8101/static/gone.js"),
+        ("Refused to load the script", "http://127.0.0.1:8101/p/ffff"),
+    ]
     assert watch.problems() == [
         "uncaught: TypeError",
+        f"console error: {failed} at http://127.0.0.1:8101/static/gone.js",
+        "console error: Refused to load the script at http://127.0.0.1:8101/p/ffff",
         "request outside http://127.0.0.1:8101: https://cdn.example.org/lib.js",
         "request outside http://127.0.0.1:8101: http://127.0.0.1:8102/v1/polls",
     ]

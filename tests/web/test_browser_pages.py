@@ -156,3 +156,16 @@ def test_each_main_page_passes_axe_and_is_photographed(
     if viewport is DESKTOP:  # the words change with the language, not the layout's rules
         english = open_page(webapp.url + path, viewport, locale="en-US")
         assert_accessible(english, f"{path} in English on a {viewport.name}")
+
+
+def test_an_unknown_poll_link_gets_a_page_in_the_readers_language(
+    webapp: WebApp, open_page: OpenPage
+) -> None:
+    unknown = "f" * 12 if not webapp.survey_id.startswith("f") else "0" * 12
+    page = open_page(f"{webapp.url}/p/{unknown}", PHONE, locale="en-US")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("main h1").count() == 1
+    assert_accessible(page, "the unknown poll's page")
+    # A way on for the citizen: back to the list of polls.
+    page.locator("main").get_by_role("link").first.tap()
+    page.wait_for_url(webapp.url + "/")
