@@ -95,6 +95,10 @@ class Lang:
         time = format_skeleton("hm", moment, locale=self.code)
         return self.gettext("%(date)s %(time)s") % {"date": date, "time": time}
 
+    def month(self, year: int, month: int) -> str:
+        """A calendar month: "2026년 12월", "December 2026"."""
+        return format_skeleton("yMMMM", datetime(year, month, 1), locale=self.code)
+
     def votes(self, count: int, share_bps: int) -> str:
         """mVoting's wording: "119표 (41.75%)", "119 votes (41.75%)"; the share with two
         decimals as PROTOCOL.md 11.7 rounds it."""
@@ -102,6 +106,12 @@ class Lang:
             "%(count)s vote (%(percent)s%%)", "%(count)s votes (%(percent)s%%)", count
         )
         return text % {"count": self.number(count), "percent": format_bps(share_bps)}
+
+
+def seoul_month(ms: int) -> tuple[int, int]:
+    """(year, month) of an instant in Seoul time."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(TIME_ZONE)
+    return moment.year, moment.month
 
 
 def load_languages() -> dict[str, Lang]:

@@ -30,7 +30,14 @@ from node.ratelimit import ClientLimits
 from node.readpool import ReadPool
 from node.rpc import READ, RETRY_AFTER_S, NodeService, client_limits, read_pool
 from webapp import polls, security
-from webapp.i18n import LANGUAGE_NAMES, LANGUAGES, Lang, choose_language, load_languages
+from webapp.i18n import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    Lang,
+    choose_language,
+    load_languages,
+    seoul_month,
+)
 
 log = logging.getLogger("votechain.webapp")
 
@@ -147,26 +154,36 @@ class WebApp:
         return self._page(request, "poll.html", page=page, summary=page.summary)
 
     async def stats(self, request: web.Request) -> web.Response:
-        """The chain's operating counters, and polls by organisation (counted from the
-        poll records). Ballots by organisation or month are not kept by the chain."""
+        """The chain's operating counters, and polls by organisation and by the month
+        they open (Seoul time), counted from the poll records. Ballots by organisation
+        or month are not kept by the chain: the page says so rather than estimate."""
         self.limits.take(request, READ)
         store = self.node.store
 
-        def read() -> tuple[dict[str, Any], list[tuple[str, int]], int]:
+        def read() -> tuple[dict[str, Any], list[tuple[str, int]], int, list[tuple[int, int, int]]]:
             counts = votingcontract.stats(store).to_dict()
             names = polls.org_names(store)
             by_org: Counter[str] = Counter()
+            by_month: Counter[tuple[int, int]] = Counter()
             citizen = 0
             for poll in votingcontract.list_polls(store, now_ms=0):  # no status filter
+                by_month[seoul_month(poll.spec.opens_at_ms)] += 1
                 if poll.spec.kind == "policy":
                     by_org[names.get(poll.spec.org_id, poll.spec.org_id)] += 1
                 else:
                     citizen += 1
-            return counts, sorted(by_org.items(), key=lambda item: (-item[1], item[0])), citizen
+            orgs = sorted(by_org.items(), key=lambda item: (-item[1], item[0]))
+            months = [(year, month, n) for (year, month), n in sorted(by_month.items())]
+            return counts, orgs, citizen, months
 
-        counts, by_org, citizen = await self.reads.run(read)
+        counts, by_org, citizen, by_month = await self.reads.run(read)
         return self._page(
-            request, "stats.html", counts=counts, by_org=by_org, citizen_polls=citizen
+            request,
+            "stats.html",
+            counts=counts,
+            by_org=by_org,
+            citizen_polls=citizen,
+            by_month=by_month,
         )
 
     # --- the middleware --------------------------------------------------------------

@@ -233,3 +233,14 @@ async def test_a_wrong_method_on_a_page_is_a_page_too(
     assert response.status == 405
     assert response.content_type == "text/html"
     assert "요청이 올바르지 않습니다." in await response.text()
+
+
+async def test_statistics_count_polls_by_the_month_they_open_in_seoul(
+    harness: Harness, client: TestClient[web.Request, web.Application]
+) -> None:
+    # 2026-11-30 15:30 UTC is already 1 December in Seoul.
+    harness.now_ms = 1_796_052_600_000 - 1_000
+    harness.create_poll(org_key(), policy_poll(ORG, harness.now_ms, opens_in_ms=1_000))
+    harness.create_poll(org_key(), policy_poll(ORG, harness.now_ms, opens_in_ms=DAY_MS * 40))
+    assert "December 2026 1 January 2027 1" in await text(client, "/stats", "en")
+    assert "2026년 12월 1 2027년 1월 1" in await text(client, "/stats", "ko")
