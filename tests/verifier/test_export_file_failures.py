@@ -270,3 +270,26 @@ def test_blocks_from_a_later_height_skip_the_earlier_frames(tmp_path: Path) -> N
         assert source.stored_state() is None and source.stored_app_hash(1) is None
     finally:
         source.close()
+
+
+def test_a_file_cut_short_while_it_is_read_is_refused_naming_it(tmp_path: Path) -> None:
+    """The file checked whole when opened, then cut inside block 1's frame before the
+    blocks are read: the replay is refused, never short."""
+    path = tmp_path / "chain.export"
+    write_export(valid_chain(), path)
+    data = path.read_bytes()
+    (header_length,) = struct.unpack(">I", data[:4])
+    source = ExportSource(path)
+    try:
+        with open(path, "r+b") as file:
+            file.truncate(4 + header_length + 7)
+        with pytest.raises(VerificationFailure) as caught:
+            list(source.blocks())
+    finally:
+        source.close()
+    failure = caught.value
+    assert (failure.height, failure.subject, failure.reason) == (
+        None,
+        f"export file {path}",
+        "is truncated inside a frame",
+    )
