@@ -7,6 +7,7 @@ and Ed25519 verification by PROTOCOL.md section 3's rule."""
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -616,3 +617,78 @@ def test_password_gate_keys_and_proofs_are_pythons(page: Page) -> None:
         identity.SCRYPT_P,
         identity.SEED_SIZE,
     )
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.choice(
+        ["int", "big", "str", "bytes", "bool", "nil", "array"] if depth < 3 else ["int", "str"]
+    )
+    if kind == "int":
+        return rng.choice([rng.randint(-40, 300), rng.randint(-(2**31) - 2, 2**32 + 2)])
+    if kind == "big":
+        return rng.choice([rng.randint(-(2**63), 2**64 - 1), rng.randint(-(2**53), 2**53)])
+    if kind == "str":
+        return "".join(
+            chr(
+                rng.choice(
+                    [rng.randint(32, 126), rng.randint(0xA0, 0xD7FF), rng.randint(0xE000, 0x10FFFF)]
+                )
+            )
+            for _ in range(rng.choice([0, 5, 31, 32, 90]))
+        )
+    if kind == "bytes":
+        return rng.randbytes(rng.choice([0, 1, 255, 256, 300]))
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "nil":
+        return None
+    return [_random_value(rng, depth + 1) for _ in range(rng.choice([0, 1, 2, 15, 16]))]
+
+
+def test_random_values_encode_as_python_does(page: Page) -> None:
+    rng = random.Random(15)
+    values = [_random_value(rng) for _ in range(200)]
+    got = run(
+        page,
+        FROM_WIRE
+        + """return args[0].map((item) => {
+          const bytes = vc.encoding.encode(fromWire(item));
+          return vc.bytes.toHex(vc.encoding.encode(vc.encoding.decode(bytes)));
+        });""",
+        [wire(v) for v in values],
+    )
+    for value, encoded in zip(values, got, strict=True):
+        assert encoded == encoding.encode(value).hex(), str(value)[:80]
+
+
+def test_without_webcrypto_ed25519_the_page_falls_back_to_the_vendored_library(
+    page: Page,
+) -> None:
+    """A browser whose WebCrypto has no Ed25519 (as before Chrome 137, Firefox 129)."""
+    page.context.add_init_script(
+        """for (const name of ["generateKey", "importKey"]) {
+          const original = crypto.subtle[name].bind(crypto.subtle);
+          crypto.subtle[name] = (...args) => JSON.stringify(args).includes("Ed25519")
+            ? Promise.reject(new DOMException("Ed25519", "NotSupportedError"))
+            : original(...args);
+        }"""
+    )
+    page.reload()
+    wait_ready(page)
+    got = run(
+        page,
+        """const made = await vc.keystore.createKey("voter");
+        const seeded = await vc.ed25519.signerFromSeed(vc.bytes.fromHex(args[0]));
+        const message = new Uint8Array(32).fill(3);
+        return {has: await vc.ed25519.hasWebCryptoEd25519(), made: made.kind,
+                seeded: seeded.kind, publicKey: vc.bytes.toHex(made.publicKey),
+                signature: vc.bytes.toHex(await (await vc.keystore.loadKey("voter")).sign(message)),
+                seededSignature: vc.bytes.toHex(await seeded.sign(message))};""",
+        SEED.hex(),
+    )
+    assert got["has"] is False and got["made"] == "noble" and got["seeded"] == "noble"
+    message = bytes([3]) * 32
+    assert verify_signature(
+        bytes.fromhex(got["publicKey"]), bytes.fromhex(got["signature"]), message
+    )
+    assert got["seededSignature"] == PrivateKey.from_seed(SEED).sign(message).hex()
