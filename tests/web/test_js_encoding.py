@@ -17,7 +17,7 @@ from playwright.sync_api import Page
 import votingcontract
 from chain import encoding
 from chain.errors import DecodeError
-from chain.keys import PrivateKey, verify_signature
+from chain.keys import SEED_SIZE, PrivateKey, verify_signature
 from chain.tx import Transaction
 from node.client_auth import history_request_hash
 from tests.chain.test_ed25519_rules import IDENTITY, IDENTITY_NON_CANONICAL, SPECCHECK
@@ -465,7 +465,7 @@ def test_bodies_python_refuses_are_refused_naming_the_field(page: Page) -> None:
 
 
 def test_a_body_with_a_non_canonical_selection_does_not_decode(page: Page) -> None:
-    value = [bytes(32), [[1, 0]], None, None, None, None]
+    value: list[Any] = [bytes(32), [[1, 0]], None, None, None, None]
     got = run(
         page,
         """try { vc.bodies.decodeBody("cast_ballot", vc.bytes.fromHex(args[0])); return null; }
@@ -615,7 +615,7 @@ def test_password_gate_keys_and_proofs_are_pythons(page: Page) -> None:
         identity.SCRYPT_N,
         identity.SCRYPT_R,
         identity.SCRYPT_P,
-        identity.SEED_SIZE,
+        SEED_SIZE,
     )
 
 

@@ -269,7 +269,7 @@ def test_a_tampered_receipt_fails_at_the_check_that_names_it(
 
 
 def test_a_hostile_document_fails_a_check_and_never_throws(page: Page) -> None:
-    cases = [
+    cases: list[Any] = [
         None,
         [],
         {"format": "votechain-receipt"},
