@@ -162,6 +162,9 @@ REFUSED_ENCODINGS = [
     ("c1", "the never-used byte"),
     ("92", "a truncated array"),
     ("", "nothing"),
+    ("ddffffffff", "an array claiming 2^32 - 1 items"),
+    ("dbffffffff61", "a str claiming 4 GiB"),
+    ("c6ffffffff00", "a bin claiming 4 GiB"),
 ]
 
 
