@@ -390,8 +390,7 @@ def test_a_key_made_in_the_page_votes_and_the_chain_accepts_the_ballot(
           const body = buildBody("cast_ballot", {poll_id: pollId, selections: [[0]]});
           const signed = await signTransaction(key, chainId, "cast_ballot", body, randomNonce());
           const answer = await fetch("/v1/tx?wait=commit", {method: "POST",
-            headers: {"Content-Type": "application/json"},
-            body: JSON.stringify({tx: toHex(signed.bytes)})});
+            headers: {"Content-Type": "application/msgpack"}, body: signed.bytes});
           const committed = await answer.json();
           const genesis = await (await fetch("/v1/genesis")).json();
           const document = await receipt.receiptFromCommitted(committed, genesis);
