@@ -32,7 +32,7 @@ TIMING = ("elapsed_s", "ballots_per_s", "workers")
 
 
 def _undecodable_receipt(draft: Draft, past: Past) -> None:
-    draft.receipts_edit = lambda receipts: [b"\xc1\x00\x01", *receipts[1:]]
+    draft.receipts_edit = lambda receipts: [b"\xc1" + bytes(range(1, 12)), *receipts[1:]]
 
 
 EXTRA_CASES = (
