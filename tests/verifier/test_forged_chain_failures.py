@@ -152,9 +152,9 @@ def test_a_failing_replay_leaves_its_partial_report_at_the_last_good_block() -> 
 
 
 def test_the_report_rounds_its_timing_for_people() -> None:
-    report = Report("c", "g", ballots=10, elapsed_s=0.123456)
+    report = Report("c", "g", ballots=10, elapsed_s=0.1237)
     shown = report.to_dict()
-    assert (shown["elapsed_s"], shown["ballots_per_s"]) == (0.123, 81.0)
+    assert (shown["elapsed_s"], shown["ballots_per_s"]) == (0.124, 80.8)
     assert Report("c", "g", ballots=10).to_dict()["ballots_per_s"] == 0.0
 
 
