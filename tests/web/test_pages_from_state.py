@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +32,8 @@ from webapp import add_routes
 from webapp.polls import PAGE_POLLS
 
 ORG = "seoul-city"
+JAVASCRIPT_TYPES = ("text/javascript", "application/javascript")
+"""What the system's MIME table may call .js and .mjs; browsers run modules of either."""
 
 
 @dataclass
@@ -244,3 +247,28 @@ async def test_statistics_count_polls_by_the_month_they_open_in_seoul(
     harness.create_poll(org_key(), policy_poll(ORG, harness.now_ms, opens_in_ms=DAY_MS * 40))
     assert "December 2026 1 January 2027 1" in await text(client, "/stats", "en")
     assert "2026년 12월 1 2027년 1월 1" in await text(client, "/stats", "ko")
+
+
+async def test_every_script_is_served_as_javascript_with_the_headers_a_module_needs(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    """Browsers run an ES module only with a JavaScript type (nosniff forbids guessing)."""
+    static = Path(__file__).parents[2] / "webapp" / "static"
+    scripts = [p for p in static.rglob("*") if p.suffix in (".js", ".mjs")]
+    for script in scripts:
+        response = await client.get("/static/" + script.relative_to(static).as_posix())
+        assert response.status == 200, script
+        assert response.content_type in JAVASCRIPT_TYPES, (script, response.content_type)
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "max-age=" in response.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/", "/static/../routes.py", "/static/%2e%2e/routes.py", "/static/nope.js"]
+)
+async def test_the_static_folder_lists_nothing_and_serves_nothing_outside_it(
+    client: TestClient[web.Request, web.Application], path: str
+) -> None:
+    response = await client.get(path, headers={"Accept-Language": "en"})
+    assert response.status in (403, 404)
+    assert "import" not in await response.text()
