@@ -88,7 +88,7 @@ class Lang:
     def number(self, n: int) -> str:
         return format_decimal(n, locale=self.code)
 
-    def datetime(self, ms: int) -> str:
+    def instant(self, ms: int) -> str:
         """An instant in Seoul time, the date and the time in this language's forms."""
         moment = datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(TIME_ZONE)
         date = format_skeleton("yMMMEd", moment, locale=self.code)
