@@ -173,14 +173,29 @@ def test_the_app_hash_is_the_nodes_for_its_head_only(node: str, chain_copy: Chai
     quiet.close()
 
 
-def test_a_raw_block_that_does_not_decode_fails_rule_1_at_its_height(node: str) -> None:
-    _Node.overrides["/v1/raw/blocks/2"] = (200, encoding.encode([b"block", b"certificate"]))
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ([b"block", b"certificate"], "raw block: expected 3 fields, got 2"),
+        ([b"block", b"certificate", b"receipts"], "receipts: expected an array, got bytes"),
+        ([b"block", b"certificate", [b"r", 7]], "receipt: expected bytes, got int"),
+    ],
+    ids=["two-fields", "receipts-not-a-list", "receipt-not-bytes"],
+)
+def test_a_raw_block_that_does_not_decode_fails_rule_1_at_its_height(
+    node: str, answer: list[object], reason: str
+) -> None:
+    _Node.overrides["/v1/raw/blocks/2"] = (200, encoding.encode(answer))  # type: ignore[arg-type]
     source = RpcSource(node)
     with pytest.raises(VerificationFailure) as caught:
         source.raw_block(2)
     failure = caught.value
-    assert (failure.height, failure.subject, failure.rule) == (2, "block 2 from the RPC", 1)
-    assert failure.reason.startswith("does not decode: ")
+    assert (failure.height, failure.subject, failure.reason, failure.rule) == (
+        2,
+        "block 2 from the RPC",
+        f"does not decode: {reason}",
+        1,
+    )
     source.close()
 
 
