@@ -7,6 +7,7 @@ time, as the RPC judges a poll's status); it runs in the node's read pool.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import votingcontract
@@ -113,9 +114,9 @@ def list_polls(state: StateView, now_ms: int, chosen: PollFilter, start: int) ->
         org_id=chosen.org_id or None,
         kind=chosen.kind or None,
     )
-    wanted = chosen.search.casefold()
+    wanted = _searchable(chosen.search)
     if wanted:
-        found = [p for p in found if wanted in p.spec.title.casefold()]
+        found = [p for p in found if wanted in _searchable(p.spec.title)]
     order = {status: i for i, status in enumerate(STATUS_ORDER)}
     found.sort(key=lambda p: order[p.status(now_ms)])  # stable: newest first within a group
     names = org_names(state)
@@ -166,6 +167,12 @@ def find_poll(state: StateView, typed: str) -> list[PollRecord]:
             if len(found) >= MAX_PREFIX_MATCHES:
                 break
     return found
+
+
+def _searchable(text: str) -> str:
+    """Text as compared by the search: NFC (a phone may type Hangul decomposed) and
+    case-folded."""
+    return unicodedata.normalize("NFC", text).casefold()
 
 
 def is_poll_prefix(text: str) -> bool:

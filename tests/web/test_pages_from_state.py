@@ -7,6 +7,8 @@ short link, the order of the list, and the clock moving a poll from open to clos
 from __future__ import annotations
 
 import re
+import unicodedata
+import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -272,3 +274,13 @@ async def test_the_static_folder_lists_nothing_and_serves_nothing_outside_it(
     response = await client.get(path, headers={"Accept-Language": "en"})
     assert response.status in (403, 404)
     assert "import" not in await response.text()
+
+
+async def test_a_korean_search_finds_a_title_typed_in_decomposed_hangul(
+    harness: Harness, client: TestClient[web.Request, web.Application]
+) -> None:
+    harness.create_poll(org_key(), policy_poll(ORG, harness.now_ms, title="따릉이 만족도 조사"))
+    decomposed = unicodedata.normalize("NFD", "따릉이")
+    assert decomposed != "따릉이"
+    found = await text(client, "/?q=" + urllib.parse.quote(decomposed), "ko")
+    assert "따릉이 만족도 조사" in found and "투표 1건" in found
