@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import votingcontract
 from chain.state import StateView
-from votingcontract import limits, state_keys
+from votingcontract import limits
 from votingcontract.poll_spec import POLL_KINDS
 from votingcontract.queries import POLL_STATUSES, poll_document
 from votingcontract.records import PollRecord
@@ -156,17 +156,10 @@ def poll_page(state: StateView, poll: PollRecord, now_ms: int) -> PollPage:
 
 
 def find_poll(state: StateView, typed: str) -> list[PollRecord]:
-    """The polls whose id starts with `typed` (lower-case hex, 1 to 64 characters): one
-    for a good link, none or several (at most MAX_PREFIX_MATCHES) otherwise."""
-    whole = bytes.fromhex(typed[: len(typed) // 2 * 2])
-    found = []
-    for key, value in state.items(state_keys.POLL + whole):
-        poll_id = key[len(state_keys.POLL) :]
-        if poll_id.hex().startswith(typed):
-            found.append(PollRecord.decode(poll_id, value))
-            if len(found) >= MAX_PREFIX_MATCHES:
-                break
-    return found
+    """The polls whose id starts with `typed` (lower-case hex, 1 to 64 characters),
+    newest first: one for a good link, none or several (at most MAX_PREFIX_MATCHES
+    listed) otherwise. Reads only those polls (GET /v1/polls?prefix= reads the same)."""
+    return votingcontract.list_polls(state, now_ms=0, id_prefix=typed)[:MAX_PREFIX_MATCHES]
 
 
 def _searchable(text: str) -> str:

@@ -137,6 +137,10 @@ class WebApp:
                     "A poll link is the letters 0-9 and a-f after /p/; this one has others."
                 ),
             )
+        if len(typed) < polls.SHORT_ID_CHARS:
+            # A prefix shorter than a short link may match many polls, all of them read:
+            # a heavy read, as GET /v1/polls?prefix= is. Short links and ids are not.
+            self.limits.take(request, READ)
         store, now_ms = self.node.store, self.node.now_ms()
 
         def read() -> tuple[polls.PollPage | None, list[polls.PollSummary]]:

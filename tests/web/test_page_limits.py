@@ -73,3 +73,16 @@ def test_the_refusal_says_when_to_retry(live: WebNode) -> None:
         assert "Too many requests from your connection" in body
     finally:
         connection.close()
+
+
+def test_a_prefix_shorter_than_a_short_link_is_a_heavy_read_and_a_short_link_is_not(
+    live: WebNode,
+) -> None:
+    client = "198.51.100.10"
+    for _ in range(READ_BURST):
+        assert from_client(live, client, "/p/abc", "en").status == 404  # no such poll
+    assert from_client(live, client, "/p/abc", "en").status == 429
+    # Short links and full ids are what a shared link holds: never limited.
+    for _ in range(READ_BURST + 1):
+        assert from_client(live, client, "/p/abcdef012345", "en").status == 404
+        assert from_client(live, client, "/p/" + "ab" * 32, "en").status == 404
