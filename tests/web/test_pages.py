@@ -366,7 +366,7 @@ def test_no_page_or_static_file_names_another_origin(chain: Chain) -> None:
         assert not external.search(page(chain, path, "en").body.decode()), path
     static = Path(__file__).parents[2] / "webapp" / "static"
     for file in static.rglob("*"):
-        if file.is_file() and file.suffix in (".css", ".js", ".mjs", ".html", ".json"):
+        if file.is_file() and file.suffix in (".css", ".js", ".mjs", ".html", ".json", ".svg"):
             text = file.read_text(encoding="utf-8", errors="replace")
             assert not external.search(text), file
             assert "@import url(http" not in text, file

@@ -284,3 +284,13 @@ async def test_a_korean_search_finds_a_title_typed_in_decomposed_hangul(
     assert decomposed != "따릉이"
     found = await text(client, "/?q=" + urllib.parse.quote(decomposed), "ko")
     assert "따릉이 만족도 조사" in found and "투표 1건" in found
+
+
+async def test_every_page_names_its_icon_which_the_node_serves(
+    client: TestClient[web.Request, web.Application],
+) -> None:
+    """Browsers ask for an icon on every page; without one each load adds a 404."""
+    html = await (await client.get("/")).text()
+    assert '<link rel="icon" href="/static/icon.svg" type="image/svg+xml">' in html
+    icon = await client.get("/static/icon.svg")
+    assert icon.status == 200 and icon.content_type == "image/svg+xml"
