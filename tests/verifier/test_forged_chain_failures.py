@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from chain.tx import MAX_TX_BYTES, Transaction
 from tests.verifier import forge
 from tests.verifier.forge import ChainCase, Draft, ForgedChain, Past
 from verifier.errors import VerificationFailure
@@ -113,6 +114,26 @@ def test_the_unforged_chains_report_is_the_expected_one() -> None:
     got, want = valid_report(), expected()["valid_report"]
     assert want["stats"].items() <= got.pop("stats").items()
     assert got == {k: v for k, v in want.items() if k != "stats"}
+
+
+def _tx_of_exactly_the_largest_size(draft: Draft, past: Past) -> None:
+    """A ballot of block 4 re-signed with its body padded so that the whole transaction
+    is MAX_TX_BYTES long: the largest a block may hold (rule 1 refuses one byte more)."""
+    tx = draft.transactions[0]
+    voter = forge.voter_of(tx.signer)
+    padding = MAX_TX_BYTES - 10 - len(tx.body)
+    for _ in range(3):  # the length of the body's own header depends on its size
+        body = tx.body + b"\0" * padding
+        forged = Transaction.create(voter, tx.chain_id, tx.kind, body, tx.nonce + 1000)
+        padding += MAX_TX_BYTES - len(forged.encode())
+    assert len(forged.encode()) == MAX_TX_BYTES
+    draft.with_transactions([forged, *draft.transactions[1:]])
+
+
+def test_a_transaction_of_exactly_the_largest_size_passes_rule_1() -> None:
+    case = ChainCase("tx-at-the-limit", "", 4, None, _tx_of_exactly_the_largest_size)
+    report = verify_chain(forge.forge_chain(case), workers=1)
+    assert report.blocks == 7
 
 
 def test_a_pinned_genesis_hash_that_differs_fails_rule_0() -> None:
