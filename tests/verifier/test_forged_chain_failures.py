@@ -55,6 +55,15 @@ def _stored_app_hash_wrong(height: int) -> ForgedChain:
     return dataclasses.replace(chain, app_hashes=hashes)
 
 
+def _certificate_cut(height: int) -> ForgedChain:
+    chain = forge.valid_chain()
+    raw = list(chain.raw)
+    raw[height - 1] = dataclasses.replace(
+        raw[height - 1], certificate=raw[height - 1].certificate[:-1]
+    )
+    return dataclasses.replace(chain, raw=raw)
+
+
 def _ends_early() -> ForgedChain:
     chain = forge.valid_chain()
 
@@ -75,6 +84,7 @@ SOURCES: dict[str, Callable[[], ForgedChain]] = {
     "stored-app-hash-of-genesis": lambda: _stored_app_hash_wrong(0),
     "stored-app-hash-of-block-5": lambda: _stored_app_hash_wrong(5),
     "source-ends-before-its-head": _ends_early,
+    "rule-09-certificate-undecodable": lambda: _certificate_cut(4),
 }
 
 
