@@ -32,8 +32,11 @@ from tests.cluster.harness import LocalCluster
 from tests.web.browser import CHROMIUM_ARGS, PHONE, PageWatch, Viewport, chromium_path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not one per session: while Playwright's sync API is
+    running it holds an asyncio loop open on this thread, and the async tests that pytest
+    may run next in the same process (pytest-asyncio) cannot start their own."""
     executable = chromium_path()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
