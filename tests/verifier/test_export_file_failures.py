@@ -201,7 +201,12 @@ def test_a_frame_of_exactly_the_largest_size_is_read(tmp_path: Path) -> None:
 
 def test_an_end_frame_counting_other_blocks_is_refused(tmp_path: Path) -> None:
     path = _frames(tmp_path / "x.export", [_header(), _block_frame(1), _block_frame(2)], count=3)
-    assert _refusal_on_open(path).reason == "declares 3 blocks but holds 2"
+    failure = _refusal_on_open(path)
+    assert (failure.height, failure.subject, failure.reason) == (
+        None,
+        f"export file {path}",
+        "declares 3 blocks but holds 2",
+    )
 
 
 @pytest.mark.parametrize(
