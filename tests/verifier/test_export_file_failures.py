@@ -175,8 +175,9 @@ def _end_frame_at(data: bytes) -> int:
             lambda d: struct.pack(">I", 64 * 1024 * 1024 + 1) + d,
             f"has a frame of {64 * 1024 * 1024 + 1} bytes, too large",
         ),
+        (lambda d: b"\xff\xff\xff\xff" + d, "has a frame of 4294967295 bytes, too large"),
     ],
-    ids=["empty", "cut", "cut-in-length", "no-end", "byte-flipped", "frame-too-large"],
+    ids=["empty", "cut", "cut-in-length", "no-end", "byte-flipped", "frame-too-large", "2-GiB"],
 )
 def test_a_damaged_file_is_refused_before_any_block_saying_how(
     tmp_path: Path, damage: Any, reason: str

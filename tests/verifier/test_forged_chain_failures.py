@@ -36,7 +36,29 @@ def _undecodable_receipt(draft: Draft, past: Past) -> None:
     draft.receipts_edit = lambda receipts: [b"\xc1" + bytes(range(1, 12)), *receipts[1:]]
 
 
+def _prev_app_hash_zero(draft: Draft, past: Past) -> None:
+    draft.with_header(prev_app_hash=bytes(32))
+
+
+def _prev_receipts_root_zero(draft: Draft, past: Past) -> None:
+    draft.with_header(prev_receipts_root=bytes([1]) * 32)
+
+
 EXTRA_CASES = (
+    ChainCase(
+        "rule-10-prev-app-hash-of-genesis",
+        "block 1's header claims another app hash after genesis",
+        1,
+        10,
+        _prev_app_hash_zero,
+    ),
+    ChainCase(
+        "rule-10-prev-receipts-root-of-genesis",
+        "block 1's header claims receipts for genesis",
+        1,
+        10,
+        _prev_receipts_root_zero,
+    ),
     ChainCase(
         "rule-11-receipt-undecodable",
         "block 4's first stored receipt is not a receipt",
