@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 import votingcontract
 from chain.keys import PrivateKey
@@ -84,7 +85,7 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
                 request.url, request.is_navigation_request() and request.frame.parent_frame is None
             ),
         )
-        page.goto(url)
+        load_retrying_network_changes(page, watch, url)
         return page
 
     yield open_
@@ -93,6 +94,28 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
         context.close()
     if problems:
         pytest.fail("the page misbehaved:\n" + "\n".join(problems), pytrace=False)
+
+
+NETWORK_CHANGED = "ERR_NETWORK_CHANGED"
+"""Chromium aborts its requests when the machine's network addresses change (it watches
+netlink; chromium issue 41465264), which shared CI machines do now and then: the page
+then loses some of its scripts. Nothing the node did, so the load is tried again."""
+LOAD_ATTEMPTS = 3
+
+
+def load_retrying_network_changes(page: Page, watch: PageWatch, url: str) -> None:
+    for attempt in range(1, LOAD_ATTEMPTS + 1):
+        before = len(watch.console_errors)
+        try:
+            page.goto(url)
+        except PlaywrightError as exc:
+            if NETWORK_CHANGED not in str(exc) or attempt == LOAD_ATTEMPTS:
+                raise
+            continue
+        aborted = [e for e in watch.console_errors[before:] if NETWORK_CHANGED in e[0]]
+        if not aborted or attempt == LOAD_ATTEMPTS:
+            return
+        del watch.console_errors[before:]  # the reload loads all of them again
 
 
 # --- the web app on a real cluster -----------------------------------------------------

@@ -21,7 +21,7 @@ from tests.web.browser import (
     positive_tabindex,
     press_tab,
 )
-from tests.web.conftest import OpenPage
+from tests.web.conftest import OpenPage, load_retrying_network_changes
 
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'"
 PAGES = {
@@ -164,3 +164,27 @@ def test_the_page_watch_flags_script_errors_failed_loads_and_other_origins() -> 
         "request outside http://127.0.0.1:8101: https://cdn.example.org/lib.js",
         "request outside http://127.0.0.1:8101: http://127.0.0.1:8102/v1/polls",
     ]
+
+
+class _PageLosingItsScripts:
+    """A stand-in page whose first `losses` loads lose scripts to a network change."""
+
+    def __init__(self, watch: PageWatch, losses: int) -> None:
+        self.watch, self.losses, self.loads = watch, losses, 0
+
+    def goto(self, url: str) -> None:
+        self.loads += 1
+        if self.loads <= self.losses:
+            message = "Failed to load resource: net::ERR_NETWORK_CHANGED"
+            self.watch.console_errors.append((message, url + "/js/tx.js"))
+
+
+@pytest.mark.parametrize(("losses", "loads", "left"), [(0, 1, 0), (1, 2, 0), (5, 3, 1)])
+def test_a_load_cut_by_a_network_change_is_tried_again_a_few_times(
+    losses: int, loads: int, left: int
+) -> None:
+    watch = PageWatch(origin="http://127.0.0.1:1")
+    page = _PageLosingItsScripts(watch, losses)
+    load_retrying_network_changes(page, watch, "http://127.0.0.1:1")  # type: ignore[arg-type]
+    assert page.loads == loads
+    assert len(watch.console_errors) == left, "a load that never recovers is still reported"
