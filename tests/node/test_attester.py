@@ -17,6 +17,7 @@ from node.attester import CODE_DIGITS, Attester, AttesterLimits, Started
 from node.errors import RpcError, RpcErrorCode
 from node.ratelimit import TokenBuckets
 from node.senders import DevOutboxSender, SendFailed, outbox_messages, read_outbox_code
+from tests.node.fake_clock import FakeClock
 
 PEPPER = b"pepper-for-tests-only"
 CHAIN_ID = "votechain-test"
@@ -33,14 +34,6 @@ LIMITS = AttesterLimits(
     resend_interval_s=60,
     max_codes_per_minute=1000,
 )
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now_s = 1000.0
-
-    def __call__(self) -> float:
-        return self.now_s
 
 
 class RecordingSender:

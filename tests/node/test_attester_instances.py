@@ -16,6 +16,7 @@ from chain.keys import PrivateKey
 from node.attester import Attester, AttesterLimits, session_attester
 from node.config import ConfigError, load_config
 from node.errors import RpcError, RpcErrorCode
+from tests.node.fake_clock import FakeClock
 
 PEPPER = b"pepper-for-tests-only"
 KEY = PrivateKey.from_seed(b"a" * 32)
@@ -40,14 +41,6 @@ id = "a2"
 host = "10.0.0.6"
 port = 8100
 """
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now_s = 1000.0
-
-    def __call__(self) -> float:
-        return self.now_s
 
 
 class Sender:

@@ -30,18 +30,11 @@ from node.config import ConfigError, load_config
 from node.senders import HttpGatewaySender, make_sender, outbox_messages, read_outbox_code
 from node.setup import load_pepper
 from tests.cluster.harness import LocalCluster, free_port
+from tests.node.fake_clock import FakeClock
 
 PHONE = "+821012345678"
 VOTER = PrivateKey.from_seed(b"v" * 32).public_key.hex()
 PROXY_SETTINGS = 'trusted_proxies = ["127.0.0.1"]\nclient_start_burst = 3\n'
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now_s = 1000.0
-
-    def __call__(self) -> float:
-        return self.now_s
 
 
 @dataclass

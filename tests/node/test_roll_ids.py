@@ -33,6 +33,7 @@ from node.roll_ids import (
 )
 from node.setup import load_pepper
 from tests.cluster.harness import LocalCluster
+from tests.node.fake_clock import FakeClock
 
 ORG = "gangnam-office"
 OFFICE = PrivateKey.from_seed(b"o" * 32)
@@ -40,14 +41,6 @@ STRANGER = PrivateKey.from_seed(b"s" * 32)
 NOW_MS = 1_800_000_000_000
 PHONES = ["+821022223333", "+821044445555", "+821066667777"]
 SETTINGS = "roll_phones_per_org_per_day = 8\nclient_roll_burst = 100\n"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now_s = 1000.0
-
-    def __call__(self) -> float:
-        return self.now_s
 
 
 @dataclass
