@@ -17,7 +17,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.loadgen import Request
+from cli.localports import free_port
 
 INSTALL_HINT = "etcd not found: install it with `apt-get install etcd-server` (Debian/Ubuntu)"
 MEMBERS = 4
@@ -39,12 +39,6 @@ OK = "ok"
 
 def find_etcd() -> str | None:
     return shutil.which("etcd")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

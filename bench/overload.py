@@ -41,7 +41,6 @@ import platform
 import resource
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,6 +57,7 @@ from chain.keyfile import load_key
 from chain.keys import PrivateKey
 from chain.tx import Transaction
 from cli.demo import seed_if_fresh
+from cli.localports import free_port
 from cli.runner import start_node, stop_nodes, wait_until_serving
 from node import eventloop
 from node.config import ClusterConfig, load_config
@@ -137,12 +137,6 @@ class RunResult:
 
 
 # --- the cluster -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cluster_toml(nodes: int, extra: str) -> str:

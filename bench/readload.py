@@ -32,7 +32,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,7 @@ from chain.keys import PrivateKey
 from chain.tx import Transaction
 from cli.client import RpcClient
 from cli.demo import seed_if_fresh
+from cli.localports import free_port
 from cli.runner import start_node, start_observer, wait_until_serving
 from node.config import ClusterConfig, load_config
 from node.setup import init_cluster, load_pepper
@@ -196,12 +196,6 @@ async def write_load(
 
 
 # --- the isolation experiment ----------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def isolation_toml() -> str:

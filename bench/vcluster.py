@@ -20,7 +20,6 @@ import hashlib
 import json
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from chain.keyfile import load_key
 from chain.keys import PrivateKey
 from chain.tx import Transaction
 from cli.client import RpcClient, RpcFailure
+from cli.localports import free_port
 from cli.runner import start_node, wait_until_serving
 from cli.txs import sign, submit
 from node.config import ClusterConfig, load_config
@@ -53,12 +53,6 @@ COME_BACK = frozenset({"busy", "signer_busy", "behind", "cannot_commit"})
 """Answers after which a closed-loop client sends the same ballot again after Retry-After:
 node/errors.py RETRYABLE without `stopping` (the benchmark stops no node under load, so
 it should show), and `signer_busy` (the attester's quota while enrolling)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cluster_toml(validators: int) -> str:

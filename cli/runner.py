@@ -112,10 +112,9 @@ def wait_until_attester_serving(
     log_path = config.attester_log_path_of(address.attester_id)
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            lines = log_path.read_text(errors="replace").strip().splitlines()
             raise RpcFailure(
                 f"attester {address.attester_id} exited with status {process.returncode}: "
-                f"{lines[-1] if lines else 'no output'} (see {log_path})"
+                f"{last_line(log_path)} (see {log_path})"
             )
         try:
             RpcClient(address.url, timeout_s=2).get("/v1/status")
@@ -266,7 +265,8 @@ def say(line: str) -> None:
 
 
 def last_line(log_path: Path) -> str:
-    """The last non-empty line of a log (read from its end: logs grow large)."""
+    """Why a process stopped, from the end of its log (logs grow large): its last
+    "error: ..." line, which asyncio's shutdown warnings may follow, else its last line."""
     try:
         with open(log_path, "rb") as log:
             log.seek(0, 2)
@@ -275,4 +275,5 @@ def last_line(log_path: Path) -> str:
             lines = log.read().decode(errors="replace").strip().splitlines()
     except OSError:
         return "no log"
-    return lines[-1] if lines else "no output"
+    errors = [line for line in lines if line.startswith("error: ")]
+    return errors[-1] if errors else lines[-1] if lines else "no output"

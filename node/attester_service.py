@@ -152,6 +152,14 @@ class AttesterService:
         return app
 
     async def start(self) -> None:
+        """Serve; on failure (its port taken) what was opened is closed again."""
+        try:
+            await self._serve()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _serve(self) -> None:
         await self.validators.open()
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from chain.keyfile import load_key
 from chain.keys import PrivateKey
 from chain.tx import Transaction
 from cli.client import RpcClient, RpcFailure
+from cli.localports import free_port
 from cli.runner import (
     start_attester,
     start_node,
@@ -33,12 +33,6 @@ from node.config import ClusterConfig, load_config
 from node.setup import init_cluster, load_pepper
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cluster_toml(

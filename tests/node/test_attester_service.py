@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -499,3 +500,18 @@ async def test_two_attesters_each_serve_and_a_finish_at_the_other_says_where_to_
             await service.stop()
         for runner in runners:
             await runner.cleanup()
+
+
+async def test_an_attester_whose_port_is_taken_fails_with_the_reason_and_leaves_nothing_open(
+    tmp_path: Path,
+) -> None:
+    cluster = LocalCluster(tmp_path, node_count=1)
+    address = cluster.config.attester_address(None)
+    with socket.socket() as holder:
+        holder.bind((address.host, address.port))
+        holder.listen()
+        service = AttesterService(cluster.config, clock_s=FakeClock())
+        with pytest.raises(OSError, match="address already in use"):
+            await service.start()
+    session = service.validators._session
+    assert session is not None and session.closed, "the validators' client session is closed"

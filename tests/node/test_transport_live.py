@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import aiohttp
@@ -11,16 +10,11 @@ from aiohttp import web
 
 from chain.certificate import ValidatorSet
 from chain.keys import PrivateKey
+from cli.localports import free_port
 from node.transport import PeerTransport, answer_challenge
 
 KEYS = [PrivateKey.from_seed(bytes([i + 1]) * 32) for i in range(4)]
 VALIDATORS = ValidatorSet(tuple(k.public_key for k in KEYS))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def serve(transport: PeerTransport, port: int) -> web.AppRunner:
