@@ -309,4 +309,18 @@ def _environment(lang: Lang) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_translations(lang.translations, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["script_texts"] = lambda own: script_texts(lang, own)
     return env
+
+
+def script_texts(lang: Lang, own: dict[str, str]) -> dict[str, Any]:
+    """What a page's scripts may show (static/js/page.js reads it): the page's own texts,
+    and every reason code's and RPC error code's message, all in the reader's language."""
+    return {
+        **own,
+        "reason": {
+            code: lang.reason(code)
+            for code in (votingcontract.ACCEPTED, *(c.value for c in votingcontract.ReasonCode))
+        },
+        "rpc_error": {code.value: lang.rpc_error(code.value) for code in RpcErrorCode},
+    }
