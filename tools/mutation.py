@@ -75,6 +75,11 @@ ALSO_COPY = ["chain", "consensus", "votingcontract", "verifier", "node", "cli", 
 DO_NOT_MUTATE = ["*/__init__.py"]
 
 
+SAMPLE_CHUNK = 25
+"""Mutants of a sample run together (see main). Each `mutmut run` first runs the tests
+they need once unmutated (about a minute for consensus), so chunks are not tiny."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("package", choices=sorted(TESTS_BY_PACKAGE))
@@ -129,8 +134,16 @@ def main(argv: list[str] | None = None) -> int:
         if not names:
             print("no survivors to run again")
             return report(workdir, mutmut, args.package)
-    run = [mutmut, "run", "--max-children", str(args.max_children), *names]
-    subprocess.run(run, cwd=workdir, env=env)
+    run = [mutmut, "run", "--max-children", str(args.max_children)]
+    if args.sample:
+        # mutmut takes the names it is given module by module; in small chunks of a shuffled
+        # order instead, the part of the sample a stopped run reached is itself random.
+        random.Random(args.sample_seed).shuffle(names)
+        for start in range(0, len(names), SAMPLE_CHUNK):
+            subprocess.run([*run, *names[start : start + SAMPLE_CHUNK]], cwd=workdir, env=env)
+            report(workdir, mutmut, args.package)
+        return report(workdir, mutmut, args.package)
+    subprocess.run([*run, *names], cwd=workdir, env=env)
     return report(workdir, mutmut, args.package)
 
 
