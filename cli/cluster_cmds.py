@@ -172,25 +172,27 @@ def add_log_file(parser: argparse.ArgumentParser, default: str) -> None:
 
 def node(args: argparse.Namespace) -> int:
     from node.service import run_node
-    from webapp import add_routes
+    from webapp import web_app_hook
 
     config = common.config_of(args)
     config.node(args.id)  # an unknown id fails here, before a log file is named after it
     log_file = _log_file(args, config.node_log_path(args.id))
+    web_app = web_app_hook(config)  # the pages, and enrolment relayed to the attester
     return _serve_until_signalled(
-        args, log_file, lambda stop: run_node(config, args.id, stop, add_routes)
+        args, log_file, lambda stop: run_node(config, args.id, stop, web_app)
     )
 
 
 def observer(args: argparse.Namespace) -> int:
     from node.observer import run_observer
-    from webapp import add_routes
+    from webapp import web_app_hook
 
     config = common.config_of(args)
     config.observer(args.id)  # an unknown id fails here, before a log file is named after it
     log_file = _log_file(args, config.node_log_path(args.id))
+    web_app = web_app_hook(config)  # the pages, and enrolment relayed to the attester
     return _serve_until_signalled(
-        args, log_file, lambda stop: run_observer(config, args.id, stop, add_routes)
+        args, log_file, lambda stop: run_observer(config, args.id, stop, web_app)
     )
 
 

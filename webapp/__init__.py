@@ -8,6 +8,7 @@ queries, as the JSON RPC reads it (polls.py). Static files live in static/: the 
 modules in static/js/, vendored libraries in static/vendor/ with their licences.
 """
 
+from webapp.enroll_relay import web_app_hook
 from webapp.routes import add_routes
 
-__all__ = ["add_routes"]
+__all__ = ["add_routes", "web_app_hook"]
