@@ -29,7 +29,7 @@ from node.errors import HTTP_STATUS, RETRYABLE, RpcError, RpcErrorCode
 from node.ratelimit import ClientLimits
 from node.readpool import ReadPool
 from node.rpc import READ, RETRY_AFTER_S, NodeService, client_limits, read_pool
-from webapp import polls, security
+from webapp import polls, receipt_pages, security
 from webapp.i18n import (
     LANGUAGE_NAMES,
     LANGUAGES,
@@ -61,6 +61,7 @@ def add_routes(app: web.Application, node: NodeService) -> None:
     """Serve the web app from `app` (a node's RPC app) for `node`: the AppHook."""
     site = WebApp(node, read_pool(app), client_limits(app))
     app.middlewares.append(site.middleware)
+    receipt_pages.add_receipt_routes(app, site)  # live results, history, receipts
     app.add_routes(
         [
             web.get("/", site.index),

@@ -1,0 +1,154 @@
+// /me: the polls this phone voted in, read with POST /v1/history (PROTOCOL.md 14.4),
+// which the voting key kept in this browser signs; each ballot links to its receipt
+// check (/r/{tx id}) and is kept in this browser (receipts_store.js) for offline use.
+
+import { loadKey } from "./keystore.js";
+import { RpcFailure, errorText, rpc, text } from "./page.js";
+import { listReceipts, saveReceipt } from "./receipts_store.js";
+import { historyRequest } from "./statements.js";
+
+export const KEY_NAME = "voter";
+const PAGE_RECORDS = 20;
+const SHORT_ID_CHARS = 12;
+
+const article = document.querySelector("article.history");
+const status = document.getElementById("history-status");
+const list = document.getElementById("history-list");
+const more = document.getElementById("history-more");
+const when = new Intl.DateTimeFormat(document.documentElement.lang, {
+  dateStyle: "medium",
+  timeStyle: "short",
+  timeZone: "Asia/Seoul",
+});
+const polls = new Map(); // poll id -> its <ul> of ballots
+const titles = new Map(); // poll id -> Promise of its title
+
+let key = null;
+let nextFrom = 0;
+
+async function main() {
+  try {
+    key = await loadKey(KEY_NAME);
+  } catch {
+    key = null; // no IndexedDB (a private window may refuse it): as good as no key
+  }
+  if (!key) {
+    document.getElementById("history-no-key").hidden = false;
+    return;
+  }
+  more.textContent = text("more");
+  more.addEventListener("click", () => readPage());
+  await readPage();
+}
+
+async function readPage() {
+  more.hidden = true;
+  status.textContent = text("loading");
+  let answer;
+  try {
+    const request = await historyRequest(key, article.dataset.chainId, Date.now(), {
+      from: nextFrom,
+      limit: PAGE_RECORDS,
+    });
+    answer = await rpc("/v1/history", { method: "POST", json: request });
+  } catch (error) {
+    if (error instanceof RpcFailure && error.code === "network" && nextFrom === 0) {
+      await showSaved();
+    } else {
+      status.textContent = errorText(error);
+      more.hidden = nextFrom === 0;
+    }
+    return;
+  }
+  if (answer.total === 0) {
+    status.textContent = text("empty");
+    return;
+  }
+  status.textContent = text("count", { total: answer.total });
+  for (const record of answer.records) {
+    addBallot(record.poll_id, record.tx_id, record.height, record.committed?.header?.timestamp_ms);
+    saveReceipt(record.committed).catch(() => {}); // a copy for offline; the list does not need it
+  }
+  nextFrom = answer.next_from;
+  more.hidden = nextFrom === null;
+}
+
+/** Without the node: the receipts this browser kept, as the same list. */
+async function showSaved() {
+  let saved = [];
+  try {
+    saved = await listReceipts();
+  } catch {
+    saved = [];
+  }
+  const ballots = saved
+    .map((record) => record.committed)
+    .filter((committed) => committed?.tx?.kind === "cast_ballot")
+    .sort((a, b) => a.height - b.height);
+  if (!ballots.length) {
+    status.textContent = text("no_saved");
+    return;
+  }
+  status.textContent = text("offline");
+  for (const committed of ballots) {
+    const pollId = committed.tx.body?.poll_id;
+    addBallot(pollId, committed.tx.tx_id, committed.height, committed.header?.timestamp_ms, false);
+  }
+}
+
+function addBallot(pollId, txId, height, timestampMs, online = true) {
+  let ballots = polls.get(pollId);
+  if (!ballots) {
+    const item = document.createElement("li");
+    item.className = "history-poll";
+    const heading = document.createElement("h2");
+    const link = document.createElement("a");
+    link.href = `/p/${pollId.slice(0, SHORT_ID_CHARS)}`;
+    link.textContent = text("untitled", { id: pollId.slice(0, SHORT_ID_CHARS) });
+    heading.append(link);
+    if (online) {
+      pollTitle(pollId).then((title) => {
+        if (title) link.textContent = title;
+      });
+    }
+    ballots = document.createElement("ul");
+    ballots.className = "ballots";
+    item.append(heading, ballots);
+    list.append(item);
+    polls.set(pollId, ballots);
+  }
+  const entry = document.createElement("li");
+  entry.className = "ballot";
+  const place = document.createElement("p");
+  const whenText = Number.isSafeInteger(timestampMs) ? when.format(new Date(timestampMs)) : "";
+  place.textContent = text("when", { height, when: whenText });
+  const id = document.createElement("p");
+  const label = document.createElement("span");
+  label.className = "tx-label";
+  label.textContent = `${text("tx")} `;
+  const code = document.createElement("code");
+  code.className = "hash";
+  code.textContent = txId;
+  id.append(label, code);
+  const check = document.createElement("a");
+  check.href = `/r/${txId}`;
+  check.textContent = text("check");
+  const checkLine = document.createElement("p");
+  checkLine.append(check);
+  entry.append(place, id, checkLine);
+  ballots.append(entry);
+}
+
+function pollTitle(pollId) {
+  if (!titles.has(pollId)) {
+    titles.set(
+      pollId,
+      rpc(`/v1/polls/${pollId}`)
+        .then((poll) => (typeof poll?.title === "string" ? poll.title : null))
+        .catch(() => null),
+    );
+  }
+  return titles.get(pollId);
+}
+
+main();
