@@ -23,6 +23,7 @@ from cli.poll_view import (
 )
 from cli.results_text import participants_text, print_questions
 from cli.roll_cmds import add_attester, attester_phone_ids, complete_roll, register_roll_commands
+from cli.sheet_cmds import register_ticket_sheet
 from cli.txs import chain_id_of, describe_receipt, sign, submit
 from votingcontract.polls import poll_problem
 
@@ -107,6 +108,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common.add_json(p)
     p.set_defaults(handler=poll_close)
     register_roll_commands(poll)
+    register_ticket_sheet(poll)
 
 
 def org_register(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ from node.ratelimit import ClientLimits
 from node.readpool import ReadPool
 from node.rpc import READ, RETRY_AFTER_S, NodeService, client_limits, read_pool
 from webapp import polls, receipt_pages, security
+from webapp.create_pages import add_create_routes
 from webapp.i18n import (
     LANGUAGE_NAMES,
     LANGUAGES,
@@ -70,6 +71,7 @@ def add_routes(app: web.Application, node: NodeService) -> None:
             web.static("/static", STATIC_DIR),
         ]
     )
+    add_create_routes(app, site)  # /new, /o/<org>, /p/<poll>/qr.svg
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,167 @@
+"""QR codes: a poll's short link as an SVG a phone can read, for any host the node is
+reached by but only a plain one; and the printable ticket sheet, whose QR codes carry
+each ticket in the link's fragment, made without the node ever seeing a seed.
+
+The SVGs are decoded back with zxing-cpp, a barcode reader independent of segno, after
+drawing segno's path as pixels, as a phone's camera would see them."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import zxingcpp
+
+import votingcontract
+from chain.keys import PrivateKey
+from cli.errors import CliError
+from cli.sheet_cmds import read_seeds, site_of
+from tests.web.web_node import WebNode
+from webapp import qr
+from webapp.ticket_sheet import render_sheet
+
+HOUR_MS = 3_600_000
+
+
+def decode_svg(svg: str) -> list[str]:
+    """The texts of the QR codes in segno's SVG, read by zxing-cpp from its pixels."""
+    box = re.search(r'viewBox="0 0 (\d+) (\d+)"', svg)
+    path = re.search(r' d="([^"]+)"', svg)
+    assert box and path, svg[:200]
+    width, height = int(box.group(1)), int(box.group(2))
+    dark = [[False] * width for _ in range(height)]
+    x = y = 0.0
+    for command, a, b in re.findall(r"([MmHh])\s*(-?[\d.]+)(?:[\s,]+(-?[\d.]+))?", path.group(1)):
+        if command in "Mm":
+            x, y = (float(a), float(b)) if command == "M" else (x + float(a), y + float(b))
+        else:
+            end = float(a) if command == "H" else x + float(a)
+            for column in range(int(x), int(end)):
+                dark[int(y)][column] = True
+            x = end
+    scale = 4
+    pixels = bytes(
+        0 if dark[row // scale][column // scale] else 255
+        for row in range(height * scale)
+        for column in range(width * scale)
+    )
+    image = memoryview(pixels).cast("B", (height * scale, width * scale))
+    return [found.text for found in zxingcpp.read_barcodes(image)]
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebNode, str]]:
+    live = WebNode(tmp_path_factory.mktemp("qr-node"))
+    live.start()
+    try:
+        voter = PrivateKey.from_seed(secrets.token_bytes(32))
+        assert live.post_json(
+            "/v1/tx?wait=commit", {"tx": live.enroll_tx(voter, "+821055501234").hex()}
+        ).json()["receipt"]["accepted"]
+        start = int(time.time() * 1000)
+        body = votingcontract.CreatePoll(
+            kind="citizen",
+            org_id="",
+            title="Where should the market go?",
+            purpose="",
+            reference_url="",
+            opens_at_ms=start - 1_000,
+            closes_at_ms=start + HOUR_MS,
+            visibility="live",
+            revote=False,
+            questions=(
+                votingcontract.Question(
+                    "Place", (votingcontract.Option("Square"), votingcontract.Option("Park"))
+                ),
+            ),
+            access=votingcontract.Access(),
+        )
+        reply = live.post_json(
+            "/v1/tx?wait=commit", {"tx": live.sign(voter, body.KIND, body.encode()).hex()}
+        )
+        document = reply.json()
+        assert document["receipt"]["accepted"], document
+        yield live, document["tx"]["tx_id"]
+    finally:
+        live.stop()
+
+
+def test_a_polls_qr_code_reads_as_its_short_link_on_the_host_it_was_asked_from(
+    node: tuple[WebNode, str],
+) -> None:
+    live, poll_id = node
+    for host in ("vote.example.go.kr", "127.0.0.1:8101", "[::1]:8101"):
+        reply = live.request("GET", f"/p/{poll_id[:8]}/qr.svg", headers={"Host": host})
+        assert reply.status == 200, reply.body[:300]
+        assert reply.content_type.startswith("image/svg+xml")
+        assert decode_svg(reply.body.decode()) == [f"http://{host}/p/{poll_id[:12]}"]
+
+
+def test_a_qr_code_is_refused_for_a_host_header_that_is_not_a_plain_host(
+    node: tuple[WebNode, str],
+) -> None:
+    live, poll_id = node
+    for host in ("evil.example/phish?x=", "user@vote.example", "vote example", "a:99999"):
+        reply = live.request("GET", f"/p/{poll_id[:12]}/qr.svg", headers={"Host": host})
+        assert reply.status == 400, host
+        assert b"<svg" not in reply.body
+
+
+def test_the_qr_code_of_an_unknown_poll_is_not_found(node: tuple[WebNode, str]) -> None:
+    live, _ = node
+    assert live.request("GET", "/p/ffffffffffff0000/qr.svg").status == 404
+    assert live.request("GET", "/p/not-hex/qr.svg").status == 404
+
+
+def test_the_poll_page_shows_its_qr_code_to_share(node: tuple[WebNode, str]) -> None:
+    live, poll_id = node
+    html = live.request("GET", f"/p/{poll_id[:12]}", headers={"Accept-Language": "en"}).body
+    assert b"Share this poll" in html
+    assert f'src="/p/{poll_id[:12]}/qr.svg"'.encode() in html
+
+
+def test_hosts_are_checked_strictly() -> None:
+    assert qr.checked_host("Vote.Example.go.kr:443") == "vote.example.go.kr:443"
+    for bad in ("", "a/b", "a b", "[::1", "[zz]:1", "a:0", "a:", "-a.example", "한국.kr"):
+        with pytest.raises(qr.BadHost):
+            qr.checked_host(bad)
+
+
+# --- the ticket sheet --------------------------------------------------------------------
+
+
+def test_the_ticket_sheet_prints_each_tickets_code_and_a_qr_code_carrying_it() -> None:
+    seeds = [secrets.token_hex(32) for _ in range(10)]
+    html = render_sheet(
+        "ko", "https://vote.example.go.kr", "ab" * 32, "시장 위치", seeds, 0, HOUR_MS
+    )
+    svgs = re.findall(r"<svg.*?</svg>", html, re.S)
+    assert len(svgs) == len(seeds)
+    for seed, svg in zip(seeds, svgs, strict=True):
+        link = f"https://vote.example.go.kr/p/{'ab' * 6}#ticket={seed}"
+        assert decode_svg(svg) == [link]
+        assert qr.ticket_code(seed) in html  # typed from paper when there is no camera
+    assert html.count('class="sheet-page"') == 2  # 8 tickets a printed page
+    assert "@media print" in html and "현장 투표권" in html
+    assert "<script" not in html and not re.search(r"(?:src|href)\s*=|url\(|@import", html)
+
+
+def test_the_ticket_sheet_command_reads_only_seeds_and_names_a_bad_line_not_its_text(
+    tmp_path: Path,
+) -> None:
+    good, bad = secrets.token_hex(32), "secret-looking-line"
+    seeds = tmp_path / "p.tickets.txt"
+    seeds.write_text(f"{good}\n\n{bad}\n")
+    with pytest.raises(CliError) as refused:
+        read_seeds(seeds)
+    assert "line 3" in str(refused.value) and bad not in str(refused.value)
+    seeds.write_text(f"{good.upper()}\n")
+    assert read_seeds(seeds) == [good]
+    assert site_of("https://Vote.example.go.kr/") == "https://vote.example.go.kr"
+    for wrong in ("ftp://x", "https://x/path", "https://u@x", "vote.example.go.kr"):
+        with pytest.raises(CliError):
+            site_of(wrong)
