@@ -39,6 +39,7 @@ from webapp.i18n import (
     load_languages,
     seoul_month,
 )
+from webapp.shell import add_shell_routes
 
 log = logging.getLogger("votechain.webapp")
 
@@ -72,6 +73,7 @@ def add_routes(app: web.Application, node: NodeService) -> None:
         ]
     )
     add_create_routes(app, site)  # /new, /o/<org>, /p/<poll>/qr.svg
+    add_shell_routes(app, site)  # /sw.js, /offline
 
 
 @dataclass(frozen=True)

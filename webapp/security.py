@@ -40,6 +40,10 @@ HSTS = "max-age=31536000"
 """Sent only over TLS: a node behind plain HTTP must not pin browsers to https."""
 PAGE_CACHE = "no-cache"
 """Pages show live counts and statuses: a browser revalidates every time."""
-STATIC_CACHE = "public, max-age=3600"
-"""Static files change only with a release; the stylesheet's URL carries its hash, so
-a new one is fetched at once, and the ES modules at most an hour late."""
+STATIC_CACHE = "no-cache"
+"""Static files are revalidated on each use (a 304 while unchanged: aiohttp answers
+If-None-Match and If-Modified-Since). The ES modules import each other by plain relative
+URLs (no build step to put hashes in them, and an import map would be an inline script,
+which the CSP forbids), so a browser keeping them for a while could run a new release's
+page script with an old module and break. Repeat visits cost no download: the service
+worker (webapp/shell.py) serves the whole shell from its cache, versioned as one."""
