@@ -40,6 +40,7 @@ from webapp.i18n import (
     seoul_month,
 )
 from webapp.shell import add_shell_routes
+from webapp.vote_pages import add_vote_pages
 
 log = logging.getLogger("votechain.webapp")
 
@@ -74,6 +75,7 @@ def add_routes(app: web.Application, node: NodeService) -> None:
     )
     add_create_routes(app, site)  # /new, /o/<org>, /p/<poll>/qr.svg
     add_shell_routes(app, site)  # /sw.js, /offline
+    add_vote_pages(app, site)  # /enroll
 
 
 @dataclass(frozen=True)
