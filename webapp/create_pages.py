@@ -39,7 +39,6 @@ them equal): the salt and gate key are public, so a short password falls offline
 DEFAULT_DAYS_OPEN = 7
 PREVIEW_ID = bytes(32)
 """A preview's stand-in poll id: the real one is the signed transaction's id."""
-UNPROCESSABLE = 422
 _QUESTION_NUMBER = re.compile(r"question (\d+)")
 _QUESTION_INDEX = re.compile(r"questions\[(\d+)\]")
 _FIELDS = (
@@ -129,8 +128,9 @@ class CreatePages:
         )
 
     async def preview(self, request: web.Request) -> web.Response:
-        """POST /new/preview with a create_poll dict (JSON): the poll as its page will
-        show it (200), or what refuses it (422); both an HTML fragment for the form."""
+        """POST /new/preview with a create_poll dict (JSON): an HTML fragment for the
+        form, the poll as its page will show it, or what refuses it (marked
+        data-refused). Both are 200: the check itself succeeded."""
         self.site.limits.take(request, READ)
         data = await request.read()
         try:
@@ -146,9 +146,7 @@ class CreatePages:
             )
         body, problem = problem_of(d, self.site.node.now_ms())
         if body is None or problem is not None:
-            return self.site._page(
-                request, "create_problem.html", status=UNPROCESSABLE, problem=problem
-            )
+            return self.site._page(request, "create_problem.html", problem=problem)
         record = PollRecord(PREVIEW_ID, body, bytes(32), None, 0, body.closes_at_ms, None)
         summary = polls.PollSummary(record, record.status(self.site.node.now_ms()), None, None)
         return self.site._page(request, "create_preview.html", summary=summary)

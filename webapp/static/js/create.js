@@ -238,17 +238,18 @@ async function checkWithNode(dict) {
     return false;
   }
   const html = await response.text();
-  if (response.status === 422) {
-    showProblem({ fragment: html });
-    return false;
-  }
   if (!response.ok) {
     const page = new DOMParser().parseFromString(html, "text/html");
     const message = page.querySelector(".message")?.textContent ?? `HTTP ${response.status}`;
     showProblem({ message: text("failed", { error: message }) });
     return false;
   }
-  previewBody.replaceChildren(...new DOMParser().parseFromString(html, "text/html").body.childNodes);
+  const fragment = new DOMParser().parseFromString(html, "text/html").body;
+  if (fragment.querySelector("[data-refused]")) {
+    showProblem({ fragment: html });
+    return false;
+  }
+  previewBody.replaceChildren(...fragment.childNodes);
   return true;
 }
 
