@@ -65,12 +65,14 @@ async function readPage() {
     return;
   }
   status.textContent = text("count", { total: answer.total });
+  const saving = [];
   for (const record of answer.records) {
     addBallot(record.poll_id, record.tx_id, record.height, record.committed?.header?.timestamp_ms);
-    saveReceipt(record.committed).catch(() => {}); // a copy for offline; the list does not need it
+    saving.push(saveReceipt(record.committed)); // a copy for offline and for hidden ballots
   }
   nextFrom = answer.next_from;
   more.hidden = nextFrom === null;
+  await Promise.allSettled(saving);
 }
 
 /** Without the node: the receipts this browser kept, as the same list. */
