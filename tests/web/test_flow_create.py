@@ -250,3 +250,34 @@ def test_a_printed_ticket_sheet_links_each_ticket_to_its_poll(
 
     page = open_page(links[0], DESKTOP, locale="en-US")
     expect(page.locator("h1")).to_have_text("Community hall opening hours")
+
+
+def test_a_password_poll_carries_the_gate_key_of_the_typed_password(
+    site: Site, open_page: OpenPage
+) -> None:
+    """The browser derives the gate key (scrypt, gatekeys.js) as the CLI would: the chain's
+    gate key is the one Python derives from the same password and the poll's salt. A weak
+    password is refused first, by the CLI's rule."""
+    seed = site.voter("password", "+821077700005")
+    page = site.open_with_key(open_page, "/new", seed, viewport=DESKTOP, locale="en-US")
+    page.get_by_label("Title").fill("Members only: the next meeting's date")
+    page.locator("#q0-text").fill("Which Saturday?")
+    page.locator("#q0-o0").fill("The 5th")
+    page.locator("#q0-o1").fill("The 12th")
+    page.get_by_label("Only those who know a password").check()
+    page.get_by_label("Poll password").fill("1234")
+    page.get_by_role("button", name="Preview the poll").click()
+    expect(page.locator("#problem")).to_contain_text("The poll password has 4 characters")
+    expect(page.locator("#password")).to_have_attribute("aria-invalid", "true")
+    password = "river lantern copper meadow"
+    page.get_by_label("Poll password").fill(password)
+    page.get_by_role("button", name="Preview the poll").click()
+    expect(page.locator("#preview")).to_be_visible()
+    page.get_by_role("button", name="Create this poll").click()
+    page.wait_for_url(re.compile(r".*/p/[0-9a-f]{12}$"), timeout=60_000)
+    short = page.url.rsplit("/", 1)[1]
+    poll_id = site.cluster.client().get(f"/v1/polls?prefix={short}")["polls"][0]["poll_id"]
+    access = site.cluster.client().get(f"/v1/polls/{poll_id}")["access"]
+    assert access["methods"] == ["password"]
+    gate = votingcontract.password_gate_key(password, bytes.fromhex(access["password_salt"]))
+    assert gate.public_key.hex() == access["password_gate_key"]
