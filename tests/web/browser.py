@@ -220,8 +220,17 @@ def focusable_in_dom_order(page: Page) -> list[str]:
     described: list[str] = page.evaluate(
         f"""() => {{
             const describe = {_DESCRIBE};
+            // A group of radio buttons is one Tab stop: its checked one, else its first.
+            const radioStop = e => {{
+                if (e.type !== 'radio' || !e.name) return true;
+                const group = [...(e.form || document).querySelectorAll('input[type=radio]')]
+                    .filter(r => r.name === e.name);
+                const checked = group.find(r => r.checked);
+                return checked ? checked === e : group[0] === e;
+            }};
             return [...document.querySelectorAll({_FOCUSABLE!r})]
                 .filter(e => e.tabIndex >= 0 && e.getClientRects().length > 0)
+                .filter(radioStop)
                 .map(describe);
         }}"""
     )

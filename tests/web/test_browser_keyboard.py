@@ -24,6 +24,10 @@ def test_tab_visits_every_control_in_reading_order_with_a_visible_focus_ring(
     webapp: WebApp, open_page: OpenPage, name: str
 ) -> None:
     page = open_page(webapp.url + PAGES[name].format(survey=webapp.survey_id[:8]), DESKTOP)
+    # An open poll's voting form shows its enrolment step once it has looked for a key.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-vote]')].every(s => s.dataset.ready)"
+    )
     assert positive_tabindex(page) == []
     expected = focusable_in_dom_order(page)
     assert len(expected) >= 5, expected  # skip link, brand, two sections, a language

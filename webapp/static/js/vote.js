@@ -10,7 +10,7 @@
 import { buildBody } from "./bodies.js";
 import { fromHex, toHex } from "./bytes.js";
 import { signerFromSeed } from "./ed25519.js";
-import { KEY_NAME, keyState, mountEnrolment, refusalText } from "./enroll.js";
+import { KEY_NAME, keyState, mountEnrolment, refusalText, seoulTime } from "./enroll.js";
 import { gateProof, passwordGateKey, ticketProof } from "./gatekeys.js";
 import { createKey, loadKey } from "./keystore.js";
 import { RpcFailure, reasonText, rpc, submitAndWaitForCommit, text } from "./page.js";
@@ -125,9 +125,13 @@ function mount(section) {
     const ticketVoter = takesTickets && (state === "none" || state === "unknown");
     enrolBox.hidden = state === "active" || ticketVoter;
   });
-  checked.catch((error) => {
-    status.textContent = refusalText(error);
-  });
+  checked
+    .catch((error) => {
+      status.textContent = refusalText(error);
+    })
+    .finally(() => {
+      section.dataset.ready = "true"; // the form shows what it will show (tests wait for it)
+    });
 
   const say = (line) => {
     status.textContent = line;
@@ -218,7 +222,8 @@ function mount(section) {
 }
 
 /** The key to sign with: the enrolled one; in a ticket poll, a key of this browser even
- * unenrolled (made now if there is none). Null: the voter must enrol first. */
+ * unenrolled (made now if there is none). Null: the voter must enrol first; Refusal: the
+ * key waits to replace the phone's old one. */
 async function voterKey(takesTickets) {
   const state = await keyState();
   if (state.status === "active") {
@@ -229,6 +234,9 @@ async function voterKey(takesTickets) {
   }
   if (takesTickets && state.status === "none") {
     return (await loadKey(KEY_NAME)) ?? createKey(KEY_NAME);
+  }
+  if (state.status === "pending") {
+    throw new Refusal(text("enrol_pending", { when: seoulTime(state.effectiveAtMs) }));
   }
   return null;
 }
