@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
 
-.PHONY: up test test-slow lint sim-soak mutation clean
+.PHONY: up test test-slow lint sim-soak mutation screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ $(MUTATION_STAMP): pyproject.toml | $(BIN)/python
 mutation: $(MUTATION_STAMP)
 	@test -n "$(PKG)" || { echo "usage: make mutation PKG=chain|consensus|votingcontract|verifier"; exit 2; }
 	$(BIN)/python tools/mutation.py $(PKG) $(ARGS)
+
+## screenshots: pictures of the web app's main pages, phone and PC, into docs/screenshots/
+## (its README.md names the commit they were made at); needs Debian's chromium
+screenshots: $(STAMP)
+	$(BIN)/python tools/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

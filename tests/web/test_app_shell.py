@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from cli import demo
 from tests.web.browser import (
     DESKTOP,
     PHONE,
@@ -46,12 +47,23 @@ MAIN_PAGES = {
     "closed-poll": "/p/{closed}",
     "stats": "/stats",
     "offline": "/offline",
+    "new-poll": "/new",
+    "organisation": "/o/{org}",
+    "my-votes": "/me",
+    "receipt-check": "/r/{survey_tx}",
+    "receipt-file": "/r",
 }
+"""Every page a citizen opens: the first layer's, this part's, and the others' of issue 15
+that were there when this was written (a page added since belongs here too)."""
 
 
 def main_path(webapp: WebApp, name: str) -> str:
     return MAIN_PAGES[name].format(
-        survey=webapp.survey_id[:12], budget=webapp.budget_id[:12], closed=webapp.closed_id[:12]
+        survey=webapp.survey_id[:12],
+        budget=webapp.budget_id[:12],
+        closed=webapp.closed_id[:12],
+        org=demo.DEMO_ORG_ID,
+        survey_tx=webapp.survey_id,  # a poll's id is its create_poll's tx id
     )
 
 
@@ -138,7 +150,7 @@ def test_the_service_worker_is_served_from_the_root_with_the_whole_shell_and_its
     assert first.startswith("const SHELL = ") and first.endswith(";")
     kept = json.loads(first[len("const SHELL = ") : -1])
     assert re.fullmatch(r"[0-9a-f]{16}", kept["version"])
-    assert kept["pages"][0] == "/offline"
+    assert kept["pages"] == ["/offline", "/me"]  # the history page reads saved receipts
     files = set(kept["files"])
     static = Path(shell.STATIC_DIR)
     for module in [*static.glob("js/*.js"), *static.glob("vendor/**/*.mjs")]:
