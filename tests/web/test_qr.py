@@ -12,9 +12,11 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import zxingcpp
+from aiohttp.test_utils import make_mocked_request
 
 import votingcontract
 from chain.keys import PrivateKey
@@ -129,6 +131,23 @@ def test_hosts_are_checked_strictly() -> None:
     for bad in ("", "a/b", "a b", "[::1", "[zz]:1", "a:0", "a:", "-a.example", "한국.kr"):
         with pytest.raises(qr.BadHost):
             qr.checked_host(bad)
+
+
+def test_only_a_trusted_proxy_makes_the_link_https() -> None:
+    """A reverse proxy terminating TLS says so in X-Forwarded-Proto; anyone else saying it
+    is ignored, as the rate limits ignore their X-Forwarded-For."""
+    proxy = mock.Mock()
+    proxy.get_extra_info.side_effect = lambda name, default=None: (
+        ("10.0.0.5", 40_000) if name == "peername" else default
+    )
+    request = make_mocked_request(
+        "GET",
+        "/p/0123/qr.svg",
+        headers={"Host": "vote.example.go.kr", "X-Forwarded-Proto": "https"},
+        transport=proxy,
+    )
+    assert qr.site_url(request, ["10.0.0.5"]) == "https://vote.example.go.kr"
+    assert qr.site_url(request, ["10.0.0.9"]) == "http://vote.example.go.kr"
 
 
 # --- the ticket sheet --------------------------------------------------------------------
