@@ -240,6 +240,14 @@ def test_offline_a_reload_shows_the_saved_page_from_the_cached_shell_with_the_ba
     assert banner(page) == BANNER_KO
     assert page.locator("main a[href='/']").count() == 1
 
+    # The history page was kept at install (it lists the receipts saved in the browser).
+    with urllib.request.urlopen(webapp.url + "/me", timeout=30) as reply:
+        history_title = re.search(r"<h1[^>]*>(.*?)</h1>", reply.read().decode(), re.S)
+    assert history_title
+    page.goto(webapp.url + "/me")
+    assert page.locator("h1").inner_text() == history_title.group(1).strip()
+    assert banner(page) == BANNER_KO
+
     context.set_offline(False)
     page.goto(f"{webapp.url}/p/{webapp.survey_id[:12]}")
     assert page.locator("html").get_attribute("data-saved-copy") is None
