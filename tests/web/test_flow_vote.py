@@ -8,6 +8,7 @@ photographed at phone and desktop sizes."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -26,9 +27,14 @@ from tests.cluster.harness import LocalCluster, wait_for
 from tests.web.browser import DESKTOP, PHONE, VIEWPORTS, assert_accessible, screenshot
 from tests.web.conftest import OpenPage
 
+WRONG_GUESS_BUDGET = 3
+"""Wrong codes a number may get before it is locked out (a day): the lockout test's."""
 # The nodes relay enrolment with the citizen's address; the attester counts its limits by
 # it only from the addresses it trusts (docs/OPERATIONS.md, "Enrolling from the web app").
-ATTESTER = 'trusted_proxies = ["127.0.0.1"]\nclient_start_burst = 100\n'
+ATTESTER = (
+    'trusted_proxies = ["127.0.0.1"]\nclient_start_burst = 100\nclient_finish_burst = 100\n'
+    f"wrong_guess_budget = {WRONG_GUESS_BUDGET}\n"
+)
 PASSWORD = "봄꽃 2027"
 CITY_HALL = {"lat_micro": 37_566_500, "lon_micro": 126_978_000, "radius_m": 1000}
 
@@ -199,6 +205,39 @@ def test_a_phone_that_already_has_a_key_is_told_it_waits_for_the_replacement(
     state = page.locator("[data-enrol-state]")
     expect(state).to_contain_text("This phone already had a key")
     expect(state).to_contain_text("Until then the old key keeps voting")
+
+
+def seoul_date_in_a_day() -> str:
+    """The date in Seoul a day from now, as the page's English says it ("Dec 2, 2026")."""
+    return time.strftime("%b %-d, %Y", time.gmtime(time.time() + 9 * 3600 + 86_400))
+
+
+def test_wrong_codes_lock_the_number_out_and_the_page_says_until_when(
+    polls: Polls, open_page: OpenPage
+) -> None:
+    page = open_page(polls.url + "/enroll", viewport=DESKTOP, locale="en-GB")
+    phone = new_phone()
+    step = page.locator("[data-enrol]")
+    step.locator("input[type=tel]").fill(phone)
+    step.locator("[data-enrol-phone] button[type=submit]").click()
+    code = code_for(polls, phone)
+    wrong = "1" * CODE_DIGITS if code != "1" * CODE_DIGITS else "2" * CODE_DIGITS
+    message = step.locator("[data-enrol-message]")
+    words = texts(page)["rpc_error"]
+    for _ in range(WRONG_GUESS_BUDGET - 1):
+        step.locator("[data-enrol-code] input").fill(wrong)
+        step.locator("[data-enrol-code] button[type=submit]").click()
+        expect(message).to_have_text(words["bad_code"])
+    step.locator("[data-enrol-code] input").fill(wrong)
+    before = seoul_date_in_a_day()
+    step.locator("[data-enrol-code] button[type=submit]").click()
+    # Locked for a day: said with the date and time to try again, and the step starts over.
+    expect(message).to_contain_text(words["locked_out"])
+    after = seoul_date_in_a_day()
+    dates = "|".join(re.escape(d) for d in {before, after})
+    expect(message).to_contain_text(re.compile(f"Try again after ({dates})"))
+    expect(step.locator("[data-enrol-phone]")).to_be_visible()
+    assert_accessible(page, "the enrol page with a lockout")
 
 
 # --- voting ----------------------------------------------------------------------------

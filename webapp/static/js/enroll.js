@@ -46,11 +46,15 @@ export function seoulTime(ms) {
 export function refusalText(error) {
   const words = errorText(error);
   if (error instanceof RpcFailure && error.retryAfterS) {
-    const at = new Date(Date.now() + error.retryAfterS * 1000);
-    const when = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
-      timeZone: "Asia/Seoul",
-      timeStyle: "medium",
-    }).format(at);
+    const at = Date.now() + error.retryAfterS * 1000;
+    // A lockout lasts a day: its date matters; a short wait's seconds do.
+    const when =
+      error.retryAfterS >= 3600
+        ? seoulTime(at)
+        : new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+            timeZone: "Asia/Seoul",
+            timeStyle: "medium",
+          }).format(new Date(at));
     return `${words} ${text("enrol_retry_at", { when })}`;
   }
   return words;
@@ -167,7 +171,7 @@ export function mountEnrolment(root, { onEnrolled = () => {} } = {}) {
     } catch (error) {
       say("");
       warn(refusalText(error));
-      if (error instanceof RpcFailure && error.code === "code_expired") {
+      if (sessionEnded(error)) {
         warn(`${refusalText(error)} ${text("enrol_start_again")}`);
         askPhone();
         phoneInput.focus();
@@ -205,6 +209,19 @@ export function mountEnrolment(root, { onEnrolled = () => {} } = {}) {
   }
 
   return { check };
+}
+
+/** A finish refused so that the session is gone: expired, out of attempts, or the
+ * number locked (which ends its sessions); only a new start helps. */
+function sessionEnded(error) {
+  if (!(error instanceof RpcFailure)) {
+    return false;
+  }
+  return (
+    error.code === "code_expired" ||
+    error.code === "locked_out" ||
+    (error.code === "too_many_attempts" && !error.retryAfterS)
+  );
 }
 
 /** This browser's key: the one kept, or a new one (replacing a revoked one). */
