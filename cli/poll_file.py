@@ -164,6 +164,9 @@ def prepare_poll(
     if isinstance(ticket_count, int) and not isinstance(ticket_count, bool):
         prepared.ticket_keys = [PrivateKey.generate() for _ in range(ticket_count)]
         access["ticket_keys"] = [k.public_key.hex() for k in prepared.ticket_keys]
+    elif ticket_count is not None:
+        # `tickets = true`: a ticket poll with no tickets yet (`poll tickets` issues them)
+        access["tickets"] = ticket_count
     roll = _roll_numbers(access, base_dir or Path.cwd())
     d["access"] = access
     if roll is not None:

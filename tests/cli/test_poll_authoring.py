@@ -70,6 +70,16 @@ def test_an_unknown_key_in_a_poll_file_is_refused_by_name(
     assert str(refused.value).startswith(message)
 
 
+def test_tickets_true_makes_a_ticket_poll_whose_tickets_come_later() -> None:
+    """docs/POLL_FILES.md: `tickets = true` with no keys is an empty ticket list that
+    `poll tickets` fills; it was dropped, making a public poll."""
+    prepared = prepare_poll(_file(access={"tickets": True}), NOW_MS)
+    assert prepared.body.access.tickets == ()
+    assert prepared.body.access.methods() == ["tickets"]
+    assert prepared.ticket_keys == []
+    assert prepare_poll(_file(access={"tickets": 2}), NOW_MS).body.access.methods() == ["tickets"]
+
+
 def test_the_file_keys_are_the_body_keys_and_the_file_only_conveniences() -> None:
     assert {"password", "qr", "tickets", "roll_phones", "roll_file"} <= set(FILE_KEYS["access"])
     assert {"opens_at", "closes_at", "duration_minutes", "title"} <= set(FILE_KEYS["top"])

@@ -221,31 +221,33 @@ def test_an_organisation_page_and_a_polls_qr_code(
 def test_a_printed_ticket_sheet_links_each_ticket_to_its_poll(
     site: Site, open_page: OpenPage
 ) -> None:
-    """`poll create` writes the seeds, `poll ticket-sheet` the sheet; each ticket's QR code
-    opens the poll with the ticket in the link's fragment, which the node never receives."""
+    """A poll file's `tickets = true` makes a ticket poll, `poll tickets` issues tickets and
+    writes their seeds, `poll ticket-sheet` the sheet; each ticket's QR code opens the
+    poll with the ticket in the link's fragment, which the node never receives."""
     folder = site.cluster.folder
     (folder / "hall.toml").write_text(
         f'kind = "policy"\norg_id = "{demo.DEMO_ORG_ID}"\n'
         'title = "Community hall opening hours"\nopens_in_minutes = 0\nduration_minutes = 60\n'
-        "[access]\ntickets = 3\n"
+        "[access]\ntickets = true\n"
         '[[questions]]\ntext = "Open on Sundays?"\noptions = ["Yes", "No"]\n'
     )
     org_key = str(site.cluster.config.keys_dir / "demo-org.pem")
     created = site.cluster.cli("poll", "create", "hall.toml", "--key", org_key, "--json")
     poll_id = json.loads(created.stdout)["tx"]["tx_id"]
-    seeds = (folder / "hall.tickets.txt").read_text().split()
-    made = site.cluster.cli(
-        "poll", "ticket-sheet", poll_id[:10], "--seeds", "hall.tickets.txt", "--lang", "en"
+    site.cluster.cli(
+        "poll", "tickets", poll_id, "--key", org_key, "--count", "3", "--out", "hall.txt"
     )
-    assert "3 tickets on hall.tickets.html" in made.stdout
-    sheet = folder / "hall.tickets.html"
+    seeds = (folder / "hall.txt").read_text().split()
+    made = site.cluster.cli(
+        "poll", "ticket-sheet", poll_id[:10], "--seeds", "hall.txt", "--lang", "en"
+    )
+    assert "3 tickets on hall.html" in made.stdout
+    sheet = folder / "hall.html"
     assert sheet.stat().st_mode & 0o077 == 0  # the sheet holds the tickets' secrets
     html = sheet.read_text()
     links = [decode_svg(svg)[0] for svg in re.findall(r"<svg.*?</svg>", html, re.S)]
     assert links == [f"{site.url}/p/{poll_id[:12]}#ticket={seed}" for seed in seeds]
-    again = site.cluster.cli(
-        "poll", "ticket-sheet", poll_id, "--seeds", "hall.tickets.txt", check=False
-    )
+    again = site.cluster.cli("poll", "ticket-sheet", poll_id, "--seeds", "hall.txt", check=False)
     assert again.returncode == 1 and "never overwritten" in again.stderr
 
     page = open_page(links[0], DESKTOP, locale="en-US")
