@@ -8,6 +8,7 @@
 
 import { toHex } from "./bytes.js";
 import { BodyError, buildBody } from "./bodies.js";
+import { DecodeError } from "./encoding.js";
 import { passwordGateKey } from "./gatekeys.js";
 import { loadKey } from "./keystore.js";
 import { SALT_SIZE } from "./limits.js";
@@ -288,8 +289,7 @@ async function create() {
     showProblem({ message: text("no_key") });
     return;
   }
-  let dict;
-  let body;
+  let bytes;
   try {
     let access = {};
     if (accessChoice() === "password") {
@@ -299,19 +299,20 @@ async function create() {
       const gate = await passwordGateKey(password, salt);
       access = { password_gate_key: toHex(gate.publicKey), password_salt: toHex(salt) };
     }
-    dict = pollDict(access);
-    body = buildBody("create_poll", dict);
+    const body = buildBody("create_poll", pollDict(access));
+    say(text("signing"));
+    ({ bytes } = await signTransaction(key, form.dataset.chainId, "create_poll", body, randomNonce()));
   } catch (wrong) {
-    if (wrong instanceof BodyError) {
+    if (wrong instanceof BodyError || wrong instanceof DecodeError) {
+      // DecodeError: the signed transaction is over the size limit (a very long poll)
       showProblem({ message: text("body_error", { detail: wrong.message }) });
-      return;
+    } else if (wrong instanceof Error) {
+      showProblem({ message: text("failed", { error: wrong.message }) });
+    } else {
+      showProblem(wrong);
     }
-    if (wrong instanceof Error) throw wrong;
-    showProblem(wrong);
     return;
   }
-  say(text("signing"));
-  const { bytes } = await signTransaction(key, form.dataset.chainId, "create_poll", body, randomNonce());
   say(text("sending"));
   let answer;
   try {
