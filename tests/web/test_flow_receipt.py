@@ -29,7 +29,15 @@ import votingcontract
 from chain.keys import PrivateKey
 from cli import demo
 from tests.cluster.harness import LocalCluster
-from tests.web.browser import DESKTOP, PHONE, VIEWPORTS, Viewport, assert_accessible, screenshot
+from tests.web.browser import (
+    DESKTOP,
+    PHONE,
+    VIEWPORTS,
+    Viewport,
+    assert_accessible,
+    screenshot,
+    sideways_overflow,
+)
 from tests.web.conftest import OpenPage
 
 SURVEY_TITLE = "How satisfied are you with the city's bike-sharing service?"
@@ -172,6 +180,7 @@ def test_a_real_ballots_receipt_passes_every_check_in_plain_words(
     assert genesis_hash in page.locator("#check-list li[data-check=genesis]").inner_text()
     assert page.locator("#node-genesis-hash").inner_text() == genesis_hash
     expect(page.locator("#check-download")).to_be_visible()
+    assert sideways_overflow(page) == []
     assert_accessible(page, f"the receipt check ({viewport.name})")
     screenshot(page, "receipt", viewport)
 
@@ -282,6 +291,7 @@ def test_my_votes_lists_the_ballots_and_keeps_receipts_for_a_hidden_ballots_chec
     expect(page.locator("#history-status")).to_have_text(
         texts(page)["count"].replace("%(total)s", "2")
     )
+    assert sideways_overflow(page) == []
     assert_accessible(page, f"my votes ({viewport.name})")
     screenshot(page, "history", viewport)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import count
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 import votingcontract
 from chain.keys import PrivateKey
@@ -100,6 +100,74 @@ def test_the_bar_chart_updates_live_when_a_ballot_is_committed(
     assert sideways_overflow(page) == []
     assert_accessible(page, f"a live poll's page ({viewport.name})")
     screenshot(page, "poll-live", viewport)
+
+
+def set_hidden(page: Page, hidden: bool) -> None:
+    """The tab hidden or shown again, as the browser tells a page (visibilitychange)."""
+    page.evaluate(
+        """hidden => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        hidden,
+    )
+
+
+def test_live_updates_pause_on_a_hidden_tab_and_wait_out_retry_after(
+    survey: Survey, browser: Browser
+) -> None:
+    # A context of its own, not open_page's: the 503s the test forges are logged by
+    # Chromium as failed loads, which open_page's watch rightly counts as problems.
+    context = browser.new_context(locale="ko-KR", service_workers="block")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{survey.url}/p/{survey.poll_id[:12]}")
+    asked: list[str] = []
+    busy = {"on": False}
+
+    # Counted as the browser sends them (the event expect_request waits for), not when
+    # the route answers, which may come after.
+    page.on(
+        "request", lambda request: asked.append(request.url) if "live.json" in request.url else None
+    )
+
+    def answer(route: Route) -> None:
+        if busy["on"]:
+            route.fulfill(status=503, headers={"Retry-After": "30"}, body="busy")
+        else:
+            route.continue_()
+
+    page.route("**/live.json", answer)
+    page.clock.install()  # the page's timers run only when the test says
+    page.reload()
+
+    with page.expect_request("**/live.json"):
+        page.clock.run_for(5_100)  # the first update, 5 s after loading
+    assert len(asked) == 1
+
+    set_hidden(page, True)
+    page.clock.run_for(60_000)  # a hidden tab asks nothing
+    page.wait_for_timeout(300)
+    assert len(asked) == 1
+    with page.expect_request("**/live.json"):
+        set_hidden(page, False)  # shown again: brought up to date at once
+        page.clock.run_for(10)
+    assert len(asked) == 2
+
+    busy["on"] = True
+    with page.expect_request("**/live.json"):
+        page.clock.run_for(5_100)
+    assert len(asked) == 3
+    page.clock.run_for(25_000)  # Retry-After: 30 is waited out
+    page.wait_for_timeout(300)
+    assert len(asked) == 3
+    busy["on"] = False
+    with page.expect_request("**/live.json"):
+        page.clock.run_for(6_000)
+    assert len(asked) == 4
+    context.close()
+    assert errors == []
 
 
 def test_a_closed_polls_page_does_not_update(survey: Survey, open_page: OpenPage) -> None:
