@@ -330,6 +330,30 @@ def test_a_new_release_replaces_the_old_releases_cache(webapp: WebApp, browser: 
         context.close()
 
 
+def test_the_footer_offers_to_install_the_app_when_the_browser_can(
+    webapp: WebApp, open_page: OpenPage
+) -> None:
+    """Chrome tells a page it may offer installing (beforeinstallprompt) only outside a
+    private window, which a test's is: the test sends the browser's event itself."""
+    page = open_page(webapp.url + "/", PHONE, locale="en-US")
+    offer = page.get_by_role("button", name="Install the app on this device")
+    assert not offer.is_visible()  # a browser that cannot install shows nothing
+    page.evaluate(
+        """() => {
+            const event = new Event('beforeinstallprompt', {cancelable: true});
+            event.prompt = async () => { window.promptShown = true; };
+            window.dispatchEvent(event);
+            window.defaultPrevented = event.defaultPrevented;
+        }"""
+    )
+    assert offer.is_visible()
+    assert page.evaluate("window.defaultPrevented")  # our button, not the browser's bar
+    assert_accessible(page, "the footer with the install button")
+    offer.tap()
+    assert page.evaluate("window.promptShown === true")
+    assert not offer.is_visible()  # a prompt is shown once
+
+
 # --- phones: width, tap targets, focus ---------------------------------------------------
 
 
@@ -362,7 +386,7 @@ def test_main_pages_fit_a_phone_with_44_px_targets_and_pass_axe(
     assert small == [], f"tap targets under {TAP_TARGET_PX} px on {path}"
     assert_accessible(page, f"{path} on a {viewport.width} px phone")
     if viewport is SMALL_PHONE and name in ("polls", "offline"):
-        screenshot(page, f"{name}-small", viewport)
+        screenshot(page, name, viewport)
 
 
 def test_on_a_small_phone_the_list_filters_by_organisation_and_searches(
