@@ -404,3 +404,20 @@ def test_an_area_poll_sends_the_browsers_location_and_says_when_it_is_outside(
     tx_id = accepted(page, polls)
     body = polls.cluster.client().get(f"/v1/tx/{tx_id}")["tx"]["body"]
     assert body["location"] == {"lat_micro": 37_566_800, "lon_micro": 126_978_500}
+
+
+def test_without_javascript_the_pages_say_voting_needs_it_and_offer_no_form(
+    polls: Polls, open_page: OpenPage
+) -> None:
+    """A number typed into a form that JavaScript does not handle would go into a URL.
+    (Playwright only stops the page's scripts, so Chromium still treats <noscript> as
+    script-enabled browsers do: its words are checked in the markup.)"""
+    page = open_page(polls.url + "/enroll", viewport=PHONE, locale="en-GB", javascript=False)
+    expect(page.locator("input[type=tel]")).to_be_hidden()
+    assert "creates a voting key kept in this browser; it needs JavaScript" in page.content()
+    page = open_page(
+        f"{polls.url}/p/{polls.survey[:12]}", viewport=PHONE, locale="en-GB", javascript=False
+    )
+    expect(page.locator("[data-vote-form]")).to_be_hidden()
+    assert "Voting signs your ballot with a key kept in this browser" in page.content()
+    expect(page.locator("main")).to_contain_text("Overall satisfaction")  # still readable
