@@ -329,5 +329,11 @@ def script_texts(lang: Lang, own: dict[str, str]) -> dict[str, Any]:
             code: lang.reason(code)
             for code in (votingcontract.ACCEPTED, *(c.value for c in votingcontract.ReasonCode))
         },
-        "rpc_error": {code.value: lang.rpc_error(code.value) for code in RpcErrorCode},
+        "rpc_error": {
+            **{code.value: lang.rpc_error(code.value) for code in RpcErrorCode},
+            # page.js's code for a node it could not reach (offline, or the node down).
+            "network": lang.gettext(
+                "No connection to the node: nothing was sent. Try again once you are online."
+            ),
+        },
     }

@@ -38,6 +38,9 @@ PHONES = (SMALL_PHONE, PHONE)
 TAP_TARGET_PX = 44
 BANNER_KO = "오프라인: 저장된 화면을 보여 드리고 있습니다. 투표하려면 인터넷 연결이 필요합니다."
 BANNER_EN = "Offline: showing a saved copy. Voting needs a connection."
+NOTHING_SENT_KO = (
+    "서버에 연결할 수 없어 아무것도 보내지 않았습니다. 인터넷에 연결된 뒤 다시 시도하세요."
+)
 SURVEY_TITLE = "How satisfied are you with the city's bike-sharing service?"
 
 MAIN_PAGES = {
@@ -289,6 +292,27 @@ def test_the_worker_never_answers_a_post_or_the_rpc_from_a_cache(
     assert kept and all(url.startswith("GET ") for url in kept), kept
     assert not [url for url in kept if url.startswith("GET /v1/")], kept
     assert f"GET /p/{webapp.survey_id[:12]}" in kept and "GET /offline" in kept
+
+
+def test_a_ballot_sent_from_a_saved_page_offline_fails_saying_nothing_was_sent(
+    webapp: WebApp, installed: tuple[BrowserContext, Page]
+) -> None:
+    """What page.js tells every form (vote, enrolment, new poll) when the node cannot be
+    reached: the catalogue's words, in the reader's language, not the browser's."""
+    context, page = installed
+    context.set_offline(True)
+    page.reload()
+    assert page.locator("html").get_attribute("data-offline") is not None
+    said = page.evaluate(
+        """async () => {
+            const {errorText, submitAndWaitForCommit} = await import('/static/js/page.js');
+            try {
+                await submitAndWaitForCommit(new Uint8Array([1, 2, 3]));
+                return 'sent';
+            } catch (error) { return errorText(error); }
+        }"""
+    )
+    assert said == NOTHING_SENT_KO
 
 
 def test_a_new_release_replaces_the_old_releases_cache(webapp: WebApp, browser: Browser) -> None:
