@@ -149,6 +149,9 @@ def receipt_texts(lang: Lang) -> dict[str, str]:
         "pin_cleared": lang.gettext("No genesis hash is pinned: checks use this node's genesis."),
         "pin_bad": lang.gettext("A genesis hash is 64 characters, 0-9 and a-f."),
         "file_name": lang.gettext("ballot-receipt-%(tx)s.json"),
+        "nothing_chosen": lang.gettext("(nothing chosen)"),
+        "question_n": lang.gettext("Question %(n)s"),
+        "option_n": lang.gettext("Option %(n)s"),
     }
 
 

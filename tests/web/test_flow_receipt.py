@@ -180,6 +180,13 @@ def test_a_real_ballots_receipt_passes_every_check_in_plain_words(
     assert genesis_hash in page.locator("#check-list li[data-check=genesis]").inner_text()
     assert page.locator("#node-genesis-hash").inner_text() == genesis_hash
     expect(page.locator("#check-download")).to_be_visible()
+    # The choices read from the ballot's signed bytes, for the voter to compare.
+    expect(page.locator("#recorded")).to_be_visible()
+    expect(page.locator("#recorded-poll")).to_have_text(SURVEY_TITLE)
+    assert page.locator("#recorded-list").inner_text().split("\n") == [
+        "Overall satisfaction",
+        "Satisfied",
+    ]
     assert sideways_overflow(page) == []
     assert_accessible(page, f"the receipt check ({viewport.name})")
     screenshot(page, "receipt", viewport)
@@ -217,6 +224,7 @@ def test_a_receipt_file_with_a_byte_changed_fails_naming_the_check(
     forged = dict(ballots.receipt, tx=flip_last_hex_digit(ballots.receipt["tx"]))
     assert "verdict-failed" in paste_and_check(page, forged)
     assert checks(page) == [("genesis", "passed"), ("transaction", "failed")]
+    expect(page.locator("#recorded")).to_be_hidden()  # no choices from altered bytes
     assert page.locator("#check-verdict").inner_text() == "The check failed: Ballot transaction."
 
     # A Merkle proof that leads elsewhere: the position changed.

@@ -7,11 +7,13 @@
 // answer is completed with the copy kept in this browser (receipts_store.js), which has
 // the ballot's bytes while the poll hides them and stands in when the node is offline.
 
-import { toHex } from "./bytes.js";
+import { decodeBody } from "./bodies.js";
+import { fromHex, toHex } from "./bytes.js";
 import { genesisFromJson } from "./chain.js";
 import { RpcFailure, errorText, reasonText, rpc, text } from "./page.js";
 import { checkReceipt, receiptFromCommitted } from "./receipt.js";
 import { completeCommitted, loadReceipt, saveReceipt } from "./receipts_store.js";
+import { decodeTransaction } from "./tx.js";
 
 const PIN_KEY = "votechain.pinned-genesis-hash";
 const GENESIS_KEY = "votechain.genesis";
@@ -27,6 +29,7 @@ const download = document.getElementById("check-download");
 const pinInput = document.getElementById("pinned-hash");
 const pinStatus = document.getElementById("pin-status");
 const fileStatus = document.getElementById("file-status");
+const recorded = document.getElementById("recorded");
 const number = new Intl.NumberFormat(document.documentElement.lang);
 
 let nodeGenesis = null; // {doc, hash} of the genesis the node serves (or last served)
@@ -83,12 +86,60 @@ async function check(receiptDoc, source) {
   const genesis = chooseGenesis(receiptDoc);
   if (genesis.failure) {
     show(source, [{ id: "genesis", ok: false, params: {}, words: genesis.failure }], "failed");
+    recorded.hidden = true;
     return null;
   }
   const result = await checkReceipt(receiptDoc, genesis.trusted);
   const shown = result.checks.map((entry) => ({ ...entry, words: words(entry, genesis.pinnedUsed) }));
   show(source, shown, result.failure ? "failed" : result.ok ? "ok" : "pending");
+  recorded.hidden = true;
+  if (result.checks.some((entry) => entry.id === "transaction" && entry.ok)) {
+    await showRecorded(receiptDoc);
+  }
   return result;
+}
+
+/** The choices of a ballot whose signed bytes the check verified, with the poll's texts
+ * (GET /v1/polls/{id}; only indices when the node cannot be asked). */
+async function showRecorded(receiptDoc) {
+  let pollId;
+  let selections;
+  try {
+    const tx = decodeTransaction(fromHex(receiptDoc.tx, "tx"));
+    if (tx.kind !== "cast_ballot") return;
+    const body = decodeBody("cast_ballot", tx.body);
+    pollId = toHex(body[0]);
+    selections = body[1];
+  } catch {
+    return;
+  }
+  let poll = null;
+  try {
+    poll = await rpc(`/v1/polls/${pollId}`);
+  } catch {
+    poll = null;
+  }
+  const pollLink = document.getElementById("recorded-poll");
+  pollLink.href = `/p/${pollId.slice(0, 12)}`;
+  pollLink.textContent = typeof poll?.title === "string" ? poll.title : `/p/${pollId.slice(0, 12)}`;
+  const list = document.getElementById("recorded-list");
+  list.replaceChildren(
+    ...selections.map((chosen, q) => {
+      const question = poll?.questions?.[q];
+      const row = document.createElement("div");
+      const term = document.createElement("dt");
+      term.textContent = typeof question?.text === "string" ? question.text : text("question_n", { n: q + 1 });
+      const value = document.createElement("dd");
+      const names = chosen.map((i) => {
+        const option = question?.options?.[Number(i)];
+        return typeof option?.text === "string" ? option.text : text("option_n", { n: Number(i) + 1 });
+      });
+      value.textContent = names.length ? names.join(", ") : text("nothing_chosen");
+      row.append(term, value);
+      return row;
+    }),
+  );
+  recorded.hidden = false;
 }
 
 function words(entry, pinnedUsed) {
