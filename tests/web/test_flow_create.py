@@ -253,6 +253,12 @@ def test_a_printed_ticket_sheet_links_each_ticket_to_its_poll(
     page = open_page(links[0], DESKTOP, locale="en-US")
     expect(page.locator("h1")).to_have_text("Community hall opening hours")
 
+    printed = open_page(sheet.as_uri(), DESKTOP, locale="en-US")
+    printed.emulate_media(media="print")
+    expect(printed.locator("article.ticket")).to_have_count(3)
+    assert_accessible(printed, "the printed ticket sheet")
+    screenshot(printed, "ticket-sheet", DESKTOP)
+
 
 def test_a_password_poll_carries_the_gate_key_of_the_typed_password(
     site: Site, open_page: OpenPage
