@@ -421,3 +421,16 @@ def test_without_javascript_the_pages_say_voting_needs_it_and_offer_no_form(
     expect(page.locator("[data-vote-form]")).to_be_hidden()
     assert "Voting signs your ballot with a key kept in this browser" in page.content()
     expect(page.locator("main")).to_contain_text("Overall satisfaction")  # still readable
+
+
+def test_offline_the_form_sends_nothing_and_says_so_keeping_the_choice(
+    polls: Polls, open_page: OpenPage
+) -> None:
+    page = open_poll(open_page, polls, polls.survey, viewport=PHONE, locale="en-GB")
+    page.get_by_label("No opinion", exact=True).check()
+    page.context.set_offline(True)
+    expect(page.locator("html")).to_have_attribute("data-offline", "")
+    submit(page)
+    expect(page.locator("[data-vote-error]")).to_have_text(texts(page)["vote_offline"])
+    expect(page.get_by_label("No opinion", exact=True)).to_be_checked()
+    page.context.set_offline(False)

@@ -148,6 +148,11 @@ function mount(section) {
       questions[first].inputs[0].focus();
       return;
     }
+    if (document.documentElement.hasAttribute("data-offline")) {
+      // A saved copy or no connection (install.js): nothing is sent, and the page says so.
+      formError.textContent = text("vote_offline");
+      return;
+    }
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     form.setAttribute("aria-busy", "true");
