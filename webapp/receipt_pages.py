@@ -170,12 +170,18 @@ def live_document(lang: Lang, results: PollResults, now_ms: int) -> dict[str, An
     participants = ""
     if results.visible and results.participants:
         participants = participants_text(lang, results)
+    people = ""
+    if results.visible:  # macros.html's participants fact, word for word
+        people = lang.ngettext("%(num)s person", "%(num)s people", results.participants) % {
+            "num": lang.number(results.participants)
+        }
     moment = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(TIME_ZONE)
     return {
         "status": results.status,
         "visible": results.visible,
         "live": results.visible and results.status != "closed",
         "participants": participants,
+        "people": people,
         "questions": questions,
         "funded_label": lang.gettext("Funded"),
         "updated": lang.gettext("Updated at %(time)s (Seoul time).")

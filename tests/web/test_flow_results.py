@@ -74,6 +74,7 @@ def test_the_bar_chart_updates_live_when_a_ballot_is_committed(
     vote(survey, 0)  # so that the page opens with a participants line and bars
     page = open_page(f"{survey.url}/p/{survey.poll_id[:12]}", viewport)
     before = shown(page)
+    before_people = page.locator(".facts .people").inner_text()
     page.evaluate("() => { window.notReloaded = true; }")
 
     vote(survey, 1)
@@ -88,6 +89,11 @@ def test_the_bar_chart_updates_live_when_a_ballot_is_committed(
     for i, text in enumerate(after[0]):
         expect(tallies.nth(i)).to_have_text(text, timeout=LIVE_UPDATE_TIMEOUT_MS)
     expect(page.locator("#participants")).to_have_text(after[2])
+    # The participants fact at the top too ("6명"), as the reload says it.
+    expect(page.locator(".facts .people")).to_have_text(
+        fresh.locator(".facts .people").inner_text()
+    )
+    assert page.locator(".facts .people").inner_text() != before_people
     assert shown(page) == after
     assert page.evaluate("() => window.notReloaded === true")
     updated = page.locator(".live-updated")

@@ -58,6 +58,7 @@ def test_live_results_are_worded_as_the_page_words_them_in_each_language(chain: 
         assert tallies == [words[0], words[1]]
         assert [o["pct"] for o in live["questions"][0]["options"]] == [33, 67]
         assert live["participants"] == words[2]
+        assert live["people"] == ("3명" if language == "ko" else "3 people")
         assert live["live"] is True and live["visible"] is True
         # Word for word what the page itself shows (and a reload would).
         text = text_of(page(chain, f"/p/{chain.live_poll}", language))

@@ -102,6 +102,10 @@ function apply(results) {
     if (total && question.funded_total) total.textContent = question.funded_total;
   });
   setParticipants(results.participants);
+  const people = article.querySelector(".facts .people");
+  if (people && results.people && people.textContent !== results.people) {
+    people.textContent = results.people;
+  }
   updated.textContent = results.closed ? `${results.closed} ${results.updated}` : results.updated;
   updated.hidden = false;
   announce(results);
