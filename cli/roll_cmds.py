@@ -20,7 +20,7 @@ from typing import Any
 import votingcontract
 from chain.keyfile import load_key
 from chain.keys import PrivateKey
-from cli import common
+from cli import common, sheet_cmds
 from cli.client import RpcClient, RpcFailure
 from cli.enrolment import attesters_of
 from cli.ids import POLL_ID_HELP, fetch_poll
@@ -36,6 +36,7 @@ from cli.roll_numbers import (
 from cli.txs import chain_id_of, describe_receipt, sign, submit
 from node.roll_ids import MAX_ROLL_PHONES, NONCE_BYTES, sign_roll_request
 from votingcontract import limits
+from webapp.i18n import LANGUAGES
 
 ATTESTER_RETRIES = 3
 """Times a roll request is sent again after `busy` (validators unreachable) or an
@@ -182,6 +183,12 @@ def register_roll_commands(poll: argparse._SubParsersAction[argparse.ArgumentPar
     p.add_argument(
         "--out", type=Path, help="where the ticket seeds go (default: POLLID.tickets.txt)"
     )
+    p.add_argument(
+        "--sheet",
+        type=Path,
+        help="also write the issued tickets' printable sheet (HTML, QR codes linking to the "
+        "node this command talks to, in Korean; `poll ticket-sheet` makes others)",
+    )
     common.add_rpc(p)
     common.add_json(p)
     p.set_defaults(handler=poll_tickets)
@@ -264,10 +271,12 @@ def poll_tickets(args: argparse.Namespace) -> int:
     out: Path = args.out or Path(f"{poll['poll_id'][:12]}.tickets.txt")
     if out.exists():
         raise ValueError(f"{out} exists; ticket seeds are never overwritten: give --out")
+    if args.sheet is not None:
+        sheet_cmds.refuse_existing(args.sheet)
     key = load_key(args.key)
     chain_id = chain_id_of(client)
     out.touch(mode=0o600)
-    issued, results = 0, []
+    issued, results, seeds = 0, [], []
     for start in range(0, args.count, limits.MAX_LIST_KEYS):
         tickets = [
             PrivateKey.generate() for _ in range(min(limits.MAX_LIST_KEYS, args.count - start))
@@ -280,22 +289,35 @@ def poll_tickets(args: argparse.Namespace) -> int:
         if not result.get("receipt", {}).get("accepted"):
             break
         # written only once the chain holds them: a seed in the file is a valid ticket
-        with out.open("a") as seeds:
-            seeds.writelines(t.seed().hex() + "\n" for t in tickets)
+        with out.open("a") as written:
+            written.writelines(t.seed().hex() + "\n" for t in tickets)
+        seeds += [t.seed().hex() for t in tickets]
         issued += len(tickets)
         _progress(f"tickets issued: {issued} of {args.count}")
     accepted = issued == args.count
     if issued == 0:
         out.unlink()
+    sheet = None
+    if issued and args.sheet is not None:
+        site = sheet_cmds.site_of(client.base_url)
+        sheet_cmds.write_sheet(args.sheet, poll, seeds, site, LANGUAGES[0])
+        sheet = str(args.sheet)
     if args.json:
         print_json(
-            {"issued": issued, "tickets_file": str(out) if issued else None, "results": results}
+            {
+                "issued": issued,
+                "tickets_file": str(out) if issued else None,
+                "sheet": sheet,
+                "results": results,
+            }
         )
     else:
         for result in results:
             print(describe_receipt(result))
         if issued:
             print(f"{issued} ticket seeds written to {out}")
+        if sheet is not None:
+            print(sheet_cmds.sheet_line(issued, args.sheet))
     return 0 if accepted else 1
 
 

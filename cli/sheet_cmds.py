@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from cli import common
@@ -94,15 +95,29 @@ def site_of(text: str) -> str:
 def poll_ticket_sheet(args: argparse.Namespace) -> int:
     seeds = read_seeds(args.seeds)
     out: Path = args.out or args.seeds.with_suffix(".html")
-    if out.exists():
-        raise CliError(f"{out} exists; a ticket sheet is never overwritten: give --out")
+    refuse_existing(out)
     client = common.client_of(args)
     site = site_of(args.site or client.base_url)
     poll = fetch_poll(client, args.poll_id)
     if "tickets" not in poll["access"]["methods"]:
         raise CliError(f"poll {poll['poll_id']} takes no on-site tickets")
+    write_sheet(out, poll, seeds, site, args.lang)
+    if args.json:
+        print_json({"poll_id": poll["poll_id"], "tickets": len(seeds), "sheet": str(out)})
+    else:
+        print(sheet_line(len(seeds), out))
+    return 0
+
+
+def refuse_existing(out: Path) -> None:
+    if out.exists():
+        raise CliError(f"{out} exists; a ticket sheet is never overwritten: give another path")
+
+
+def write_sheet(out: Path, poll: dict[str, Any], seeds: list[str], site: str, lang: str) -> None:
+    """The sheet of `seeds` for `poll` (GET /v1/polls/{id}'s answer) at `out`, mode 0600."""
     html = render_sheet(
-        args.lang,
+        lang,
         site,
         poll["poll_id"],
         poll["title"],
@@ -114,11 +129,10 @@ def poll_ticket_sheet(args: argparse.Namespace) -> int:
     descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as sheet:
         sheet.write(html)
-    if args.json:
-        print_json({"poll_id": poll["poll_id"], "tickets": len(seeds), "sheet": str(out)})
-    else:
-        print(
-            f"{len(seeds)} tickets on {out}: print it, then delete it (it holds the ticket "
-            "codes, as the seeds file does)"
-        )
-    return 0
+
+
+def sheet_line(count: int, out: Path) -> str:
+    return (
+        f"{count} tickets on {out}: print it, then delete it (it holds the ticket codes, as "
+        "the seeds file does)"
+    )

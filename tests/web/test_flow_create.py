@@ -222,8 +222,9 @@ def test_a_printed_ticket_sheet_links_each_ticket_to_its_poll(
     site: Site, open_page: OpenPage
 ) -> None:
     """A poll file's `tickets = true` makes a ticket poll, `poll tickets` issues tickets and
-    writes their seeds, `poll ticket-sheet` the sheet; each ticket's QR code opens the
-    poll with the ticket in the link's fragment, which the node never receives."""
+    writes their seeds, `poll ticket-sheet` the sheet (or `poll tickets --sheet` both);
+    each ticket's QR code opens the poll with the ticket in the link's fragment, which the
+    node never receives."""
     folder = site.cluster.folder
     (folder / "hall.toml").write_text(
         f'kind = "policy"\norg_id = "{demo.DEMO_ORG_ID}"\n'
@@ -252,6 +253,28 @@ def test_a_printed_ticket_sheet_links_each_ticket_to_its_poll(
 
     page = open_page(links[0], DESKTOP, locale="en-US")
     expect(page.locator("h1")).to_have_text("Community hall opening hours")
+
+    # Or both at once: `poll tickets --sheet` issues more and prints the sheet of those.
+    more = site.cluster.cli(
+        "poll",
+        "tickets",
+        poll_id,
+        "--key",
+        org_key,
+        "--count",
+        "2",
+        "--out",
+        "more.txt",
+        "--sheet",
+        "more.html",
+    )
+    assert "2 tickets on more.html" in more.stdout
+    more_seeds = (folder / "more.txt").read_text().split()
+    more_html = (folder / "more.html").read_text()
+    assert [decode_svg(svg)[0] for svg in re.findall(r"<svg.*?</svg>", more_html, re.S)] == [
+        f"{site.url}/p/{poll_id[:12]}#ticket={seed}" for seed in more_seeds
+    ]
+    assert (folder / "more.html").stat().st_mode & 0o077 == 0
 
     printed = open_page(sheet.as_uri(), DESKTOP, locale="en-US")
     printed.emulate_media(media="print")
