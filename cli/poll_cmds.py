@@ -149,7 +149,10 @@ def poll_create(args: argparse.Namespace) -> int:
         tickets_path.chmod(0o600)
         result["tickets_file"] = str(tickets_path)
     if accepted and prepared.qr_seed is not None:
+        from webapp.vote_pages import qr_poll_link
+
         result["qr_seed"] = prepared.qr_seed.hex()
+        result["qr_link"] = qr_poll_link(client.base_url, result["tx"]["tx_id"], prepared.qr_seed)
     if accepted and prepared.generated_password is not None:
         result["password"] = prepared.generated_password
     if args.json:
@@ -162,6 +165,7 @@ def poll_create(args: argparse.Namespace) -> int:
             print(f"{len(prepared.ticket_keys)} ticket seeds written to {result['tickets_file']}")
         if "qr_seed" in result:
             print(f"QR seed (anyone holding it passes the gate): {result['qr_seed']}")
+            print(f"QR link for the web app (put it in the poll's QR code): {result['qr_link']}")
         if "password" in result:
             print(f"poll password (shown once; give it to the voters): {result['password']}")
         for image in result.get("images", []):

@@ -8,6 +8,7 @@ photographed at phone and desktop sizes."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import time
@@ -49,7 +50,8 @@ class Polls:
     """The demo participatory budget: costs 400, 300, 500, 200 against 1,000."""
     password: str
     qr: str
-    qr_seed: str
+    qr_link: str
+    """The link `poll create` prints for the poll's QR code: /p/<short id>#qr=<seed>."""
     roll: str
     tickets: str
     ticket_seed: str
@@ -67,6 +69,23 @@ def _create(cluster: LocalCluster, title: str, access: dict[str, Any]) -> str:
     return str(created["tx"]["tx_id"])
 
 
+def _create_qr_poll_with_the_cli(cluster: LocalCluster) -> tuple[str, str]:
+    """As an organiser does: a poll file with `qr = true`, and the link it prints."""
+    path = cluster.folder / "qr-poll.toml"
+    path.write_text(
+        f'kind = "policy"\norg_id = "{demo.DEMO_ORG_ID}"\n'
+        'title = "QR poll: the market square"\nduration_minutes = 600\n'
+        '[[questions]]\ntext = "Overall satisfaction"\n'
+        'options = ["Very satisfied", "Satisfied", "Dissatisfied", "No opinion"]\n'
+        "[access]\nqr = true\n"
+    )
+    org_key = str(cluster.config.keys_dir / "demo-org.pem")
+    created = json.loads(
+        cluster.cli("poll", "create", str(path), "--key", org_key, "--json").stdout
+    )
+    return str(created["tx"]["tx_id"]), str(created["qr_link"])
+
+
 @pytest.fixture(scope="module")
 def polls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Polls]:
     cluster = LocalCluster(tmp_path_factory.mktemp("web-vote"), node_count=1, attester=ATTESTER)
@@ -80,9 +99,7 @@ def polls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Polls]:
             "Password poll: the library's opening hours",
             {"password_gate_key": gate.public_key.hex(), "password_salt": salt.hex()},
         )
-        seed = secrets.token_bytes(32)
-        qr_key = votingcontract.qr_gate_key(seed).public_key.hex()
-        qr = _create(cluster, "QR poll: the market square", {"qr_gate_key": qr_key})
+        qr, qr_link = _create_qr_poll_with_the_cli(cluster)
         someone = PrivateKey.from_seed(hashlib.sha256(b"on the roll").digest())
         roll = _create(
             cluster, "Roll poll: residents only", {"roll_voter_keys": [someone.public_key.hex()]}
@@ -102,7 +119,7 @@ def polls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Polls]:
             budget,
             password,
             qr,
-            seed.hex(),
+            qr_link,
             roll,
             tickets,
             ticket.seed().hex(),
@@ -344,9 +361,9 @@ def test_a_qr_link_poll_reads_its_secret_from_the_fragment(
     bare = open_poll(open_page, polls, polls.qr, viewport=DESKTOP, locale="en-GB")
     expect(bare.locator("[data-qr-state]")).to_have_text(texts(bare)["vote_qr_missing"])
     requested: list[str] = []
-    page = open_page(
-        f"{polls.url}/p/{polls.qr[:12]}#qr={polls.qr_seed}", viewport=PHONE, locale="en-GB"
-    )
+    assert polls.qr_link.startswith(f"{polls.url}/p/{polls.qr[:12]}#qr=")
+    seed = polls.qr_link.partition("#qr=")[2]
+    page = open_page(polls.qr_link, viewport=PHONE, locale="en-GB")
     page.on("request", lambda r: requested.append(r.url))
     expect(page.locator("[data-qr-state]")).to_have_text(texts(page)["vote_qr_read"])
     enrol(page, polls, new_phone())
@@ -354,7 +371,7 @@ def test_a_qr_link_poll_reads_its_secret_from_the_fragment(
     page.get_by_label("Satisfied", exact=True).check()
     submit(page)
     accepted(page, polls)
-    assert not any(polls.qr_seed in url for url in requested)
+    assert not any(seed in url for url in requested)
 
 
 def test_a_voter_not_on_the_roll_is_told_so(polls: Polls, open_page: OpenPage) -> None:
