@@ -316,10 +316,12 @@ def test_a_budget_within_the_cap_is_sent_and_over_the_cap_is_refused_in_the_page
     expect(page.locator("[data-vote-enrol]")).to_be_hidden(timeout=30_000)
     question = page.locator("[data-question='0']")
     options = question.locator("input")
+    error = question.locator("[data-question-error]")
+    submit(page)  # nothing chosen: at least 1 of this question's 1 to 3
+    expect(error).to_have_text("Choose from 1 to 3 here; you chose 0.")
     for index in (0, 1, 2):  # 400 + 300 + 500 = 1,200 over a cap of 1,000
         options.nth(index).check()
     expect(question.locator("[data-budget-total]")).to_have_text("Chosen: 1,200 of 1,000.")
-    error = question.locator("[data-question-error]")
     expect(error).to_have_text("Over the budget by 200: remove a project to stay within 1,000.")
     assert_accessible(page, "the budget form over its cap")
     photograph(page, "vote-budget")
