@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 import votingcontract
 from chain.keys import PrivateKey
@@ -308,3 +308,30 @@ def test_my_votes_lists_the_ballots_and_keeps_receipts_for_a_hidden_ballots_chec
     page.wait_for_url(f"{ballots.url}/r/{ballots.hidden_ballot}")
     assert "verdict-ok" in check_verdict(page)
     assert checks(page) == ALL_PASSED
+
+
+def test_my_votes_without_the_node_lists_the_receipts_kept_in_the_browser(
+    ballots: Ballots, browser: Browser
+) -> None:
+    # A context of its own, not open_page's: the history request the test cuts off is
+    # logged by Chromium as a failed load, which open_page's watch counts as a problem.
+    context = browser.new_context(locale="ko-KR", service_workers="block")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{ballots.url}/me")
+    put_key(page, ballots.seed)
+    page.reload()
+    polls = page.locator("#history-list > li")
+    expect(polls).to_have_count(2)
+    expect(polls.first.locator("h2")).to_have_text(SURVEY_TITLE)
+
+    page.route("**/v1/history", lambda route: route.abort("internetdisconnected"))
+    page.reload()
+    expect(page.locator("#history-status")).to_have_text(texts(page)["offline"])
+    expect(polls).to_have_count(2)
+    expect(polls.first.locator("h2")).to_have_text(SURVEY_TITLE)  # remembered
+    assert ballots.ballot in polls.first.inner_text()
+    assert ballots.hidden_ballot in polls.nth(1).inner_text()
+    context.close()
+    assert errors == []

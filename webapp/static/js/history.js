@@ -10,6 +10,7 @@ import { historyRequest } from "./statements.js";
 export const KEY_NAME = "voter";
 const PAGE_RECORDS = 20;
 const SHORT_ID_CHARS = 12;
+const TITLES_KEY = "votechain.poll-titles";
 
 const article = document.querySelector("article.history");
 const status = document.getElementById("history-status");
@@ -106,7 +107,9 @@ function addBallot(pollId, txId, height, timestampMs, online = true) {
     const heading = document.createElement("h2");
     const link = document.createElement("a");
     link.href = `/p/${pollId.slice(0, SHORT_ID_CHARS)}`;
-    link.textContent = text("untitled", { id: pollId.slice(0, SHORT_ID_CHARS) });
+    const kept = rememberedTitles()[pollId];
+    link.textContent =
+      typeof kept === "string" ? kept : text("untitled", { id: pollId.slice(0, SHORT_ID_CHARS) });
     heading.append(link);
     if (online) {
       pollTitle(pollId).then((title) => {
@@ -141,16 +144,38 @@ function addBallot(pollId, txId, height, timestampMs, online = true) {
   ballots.append(entry);
 }
 
+/** A poll's title from the node, remembered in this browser for the offline list. */
 function pollTitle(pollId) {
   if (!titles.has(pollId)) {
     titles.set(
       pollId,
       rpc(`/v1/polls/${pollId}`)
-        .then((poll) => (typeof poll?.title === "string" ? poll.title : null))
+        .then((poll) => {
+          const title = typeof poll?.title === "string" ? poll.title : null;
+          if (title) rememberTitle(pollId, title);
+          return title;
+        })
         .catch(() => null),
     );
   }
   return titles.get(pollId);
+}
+
+function rememberedTitles() {
+  try {
+    const kept = JSON.parse(localStorage.getItem(TITLES_KEY) ?? "{}");
+    return kept && typeof kept === "object" ? kept : {};
+  } catch {
+    return {};
+  }
+}
+
+function rememberTitle(pollId, title) {
+  try {
+    localStorage.setItem(TITLES_KEY, JSON.stringify({ ...rememberedTitles(), [pollId]: title }));
+  } catch {
+    // storage full or refused: the offline list shows the poll's short id instead
+  }
 }
 
 main();
