@@ -186,8 +186,8 @@ def register_roll_commands(poll: argparse._SubParsersAction[argparse.ArgumentPar
     p.add_argument(
         "--sheet",
         type=Path,
-        help="also write the issued tickets' printable sheet (HTML, QR codes linking to the "
-        "node this command talks to, in Korean; `poll ticket-sheet` makes others)",
+        help="also write the issued tickets' printable sheet (HTML, in Korean, QR codes "
+        "linking to rpc.public_url or the node; `poll ticket-sheet` makes others)",
     )
     common.add_rpc(p)
     common.add_json(p)
@@ -299,7 +299,7 @@ def poll_tickets(args: argparse.Namespace) -> int:
         out.unlink()
     sheet = None
     if issued and args.sheet is not None:
-        site = sheet_cmds.site_of(client.base_url)
+        site = sheet_cmds.site_of(sheet_cmds.default_site(args, client.base_url))
         sheet_cmds.write_sheet(args.sheet, poll, seeds, site, LANGUAGES[0])
         sheet = str(args.sheet)
     if args.json:

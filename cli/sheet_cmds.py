@@ -44,7 +44,8 @@ def register_ticket_sheet(poll: argparse._SubParsersAction[argparse.ArgumentPars
     p.add_argument(
         "--site",
         help="the web app's public address the QR codes link to, e.g. "
-        "https://vote.example.go.kr (default: the node this command talks to)",
+        "https://vote.example.go.kr (default: rpc.public_url of the cluster file, else the "
+        "node this command talks to)",
     )
     p.add_argument("--lang", choices=LANGUAGES, default=LANGUAGES[0], help="the sheet's language")
     common.add_rpc(p)
@@ -72,6 +73,17 @@ def read_seeds(path: Path) -> list[str]:
     return seeds
 
 
+def default_site(args: argparse.Namespace, node_url: str) -> str:
+    """--site, else the cluster file's rpc.public_url, else the node the command talks to."""
+    if getattr(args, "site", None):
+        return str(args.site)
+    if not getattr(args, "rpc", None):
+        public = common.config_of(args).rpc.public_url
+        if public:
+            return public
+    return node_url
+
+
 def site_of(text: str) -> str:
     """An http(s) address with a plain host and no path, query or user."""
     parts = urlsplit(text.strip())
@@ -97,7 +109,7 @@ def poll_ticket_sheet(args: argparse.Namespace) -> int:
     out: Path = args.out or args.seeds.with_suffix(".html")
     refuse_existing(out)
     client = common.client_of(args)
-    site = site_of(args.site or client.base_url)
+    site = site_of(default_site(args, client.base_url))
     poll = fetch_poll(client, args.poll_id)
     if "tickets" not in poll["access"]["methods"]:
         raise CliError(f"poll {poll['poll_id']} takes no on-site tickets")

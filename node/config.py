@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from chain.block import BLOCK_OVERHEAD_MAX_BYTES, MAX_BLOCK_BYTES
 from chain.errors import VotechainError
@@ -127,6 +128,9 @@ class RpcSettings:
     """Addresses never rate-limited (the cluster's validator hosts are added): loopback by
     default, so a local cluster, its tests and a same-host reverse proxy that is not in
     trusted_proxies (whose clients would otherwise share one bucket) are not limited."""
+    public_url: str = ""
+    """The web app's address as citizens reach it ("https://vote.example.go.kr"), for the
+    absolute links it draws (a poll's QR code); "" takes each request's own host."""
 
 
 @dataclass(frozen=True)
@@ -465,7 +469,27 @@ def _rpc(table: dict[str, Any], path: Path) -> RpcSettings:
         if name in table
     }
     settings: RpcSettings = replace(_section(RpcSettings, table, path), **lists)
+    if settings.public_url:
+        _check_public_url(settings.public_url, path)
     return settings
+
+
+def _check_public_url(url: str, path: Path) -> None:
+    """An http(s) origin: a QR code drawn from it must lead nowhere but the web app."""
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() for c in url)
+    ):
+        raise ConfigError(
+            f"{path}: rpc.public_url must be the web app's address, such as "
+            f'"https://vote.example.go.kr", got {url!r}'
+        )
 
 
 def _strings(value: Any, name: str, path: Path) -> tuple[str, ...]:

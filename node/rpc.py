@@ -49,6 +49,7 @@ ErrorCounter = Callable[[str], None]
 _ON_ERROR: web.AppKey[ErrorCounter] = web.AppKey("on_error")
 _READS: web.AppKey[ReadPool] = web.AppKey("reads")
 _LIMITS: web.AppKey[ClientLimits] = web.AppKey("limits")
+_SETTINGS: web.AppKey[RpcSettings] = web.AppKey("settings")
 TX = "tx"
 READ = "read"
 """The two kinds of rate-limited request: POST /v1/tx, and the heavy reads."""
@@ -115,6 +116,7 @@ def make_rpc_app(
     settings = settings or RpcSettings(max_body_bytes=max_body_bytes)
     app = web.Application(client_max_size=max_body_bytes, middlewares=[_errors_as_json])
     app[_ON_ERROR] = on_error or (lambda code: None)
+    app[_SETTINGS] = settings
     reads = ReadPool(settings.read_threads, settings.max_pending_reads)
     app[_READS] = reads
     app.on_cleanup.append(lambda _: _close_pool(reads))
@@ -166,6 +168,11 @@ def read_pool(app: web.Application) -> ReadPool:
 def client_limits(app: web.Application) -> ClientLimits:
     """The app's per-client rate limits (for metrics and tests)."""
     return app[_LIMITS]
+
+
+def rpc_settings(app: web.Application) -> RpcSettings:
+    """The [rpc] settings the app was made with (for what an AppHook adds)."""
+    return app[_SETTINGS]
 
 
 def export_rpc_refusals(metrics: NodeMetrics, app: web.Application) -> None:

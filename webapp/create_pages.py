@@ -22,7 +22,7 @@ from aiohttp import web
 import votingcontract
 from chain.tx import MAX_TX_BYTES
 from node.errors import HTTP_STATUS, RpcErrorCode
-from node.rpc import READ
+from node.rpc import READ, rpc_settings
 from votingcontract import limits
 from votingcontract.queries import OrgInfo
 from votingcontract.records import PollRecord
@@ -53,7 +53,7 @@ _FIELDS = (
 
 
 def add_create_routes(app: web.Application, site: WebApp) -> None:
-    pages = CreatePages(site)
+    pages = CreatePages(site, rpc_settings(app).public_url.rstrip("/"))
     app.add_routes(
         [
             web.get("/new", pages.new),
@@ -109,8 +109,10 @@ def seoul_input(ms: int) -> str:
 
 
 class CreatePages:
-    def __init__(self, site: WebApp) -> None:
+    def __init__(self, site: WebApp, public_url: str = "") -> None:
         self.site = site
+        self.public_url = public_url
+        """rpc.public_url: the address links are drawn with; "" for each request's own."""
 
     async def new(self, request: web.Request) -> web.Response:
         """The form for a citizen poll; the browser signs and submits it."""
@@ -206,7 +208,7 @@ class CreatePages:
                 request, 404, lang.reason(votingcontract.ReasonCode.UNKNOWN_POLL)
             )
         try:
-            site = qr.site_url(request, self.site.limits.trusted_proxies)
+            site = self.public_url or qr.site_url(request, self.site.limits.trusted_proxies)
         except qr.BadHost:
             return self.site._error(
                 request,

@@ -11,6 +11,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
@@ -22,6 +23,8 @@ import votingcontract
 from chain.keys import PrivateKey
 from cli.errors import CliError
 from cli.sheet_cmds import read_seeds, site_of
+from node.config import ConfigError, load_config
+from tests.node.test_config import MINIMAL, write
 from tests.web.web_node import WebNode
 from webapp import qr
 from webapp.ticket_sheet import render_sheet
@@ -55,6 +58,45 @@ def decode_svg(svg: str) -> list[str]:
     return [found.text for found in zxingcpp.read_barcodes(image)]
 
 
+PUBLIC_URL = "https://vote.example.go.kr"
+
+
+class PublicWebNode(WebNode):
+    """A node whose cluster file sets rpc.public_url."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.config = replace(self.config, rpc=replace(self.config.rpc, public_url=PUBLIC_URL))
+
+
+def create_poll(live: WebNode, voter: PrivateKey) -> str:
+    start = int(time.time() * 1000)
+    body = votingcontract.CreatePoll(
+        kind="citizen",
+        org_id="",
+        title="Where should the market go?",
+        purpose="",
+        reference_url="",
+        opens_at_ms=start - 1_000,
+        closes_at_ms=start + HOUR_MS,
+        visibility="live",
+        revote=False,
+        questions=(
+            votingcontract.Question(
+                "Place", (votingcontract.Option("Square"), votingcontract.Option("Park"))
+            ),
+        ),
+        access=votingcontract.Access(),
+    )
+    reply = live.post_json(
+        "/v1/tx?wait=commit", {"tx": live.sign(voter, body.KIND, body.encode()).hex()}
+    )
+    document = reply.json()
+    assert document["receipt"]["accepted"], document
+    tx_id: str = document["tx"]["tx_id"]
+    return tx_id
+
+
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebNode, str]]:
     live = WebNode(tmp_path_factory.mktemp("qr-node"))
@@ -64,30 +106,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebNode, st
         assert live.post_json(
             "/v1/tx?wait=commit", {"tx": live.enroll_tx(voter, "+821055501234").hex()}
         ).json()["receipt"]["accepted"]
-        start = int(time.time() * 1000)
-        body = votingcontract.CreatePoll(
-            kind="citizen",
-            org_id="",
-            title="Where should the market go?",
-            purpose="",
-            reference_url="",
-            opens_at_ms=start - 1_000,
-            closes_at_ms=start + HOUR_MS,
-            visibility="live",
-            revote=False,
-            questions=(
-                votingcontract.Question(
-                    "Place", (votingcontract.Option("Square"), votingcontract.Option("Park"))
-                ),
-            ),
-            access=votingcontract.Access(),
-        )
-        reply = live.post_json(
-            "/v1/tx?wait=commit", {"tx": live.sign(voter, body.KIND, body.encode()).hex()}
-        )
-        document = reply.json()
-        assert document["receipt"]["accepted"], document
-        yield live, document["tx"]["tx_id"]
+        yield live, create_poll(live, voter)
     finally:
         live.stop()
 
@@ -148,6 +167,41 @@ def test_only_a_trusted_proxy_makes_the_link_https() -> None:
     )
     assert qr.site_url(request, ["10.0.0.5"]) == "https://vote.example.go.kr"
     assert qr.site_url(request, ["10.0.0.9"]) == "http://vote.example.go.kr"
+
+
+def test_a_configured_public_url_is_the_qr_codes_address_whatever_the_host(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """rpc.public_url (a city's domain in front of its observers) wins over the request's
+    Host, which then is not even read."""
+    live = PublicWebNode(tmp_path_factory.mktemp("public-url-node"))
+    live.start()
+    try:
+        voter = PrivateKey.from_seed(secrets.token_bytes(32))
+        enrolled = live.post_json(
+            "/v1/tx?wait=commit", {"tx": live.enroll_tx(voter, "+821055505678").hex()}
+        )
+        assert enrolled.json()["receipt"]["accepted"]
+        poll_id = create_poll(live, voter)
+        for host in ("127.0.0.1:1", "not a host"):
+            reply = live.request("GET", f"/p/{poll_id[:12]}/qr.svg", headers={"Host": host})
+            assert reply.status == 200
+            assert decode_svg(reply.body.decode()) == [f"{PUBLIC_URL}/p/{poll_id[:12]}"]
+    finally:
+        live.stop()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["vote.example.go.kr", "ftp://vote.example.go.kr", "https://a@vote.example", "https://v.kr/x"],
+)
+def test_a_public_url_that_is_not_an_http_origin_is_refused_at_start(
+    tmp_path: Path, url: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"rpc\.public_url"):
+        load_config(write(tmp_path, MINIMAL + f"[rpc]\npublic_url = {url!r}\n"))
+    config = load_config(write(tmp_path, MINIMAL + f"[rpc]\npublic_url = {PUBLIC_URL!r}\n"))
+    assert config.rpc.public_url == PUBLIC_URL
 
 
 # --- the ticket sheet --------------------------------------------------------------------
