@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy chain consensus votingcontract verifier node cli webapp bench
+	$(BIN)/mypy chain ballotcrypto consensus votingcontract verifier node cli webapp bench
 
 ## test-slow: the soak runs marked slow (long simulations, big chains)
 test-slow: $(STAMP)

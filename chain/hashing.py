@@ -45,6 +45,22 @@ class Domain(IntEnum):
     CLIENT_REQUEST = 0x0F
     """Requests a client signs to the RPC with a voter key (reading one's own history);
     never valid as a transaction, a gate statement or a consensus message."""
+    # Ballot cryptography (ballotcrypto/, issue 16): one domain per kind of proof, so a
+    # proof of one kind is never accepted as another even where the equations agree.
+    BALLOT_ZERO_ONE = 0x10
+    """Challenge of a proof that an option's ciphertext encrypts 0 or 1."""
+    BALLOT_SELECTION_COUNT = 0x11
+    """Challenge of a proof that a question's summed ciphertext encrypts min..max."""
+    BALLOT_BUDGET_BIT = 0x12
+    """Challenge of a proof that one bit of a budget's slack (cap - cost) is 0 or 1."""
+    DECRYPTION_SHARE = 0x13
+    """Challenge of a trustee's proof that its partial decryption is correct."""
+    KEY_KNOWLEDGE = 0x14
+    """Challenge of a Schnorr proof that a trustee knows the secret of a public key."""
+    SHARE_PAD = 0x15
+    """The one-time pad that hides a key-generation share from all but its recipient."""
+    SHARE_KEY_REVEAL = 0x16
+    """Challenge of a recipient's proof that it reveals the right pad key of a share."""
 
 
 _STARTED = {domain: hashlib.sha256(bytes((domain,))) for domain in Domain}

@@ -1,0 +1,23 @@
+"""The one import of the libsodium binding (pysodium, over the system's libsodium).
+
+pysodium loads libsodium with ctypes at import; without it, or with a libsodium older
+than 1.0.18 (the first with ristretto255), this says what to install instead of an
+AttributeError deep inside a proof.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_INSTALL = "ballotcrypto needs libsodium >= 1.0.18 (Debian: apt-get install libsodium23)"
+
+try:
+    import pysodium as _pysodium  # type: ignore[import-untyped]
+except (OSError, ValueError, AttributeError) as exc:  # pysodium raises these when absent
+    raise ImportError(f"{_INSTALL}: {exc}") from exc
+
+if not _pysodium.sodium_version_check(1, 0, 18):
+    raise ImportError(f"{_INSTALL}; found {_pysodium.sodium.sodium_version_string()!r}")
+
+sodium: Any = _pysodium
+"""The binding's functions; only ballotcrypto.group calls them."""
