@@ -197,6 +197,9 @@ def test_a_citizen_enrols_from_the_enrol_page_and_the_number_leaves_no_trace(
     enrol(page, polls, phone, wrong_code_first=True)
     expect(page.locator("[data-enrol-state]")).to_have_text(texts(page)["enrol_done"])
     assert "5555" not in page.content() and "5555" not in page.url
+    e164 = votingcontract.normalise_e164(phone)
+    node_log = polls.cluster.config.node_log_path("n1").read_text()
+    assert e164 not in node_log and e164[3:] not in node_log  # the relay logs no body
     key = page.evaluate(
         """async () => {
             const { loadKey } = await import('/static/js/keystore.js');
