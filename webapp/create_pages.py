@@ -139,7 +139,7 @@ class CreatePages:
             if len(data) > 2 * MAX_TX_BYTES:
                 raise ValueError("too large")
             d = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # JSON nested deeper than Python recurses
             lang = request[routes._LANG]
             return self.site._error(
                 request,

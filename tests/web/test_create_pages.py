@@ -113,8 +113,9 @@ def test_the_preview_refuses_with_the_clis_rule_and_words(live: WebNode) -> None
 
 
 def test_a_preview_that_is_not_json_is_a_bad_request(live: WebNode) -> None:
-    reply = live.request("POST", "/new/preview", b"{not json", headers={"Accept-Language": "en"})
-    assert reply.status == 400
+    for body in (b"{not json", b"[" * 100_000, b"\xff\xfe"):
+        reply = live.request("POST", "/new/preview", body, headers={"Accept-Language": "en"})
+        assert reply.status == 400, body[:10]
 
 
 def test_the_form_carries_the_chain_id_and_the_clis_password_rule(live: WebNode) -> None:
