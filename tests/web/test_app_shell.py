@@ -295,6 +295,42 @@ def test_the_worker_never_answers_a_post_or_the_rpc_from_a_cache(
     assert f"GET /p/{webapp.survey_id[:12]}" in kept and "GET /offline" in kept
 
 
+def test_the_check_page_of_every_saved_receipt_opens_offline(
+    webapp: WebApp, installed: tuple[BrowserContext, Page]
+) -> None:
+    """A receipt kept in the browser (receipts_store.js, as the vote page keeps one) has
+    its check page kept after the next live page, never opened before; offline, the
+    history page lists it and its check page opens."""
+    context, page = installed
+    tx_id = webapp.survey_id  # the survey's create_poll: a committed transaction
+    page.evaluate(
+        """async txId => {
+            const {saveReceipt} = await import('/static/js/receipts_store.js');
+            await saveReceipt(await (await fetch('/v1/tx/' + txId)).json());
+        }""",
+        tx_id,
+    )
+    page.goto(webapp.url + "/stats")  # any page loaded live
+    kept = page.evaluate(
+        """async url => {
+            for (let i = 0; i < 600; i++) {  // 30 s
+                for (const name of await caches.keys()) {
+                    if (await (await caches.open(name)).match(url)) return name;
+                }
+                await new Promise(resolve => setTimeout(resolve, 50));
+            }
+            return null;
+        }""",
+        f"/r/{tx_id}",
+    )
+    assert kept is not None and kept.startswith("votechain-receipts-"), kept
+    context.set_offline(True)
+    page.goto(f"{webapp.url}/r/{tx_id}")
+    assert page.locator("[data-tx-id]").get_attribute("data-tx-id") == tx_id
+    assert page.locator("html").get_attribute("data-saved-copy") is not None
+    assert banner(page) == BANNER_KO
+
+
 def test_a_ballot_sent_from_a_saved_page_offline_fails_saying_nothing_was_sent(
     webapp: WebApp, installed: tuple[BrowserContext, Page]
 ) -> None:
@@ -336,7 +372,8 @@ def test_a_new_release_replaces_the_old_releases_cache(webapp: WebApp, browser: 
         activated = page.evaluate(
             """async () => {
                 await navigator.serviceWorker.ready;
-                for (let i = 0; i < 600 && !navigator.serviceWorker.controller; i++) {
+                const active = () => navigator.serviceWorker.controller?.state === 'activated';
+                for (let i = 0; i < 600 && !active(); i++) {
                     await new Promise(resolve => setTimeout(resolve, 50));
                 }
                 const names = (await caches.keys()).sort();
@@ -348,6 +385,7 @@ def test_a_new_release_replaces_the_old_releases_cache(webapp: WebApp, browser: 
         assert activated["names"] == [
             "another-app",  # not the web app's: left alone
             f"votechain-pages-{version}",
+            f"votechain-receipts-{version}",
             f"votechain-shell-{version}",
         ]
         assert activated["served"].startswith("// What every interactive page shares")

@@ -11,6 +11,9 @@
 //   that loaded is kept; when the node cannot be reached, the kept copy is shown, marked
 //   so the page says it is a saved copy (install.js shows the banner), else the offline
 //   page.
+// - The receipt check page (/r/<tx id>) of every receipt the citizen saved in the browser
+//   (static/js/receipts_store.js) is kept too, after any page that loaded live, so that a
+//   receipt listed by the history page offline can be opened and checked there.
 // - Nothing but GET is touched: a POST (a ballot, an enrolment, a new poll) goes to the
 //   network or fails; it is never cached, queued or sent again later. The RPC (/v1/...)
 //   is never answered from a cache either: what a script reads from it is live.
@@ -18,7 +21,12 @@
 const CACHE_PREFIX = "votechain-";
 const SHELL_CACHE = `${CACHE_PREFIX}shell-${SHELL.version}`;
 const PAGES_CACHE = `${CACHE_PREFIX}pages-${SHELL.version}`;
+const RECEIPTS_CACHE = `${CACHE_PREFIX}receipts-${SHELL.version}`;
 const MAX_PAGES = 50;
+const MAX_RECEIPT_PAGES = 100;
+const RECEIPTS_DATABASE = "votechain-receipts"; // receipts_store.js's database and store
+const RECEIPTS_STORE = "receipts";
+const TX_ID = /^[0-9a-f]{64}$/;
 const SAVED_COPY = "data-saved-copy";
 const OFFLINE_PAGE = SHELL.pages[0];
 
@@ -36,7 +44,9 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate") {
-    event.respondWith(page(request));
+    const answer = page(request);
+    event.respondWith(answer.then(({ response }) => response));
+    event.waitUntil(answer.then(({ live }) => (live ? keepReceiptPages() : undefined)));
   } else if (url.pathname.startsWith("/static/")) {
     event.respondWith(shellFile(request));
   }
@@ -55,12 +65,13 @@ async function install() {
 }
 
 async function activate() {
-  const keep = new Set([SHELL_CACHE, PAGES_CACHE]);
+  const keep = new Set([SHELL_CACHE, PAGES_CACHE, RECEIPTS_CACHE]);
   for (const name of await caches.keys()) {
     if (name.startsWith(CACHE_PREFIX) && !keep.has(name)) await caches.delete(name);
   }
   await self.clients.claim();
   await keepOpenPages();
+  await keepReceiptPages();
 }
 
 /** The pages open when the worker first takes over loaded before it could keep them: a
@@ -87,18 +98,19 @@ async function shellFile(request) {
   return (await shell.match(request)) ?? fetch(request);
 }
 
+/** {response, live}: the node's answer, or a saved copy when it cannot be reached. */
 async function page(request) {
   let response;
   try {
     response = await fetch(request);
   } catch (error) {
-    return savedPage(request);
+    return { response: await savedPage(request), live: false };
   }
   const type = response.headers.get("Content-Type") ?? "";
   if (response.status === 200 && type.startsWith("text/html")) {
     await keep(request, response.clone());
   }
-  return response;
+  return { response, live: true };
 }
 
 async function keep(request, response) {
@@ -116,8 +128,10 @@ async function savedPage(request) {
   const options = { ignoreVary: true };
   const pages = await caches.open(PAGES_CACHE);
   const shell = await caches.open(SHELL_CACHE);
+  const receipts = await caches.open(RECEIPTS_CACHE);
   const saved =
     (await pages.match(request, options)) ??
+    (await receipts.match(request, options)) ??
     (await shell.match(request, options)) ??
     (await shell.match(OFFLINE_PAGE, options));
   if (saved === undefined) return Response.error();
@@ -129,4 +143,56 @@ async function savedPage(request) {
 async function markedSavedCopy(response) {
   const html = (await response.text()).replace("<html ", `<html ${SAVED_COPY} `);
   return new Response(html, { status: 200, statusText: "OK", headers: response.headers });
+}
+
+/** Keep the check page of each saved receipt not kept yet (most recent first), and drop
+ * the pages of receipts no longer saved. One request per new receipt, once: a page
+ * costs the node a block read. Stops at the first failure (busy, rate limited, offline):
+ * the next live page tries again. */
+async function keepReceiptPages() {
+  try {
+    const wanted = (await savedReceiptIds()).slice(0, MAX_RECEIPT_PAGES);
+    const urls = new Set(wanted.map((txId) => new URL(`/r/${txId}`, self.location.origin).href));
+    const receipts = await caches.open(RECEIPTS_CACHE);
+    for (const request of await receipts.keys()) {
+      if (!urls.has(request.url)) await receipts.delete(request);
+    }
+    for (const url of urls) {
+      if (await receipts.match(url)) continue;
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.status !== 200) return;
+      await receipts.put(url, response);
+    }
+  } catch (error) {
+    // Offline, or no room: the pages stay as they are.
+  }
+}
+
+/** The tx ids of the receipts saved in this browser, most recently saved first; none
+ * when the citizen never saved one (the database is then not created here). */
+function savedReceiptIds() {
+  return new Promise((resolve, reject) => {
+    const opening = indexedDB.open(RECEIPTS_DATABASE);
+    opening.onupgradeneeded = () => opening.transaction.abort(); // receipts_store.js's to make
+    opening.onerror = () => resolve([]);
+    opening.onsuccess = () => {
+      const database = opening.result;
+      if (!database.objectStoreNames.contains(RECEIPTS_STORE)) {
+        database.close();
+        resolve([]);
+        return;
+      }
+      const reading = database.transaction(RECEIPTS_STORE).objectStore(RECEIPTS_STORE).getAll();
+      reading.onsuccess = () => {
+        database.close();
+        const records = reading.result.filter((r) => typeof r?.txId === "string" && TX_ID.test(r.txId));
+        records.sort((a, b) => (b.savedAtMs ?? 0) - (a.savedAtMs ?? 0));
+        resolve(records.map((r) => r.txId));
+      };
+      reading.onerror = () => {
+        database.close();
+        reject(reading.error);
+      };
+    };
+  });
 }
