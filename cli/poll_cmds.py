@@ -23,7 +23,7 @@ from cli.poll_view import (
 )
 from cli.results_text import participants_text, print_questions
 from cli.roll_cmds import add_attester, attester_phone_ids, complete_roll, register_roll_commands
-from cli.sheet_cmds import register_ticket_sheet
+from cli.sheet_cmds import default_site, register_ticket_sheet
 from cli.txs import chain_id_of, describe_receipt, sign, submit
 from votingcontract.polls import poll_problem
 
@@ -152,7 +152,8 @@ def poll_create(args: argparse.Namespace) -> int:
         from webapp.vote_pages import qr_poll_link
 
         result["qr_seed"] = prepared.qr_seed.hex()
-        result["qr_link"] = qr_poll_link(client.base_url, result["tx"]["tx_id"], prepared.qr_seed)
+        site = default_site(args, client.base_url)  # rpc.public_url, else this node
+        result["qr_link"] = qr_poll_link(site, result["tx"]["tx_id"], prepared.qr_seed)
     if accepted and prepared.generated_password is not None:
         result["password"] = prepared.generated_password
     if args.json:

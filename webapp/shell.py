@@ -14,6 +14,8 @@ files are, and written into the script as its first line (`const SHELL = {...}`)
 - `pages`: the pages to keep from the start: the offline page, and the citizen's history
   page where the web app has one (it reads the saved receipts from IndexedDB, so it
   works offline once its page is kept).
+- `rpc`: the one RPC answer kept, for when the node cannot be reached: the chain's
+  genesis, which never changes for a chain, and without which no receipt is checked.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ WORKER = STATIC_DIR / "sw.js"
 OFFLINE_PAGE = "/offline"
 HISTORY_PAGES = ("/me", "/history")
 """The citizen's own pages, kept offline if the web app has them."""
+KEPT_RPC = ("/v1/genesis",)
+"""RPC answers that never change for a chain: the worker answers them from its copy
+when the node cannot be reached. Every other /v1/ answer is live or fails."""
 SHELL_SUFFIXES = (".css", ".js", ".mjs", ".svg", ".png", ".webmanifest")
 """What a page loads; the vendored libraries' licences and checksums stay out."""
 VERSIONED = ("static", "templates", "locale")
@@ -82,6 +87,7 @@ class Shell:
             "version": self.version,
             "files": self.files,
             "pages": [OFFLINE_PAGE, *self._history_pages(request.app)],
+            "rpc": list(KEPT_RPC),
         }
         code = f"const SHELL = {json.dumps(shell, separators=(',', ':'))};\n{self.worker_code}"
         return web.Response(text=code, content_type="text/javascript", charset="utf-8")

@@ -16,7 +16,10 @@
 //   receipt listed by the history page offline can be opened and checked there.
 // - Nothing but GET is touched: a POST (a ballot, an enrolment, a new poll) goes to the
 //   network or fails; it is never cached, queued or sent again later. The RPC (/v1/...)
-//   is never answered from a cache either: what a script reads from it is live.
+//   is never answered from a cache either: what a script reads from it is live. The one
+//   exception, SHELL.rpc, is the chain's genesis, which never changes for a chain: its
+//   kept copy answers only when the node cannot be reached, so a saved receipt can still
+//   be checked offline.
 
 const CACHE_PREFIX = "votechain-";
 const SHELL_CACHE = `${CACHE_PREFIX}shell-${SHELL.version}`;
@@ -49,6 +52,8 @@ self.addEventListener("fetch", (event) => {
     event.waitUntil(answer.then(({ live }) => (live ? keepReceiptPages() : undefined)));
   } else if (url.pathname.startsWith("/static/")) {
     event.respondWith(shellFile(request));
+  } else if (SHELL.rpc.includes(url.pathname) && url.search === "") {
+    event.respondWith(liveOrKept(request));
   }
 });
 
@@ -56,7 +61,7 @@ async function install() {
   const shell = await caches.open(SHELL_CACHE);
   // `no-cache`: the files as the node has them now, not as the browser's HTTP cache
   // remembers them from the release before.
-  const wanted = [...SHELL.files, ...SHELL.pages].map((url) => new Request(url, { cache: "no-cache" }));
+  const wanted = [...SHELL.files, ...SHELL.pages, ...SHELL.rpc].map((url) => new Request(url, { cache: "no-cache" }));
   await shell.addAll(wanted);
   // The new version takes over the open tabs at once: their next page is the new
   // release's, and so must be its stylesheet and modules (a page already open keeps the
@@ -90,6 +95,18 @@ async function keepOpenPages() {
     } catch (error) {
       // Offline already: nothing to copy.
     }
+  }
+}
+
+/** An answer that never changes for a chain: the node's, kept; the kept one offline. */
+async function liveOrKept(request) {
+  const shell = await caches.open(SHELL_CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.status === 200) await shell.put(request.url, response.clone());
+    return response;
+  } catch (error) {
+    return (await shell.match(request.url)) ?? Response.error();
   }
 }
 
