@@ -20,6 +20,7 @@ from typing import Any
 
 from ballotcrypto import dleq, group
 from ballotcrypto.context import Purpose, TrusteeContext
+from ballotcrypto.dkg import MAX_TRUSTEES
 from ballotcrypto.dleq import DleqProof
 from ballotcrypto.dlog import BoundedLog
 from ballotcrypto.elgamal import Ciphertext
@@ -48,7 +49,9 @@ class PartialDecryption:
     @classmethod
     def from_value(cls, value: Any) -> PartialDecryption:
         fields = expect_list(value, 3, "partial decryption")
-        trustee = expect_int(fields[0], "partial decryption.trustee", minimum=1, maximum=64)
+        trustee = expect_int(
+            fields[0], "partial decryption.trustee", minimum=1, maximum=MAX_TRUSTEES
+        )
         shares = expect_array(fields[1], "partial decryption.shares", MAX_CIPHERTEXTS)
         proofs = expect_array(fields[2], "partial decryption.proofs", MAX_CIPHERTEXTS)
         return cls(

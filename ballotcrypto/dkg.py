@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ballotcrypto import group, schnorr, transport, vss
+from ballotcrypto import dleq, group, schnorr, transport, vss
 from ballotcrypto.context import Purpose, TrusteeContext
 from ballotcrypto.errors import InvalidBallotProof, InvalidShare, MalformedCrypto
 from ballotcrypto.group import IDENTITY, L, Point
@@ -135,8 +135,6 @@ class Complaint:
 
     @classmethod
     def from_value(cls, value: Any) -> Complaint:
-        from ballotcrypto import dleq
-
         fields = expect_list(value, 4, "complaint")
         return cls(
             _trustee(fields[0], "complaint.dealer"),
@@ -216,7 +214,7 @@ def receive_share(
     chain_id: str, poll_id: bytes, dealing: Dealing, recipient: int, transport_secret: int
 ) -> int:
     """Recipient's share f_dealer(recipient), or InvalidShare naming the dealer (step 3)."""
-    encrypted = dealing.shares[recipient - 1]
+    encrypted = _share_for(dealing, recipient)
     share = transport.decrypt_share(
         chain_id,
         poll_id,
@@ -239,7 +237,7 @@ def complain(
     transport_secret: int,
     w: int,
 ) -> Complaint:
-    encrypted = dealing.shares[recipient - 1]
+    encrypted = _share_for(dealing, recipient)
     reveal = transport.reveal_pad_key(
         chain_id, poll_id, recipient, transport_secret, encrypted.ephemeral, w
     )
@@ -257,7 +255,7 @@ def complaint_upheld(
     if the share was right or the reveal's proof fails (the complaint is void)."""
     if complaint.dealer != dealing.dealer:
         raise ValueError(f"complaint about {complaint.dealer} judged on {dealing.dealer}")
-    encrypted = dealing.shares[complaint.recipient - 1]
+    encrypted = _share_for(dealing, complaint.recipient)
     share = transport.open_revealed_share(
         chain_id,
         poll_id,
@@ -294,6 +292,14 @@ def verification_key(qualified: Iterable[Dealing], trustee: int) -> Point:
     for dealing in qualified:
         key = group.add(key, vss.share_point(dealing.commitments, trustee))
     return key
+
+
+def _share_for(dealing: Dealing, recipient: int) -> EncryptedShare:
+    if not 1 <= recipient <= len(dealing.shares):
+        raise MalformedCrypto(
+            f"dealing of trustee {dealing.dealer} has no share for trustee {recipient}"
+        )
+    return dealing.shares[recipient - 1]
 
 
 def _trustee(value: Any, what: str) -> int:
