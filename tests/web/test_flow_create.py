@@ -312,3 +312,32 @@ def test_a_password_poll_carries_the_gate_key_of_the_typed_password(
     assert access["methods"] == ["password"]
     gate = votingcontract.password_gate_key(password, bytes.fromhex(access["password_salt"]))
     assert gate.public_key.hex() == access["password_gate_key"]
+
+
+def test_a_refusal_at_submission_shows_the_field_the_node_names(
+    site: Site, open_page: OpenPage
+) -> None:
+    """The node refuses a create_poll before ordering it with the stateless rules' detail
+    in its message (node/app.py refusal_detail); the page shows the reason's words and
+    that detail. Forged here: the preview runs the same rules, so a real poll that passes
+    it cannot be refused so (a node of another release could)."""
+    seed = site.voter("forged refusal", "+821077700006")
+    page = site.open_with_key(open_page, "/new", seed, viewport=PHONE, locale="en-US")
+    fill_poll(page)
+    page.get_by_role("button", name="Preview the poll").click()
+    expect(page.locator("#preview")).to_be_visible()
+    refusal = {
+        "error": "refused",
+        "reason": "invalid_poll",
+        "message": "the voting state machine would refuse it (invalid_poll): question 2: "
+        "max_selections 3 is more than its 2 options",
+    }
+    page.route(
+        "**/v1/tx?wait=commit",
+        lambda route: route.fulfill(status=422, json=refusal),
+    )
+    page.get_by_role("button", name="Create this poll").click()
+    problem = page.locator("#problem")
+    expect(problem).to_contain_text("The chain refused this poll")
+    expect(problem).to_contain_text("question 2: max_selections 3 is more than its 2 options")
+    assert page.locator("#title").input_value() == "Should our block have a shared garden?"
