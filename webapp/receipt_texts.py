@@ -170,6 +170,11 @@ def history_texts(lang: Lang) -> dict[str, str]:
         "no_saved": lang.gettext(
             "The node could not be reached, and this browser keeps no receipts."
         ),
+        "not_enrolled": lang.gettext(
+            "The chain shows no history to this browser's key: it is not the key your phone "
+            "is enrolled with now (it was replaced, or it is still waiting to replace the "
+            "old one). Verify your phone number in this browser to read your history here."
+        ),
         "more": lang.gettext("Show more"),
         "tx": lang.gettext("Transaction"),
     }

@@ -276,6 +276,17 @@ def test_my_votes_without_a_key_says_how_to_enroll(ballots: Ballots, open_page: 
     assert page.locator("#history-list li").count() == 0
 
 
+def test_my_votes_with_a_key_the_chain_does_not_know_says_to_verify_the_phone(
+    ballots: Ballots, open_page: OpenPage
+) -> None:
+    page = open_page(f"{ballots.url}/me?lang=en", DESKTOP)
+    put_key(page, hashlib.sha256(b"a key never enrolled").digest())
+    page.reload()
+    expect(page.locator("#history-status")).to_have_text(texts(page)["not_enrolled"])
+    expect(page.locator("#history-enroll a[href='/enroll']")).to_be_visible()
+    assert page.locator("#history-list li").count() == 0
+
+
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda v: v.name)
 def test_my_votes_lists_the_ballots_and_keeps_receipts_for_a_hidden_ballots_check(
     ballots: Ballots, open_page: OpenPage, viewport: Viewport

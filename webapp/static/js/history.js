@@ -55,6 +55,9 @@ async function readPage() {
   } catch (error) {
     if (error instanceof RpcFailure && error.code === "network" && nextFrom === 0) {
       await showSaved();
+    } else if (error instanceof RpcFailure && error.code === "not_permitted") {
+      status.textContent = text("not_enrolled");
+      document.getElementById("history-enroll").hidden = false;
     } else {
       status.textContent = errorText(error);
       more.hidden = nextFrom === 0;
