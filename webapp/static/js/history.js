@@ -2,12 +2,12 @@
 // which the voting key kept in this browser signs; each ballot links to its receipt
 // check (/r/{tx id}) and is kept in this browser (receipts_store.js) for offline use.
 
+import { KEY_NAME } from "./enroll.js";
 import { loadKey } from "./keystore.js";
 import { RpcFailure, errorText, rpc, text } from "./page.js";
 import { listReceipts, saveReceipt } from "./receipts_store.js";
 import { historyRequest } from "./statements.js";
 
-export const KEY_NAME = "voter";
 const PAGE_RECORDS = 20;
 const SHORT_ID_CHARS = 12;
 const TITLES_KEY = "votechain.poll-titles";
