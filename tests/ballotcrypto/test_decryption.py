@@ -7,6 +7,8 @@ import dataclasses
 import itertools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ballotcrypto import decryption, elgamal, group
 from ballotcrypto.decryption import PartialDecryption
@@ -147,3 +149,44 @@ def test_lagrange_refuses_repeated_or_zero_indices() -> None:
         decryption.lagrange_at_zero([1, 1, 2])
     with pytest.raises(ValueError):
         decryption.lagrange_at_zero([0, 1])
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=4).flatmap(
+        lambda k: st.tuples(st.just(k), st.integers(min_value=k, max_value=5))
+    ),
+    st.integers(min_value=0, max_value=2**32),
+    st.data(),
+)
+def test_any_k_of_n_decrypt_and_no_k_minus_one_do(
+    shape: tuple[int, int], seed: int, data: st.DataObject
+) -> None:
+    """Random k-of-n ceremonies: a random set of k trustees decrypts the counts; a random
+    set of k - 1 cannot, even combined as if it were enough."""
+    threshold, trustees = shape
+    ceremony = run_ceremony(threshold, trustees, seed)
+    tally = encrypted_tally(ceremony, seed + 1)
+    everyone = partials(ceremony, tally, seed + 2)
+    chosen = data.draw(
+        st.lists(
+            st.sampled_from(everyone),
+            min_size=threshold,
+            max_size=threshold,
+            unique_by=lambda p: p.trustee,
+        )
+    )
+    outcome = decryption.tally(
+        CHAIN_ID, POLL_ID, tally, chosen, ceremony.verification_keys, threshold, TABLE
+    )
+    assert outcome.counts == COUNTS
+    if threshold > 1:
+        fewer = chosen[: threshold - 1]
+        assert (
+            decryption.tally(
+                CHAIN_ID, POLL_ID, tally, fewer, ceremony.verification_keys, threshold, TABLE
+            ).counts
+            is None
+        )
+        points = decryption.combine(tally, fewer, threshold - 1)
+        assert points[0] != group.base_mul(COUNTS[0])
