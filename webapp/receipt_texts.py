@@ -51,6 +51,10 @@ def receipt_texts(lang: Lang) -> dict[str, str]:
             "The receipt is for the chain this node serves, whose genesis hashes to "
             "%(hash)s. Compare this with the hash the city publishes."
         ),
+        "pass_genesis_own": lang.gettext(
+            "The receipt is for the chain whose genesis, carried in the receipt itself, hashes "
+            "to %(hash)s. Compare this with the hash the city publishes: the node gave none."
+        ),
         "pass_transaction": lang.gettext(
             "The transaction %(tx)s is signed by the voter key %(signer)s, and its id is "
             "the hash of its bytes: it is the ballot as it was sent, unaltered."

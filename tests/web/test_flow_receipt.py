@@ -346,3 +346,19 @@ def test_my_votes_without_the_node_lists_the_receipts_kept_in_the_browser(
     assert ballots.hidden_ballot in polls.nth(1).inner_text()
     context.close()
     assert errors == []
+
+
+def test_a_receipt_file_is_checked_against_its_own_genesis_when_the_node_gives_none(
+    ballots: Ballots, browser: Browser
+) -> None:
+    # A context of its own: the genesis request the test cuts off is logged as a failed
+    # load, which open_page's watch counts as a problem.
+    context = browser.new_context(locale="en-GB", service_workers="block")
+    page = context.new_page()
+    page.route("**/v1/genesis", lambda route: route.abort("internetdisconnected"))
+    page.goto(f"{ballots.url}/r")
+    assert "verdict-ok" in paste_and_check(page, ballots.receipt)
+    genesis = page.locator("#check-list li[data-check=genesis]").inner_text()
+    assert "carried in the receipt itself" in genesis
+    assert ballots.receipt["genesis_hash"] in genesis
+    context.close()

@@ -18,6 +18,7 @@ import { decodeTransaction } from "./tx.js";
 const PIN_KEY = "votechain.pinned-genesis-hash";
 const GENESIS_KEY = "votechain.genesis";
 const HASH = /^[0-9a-f]{64}$/;
+const GENESIS_TEXTS = { pinned: "pass_genesis_pinned", node: "pass_genesis", own: "pass_genesis_own" };
 
 const article = document.querySelector("article.receipt-check");
 const txId = article.dataset.txId || null;
@@ -65,18 +66,21 @@ async function loadGenesis() {
 }
 
 /** The genesis to check `document` against: {trusted: genesis.json or null (the
- * receipt's own), pinnedUsed}, or {failure} when a pinned hash rules the node's out. */
+ * receipt's own), basis: "pinned" | "node" | "own"}, or {failure} when a pinned hash
+ * rules the node's out. */
 function chooseGenesis(receiptDoc) {
   const pin = pinned();
   if (!pin) {
-    return { trusted: nodeGenesis?.doc ?? null, pinnedUsed: false };
+    return nodeGenesis
+      ? { trusted: nodeGenesis.doc, basis: "node" }
+      : { trusted: null, basis: "own" };
   }
   if (nodeGenesis?.hash === pin) {
-    return { trusted: nodeGenesis.doc, pinnedUsed: true };
+    return { trusted: nodeGenesis.doc, basis: "pinned" };
   }
   if (receiptDoc?.genesis && receiptDoc.genesis_hash === pin) {
     // checkReceipt proves the receipt's genesis hashes to its genesis_hash, the pin.
-    return { trusted: null, pinnedUsed: true };
+    return { trusted: null, basis: "pinned" };
   }
   const node = nodeGenesis?.hash ?? "—";
   return { failure: text("fail_genesis_pin", { node, pinned: pin }) };
@@ -90,7 +94,7 @@ async function check(receiptDoc, source) {
     return null;
   }
   const result = await checkReceipt(receiptDoc, genesis.trusted);
-  const shown = result.checks.map((entry) => ({ ...entry, words: words(entry, genesis.pinnedUsed) }));
+  const shown = result.checks.map((entry) => ({ ...entry, words: words(entry, genesis.basis) }));
   show(source, shown, result.failure ? "failed" : result.ok ? "ok" : "pending");
   recorded.hidden = true;
   if (result.checks.some((entry) => entry.id === "transaction" && entry.ok)) {
@@ -142,7 +146,7 @@ async function showRecorded(receiptDoc) {
   recorded.hidden = false;
 }
 
-function words(entry, pinnedUsed) {
+function words(entry, basis) {
   const p = entry.params ?? {};
   const n = (value) => (Number.isSafeInteger(value) ? number.format(value) : String(value ?? ""));
   if (!entry.ok) {
@@ -159,7 +163,7 @@ function words(entry, pinnedUsed) {
   }
   switch (entry.id) {
     case "genesis":
-      return text(pinnedUsed ? "pass_genesis_pinned" : "pass_genesis", { hash: p.genesis_hash });
+      return text(GENESIS_TEXTS[basis], { hash: p.genesis_hash });
     case "transaction":
       return text("pass_transaction", { tx: p.tx_id, signer: p.signer });
     case "header":
