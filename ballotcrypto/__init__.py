@@ -18,7 +18,8 @@ docs/PROTOCOL.md numbers them):
 5. question.py: one question of an encrypted ballot, encrypted and proven, validated.
 6. Trustees: vss.py (Feldman shares), transport.py (shares under a one-time pad),
    dkg.py (the dealerless k-of-n key generation, its messages), decryption.py
-   (partial decryptions, their proofs, Lagrange combination, the tally).
+   (partial decryptions, their proofs, Lagrange combination, the tally); messages.py
+   (their canonical bytes).
 7. dlog.py: the bounded discrete logarithm that turns m·G into a count.
 8. benaloh.py: the voter's "cast or audit" check.
 

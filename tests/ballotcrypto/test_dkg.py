@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ballotcrypto import dkg, group, schnorr, transport, vss
+from ballotcrypto import dkg, group, messages, schnorr, transport, vss
 from ballotcrypto.context import Purpose, TrusteeContext
 from ballotcrypto.decryption import lagrange_at_zero
 from ballotcrypto.dkg import Complaint, Dealing, EncryptedShare, TransportKey
@@ -167,3 +167,14 @@ def test_the_joint_key_refuses_the_identity() -> None:
     )
     with pytest.raises(ValueError, match="identity"):
         dkg.joint_public_key([first, cancelling])
+
+
+def test_messages_have_one_canonical_encoding() -> None:
+    ceremony = run_ceremony(2, 3, seed=11)
+    dealing = ceremony.dealings[0]
+    data = messages.to_bytes(dealing)
+    assert messages.from_bytes(Dealing, data) == dealing
+    with pytest.raises(DecodeError, match="trailing"):
+        messages.from_bytes(Dealing, data + b"\x00")
+    with pytest.raises(DecodeError, match="dealing"):
+        messages.from_bytes(Dealing, messages.to_bytes(ceremony.transport_keys[0]))
