@@ -236,6 +236,9 @@ def test_offline_a_reload_shows_the_saved_page_from_the_cached_shell_with_the_ba
     header = page.locator("header.site").evaluate("e => getComputedStyle(e).backgroundColor")
     assert header == "rgb(11, 79, 156)"  # the stylesheet too
     assert page.locator(".tally").count() == 4
+    qr = page.locator("img.qr")  # loaded before the worker ran; kept when it took over
+    qr.scroll_into_view_if_needed()
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
     screenshot(page, "offline-poll", PHONE)
     assert_accessible(page, "a saved poll page, offline")
 
@@ -292,9 +295,28 @@ def test_the_worker_never_answers_a_post_or_the_rpc_from_a_cache(
         }"""
     )
     assert kept and all(url.startswith("GET ") for url in kept), kept
-    # Only the genesis, which never changes for a chain: a receipt is checked against it.
-    assert [url for url in kept if url.startswith("GET /v1/")] == ["GET /v1/genesis"], kept
+    # Only what never changes: the genesis (a receipt is checked against it) and images
+    # named by their hash.
+    rpc = [url for url in kept if url.startswith("GET /v1/")]
+    assert [url for url in rpc if not url.startswith("GET /v1/images/")] == ["GET /v1/genesis"]
     assert f"GET /p/{webapp.survey_id[:12]}" in kept and "GET /offline" in kept
+
+
+def test_the_images_of_a_page_seen_before_show_offline(
+    webapp: WebApp, installed: tuple[BrowserContext, Page]
+) -> None:
+    context, page = installed
+    qr = page.locator("img.qr")
+    drawn = "img => img.complete && img.naturalWidth > 0"
+    page.reload()  # now through the worker, which keeps the images as they load
+    qr.scroll_into_view_if_needed()
+    assert qr.evaluate(drawn)
+    context.set_offline(True)
+    page.reload()
+    qr.scroll_into_view_if_needed()
+    page.wait_for_load_state("load")
+    assert page.locator("html").get_attribute("data-saved-copy") is not None
+    assert qr.evaluate(drawn), "the poll's QR code did not show offline"
 
 
 def test_the_check_page_of_every_saved_receipt_opens_offline(

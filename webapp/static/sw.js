@@ -11,6 +11,9 @@
 //   that loaded is kept; when the node cannot be reached, the kept copy is shown, marked
 //   so the page says it is a saved copy (install.js shows the banner), else the offline
 //   page.
+// - Images a kept page shows (a poll's pictures from /v1/images/<sha256>, which never
+//   change, and its QR code) are kept as they load, the last MAX_IMAGES, and shown from
+//   the copy when the node cannot be reached.
 // - The receipt check page (/r/<tx id>) of every receipt the citizen saved in the browser
 //   (static/js/receipts_store.js) is kept too, after any page that loaded live, so that a
 //   receipt listed by the history page offline can be opened and checked there.
@@ -25,6 +28,8 @@ const CACHE_PREFIX = "votechain-";
 const SHELL_CACHE = `${CACHE_PREFIX}shell-${SHELL.version}`;
 const PAGES_CACHE = `${CACHE_PREFIX}pages-${SHELL.version}`;
 const RECEIPTS_CACHE = `${CACHE_PREFIX}receipts-${SHELL.version}`;
+const IMAGES_CACHE = `${CACHE_PREFIX}images-${SHELL.version}`;
+const MAX_IMAGES = 100;
 const MAX_PAGES = 50;
 const MAX_RECEIPT_PAGES = 100;
 const RECEIPTS_DATABASE = "votechain-receipts"; // receipts_store.js's database and store
@@ -54,6 +59,8 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(shellFile(request));
   } else if (SHELL.rpc.includes(url.pathname) && url.search === "") {
     event.respondWith(liveOrKept(request));
+  } else if (request.destination === "image") {
+    event.respondWith(image(request));
   }
 });
 
@@ -70,7 +77,7 @@ async function install() {
 }
 
 async function activate() {
-  const keep = new Set([SHELL_CACHE, PAGES_CACHE, RECEIPTS_CACHE]);
+  const keep = new Set([SHELL_CACHE, PAGES_CACHE, RECEIPTS_CACHE, IMAGES_CACHE]);
   for (const name of await caches.keys()) {
     if (name.startsWith(CACHE_PREFIX) && !keep.has(name)) await caches.delete(name);
   }
@@ -90,7 +97,8 @@ async function keepOpenPages() {
       const response = await fetch(url, { credentials: "same-origin" });
       const type = response.headers.get("Content-Type") ?? "";
       if (response.status === 200 && type.startsWith("text/html")) {
-        await keep(new Request(url), response);
+        await keep(new Request(url), response.clone());
+        await keepImagesOf(await response.text());
       }
     } catch (error) {
       // Offline already: nothing to copy.
@@ -130,14 +138,36 @@ async function page(request) {
   return { response, live: true };
 }
 
-async function keep(request, response) {
+async function keep(request, response, cacheName = PAGES_CACHE, most = MAX_PAGES) {
   try {
-    const pages = await caches.open(PAGES_CACHE);
-    await pages.put(request, response);
-    const kept = await pages.keys();
-    for (const old of kept.slice(0, Math.max(0, kept.length - MAX_PAGES))) await pages.delete(old);
+    const cache = await caches.open(cacheName);
+    await cache.put(request, response);
+    const kept = await cache.keys();
+    for (const old of kept.slice(0, Math.max(0, kept.length - most))) await cache.delete(old);
   } catch (error) {
     // A full disk loses the copy, never the page.
+  }
+}
+
+/** The same-origin images an already open page shows: it loaded them before the worker
+ * could keep them. */
+async function keepImagesOf(html) {
+  const sources = [...html.matchAll(/<img\b[^>]*\ssrc="(\/[^"/][^"]*)"/g)].map((m) => m[1]);
+  for (const source of sources.slice(0, MAX_IMAGES)) {
+    const url = new URL(source.replaceAll("&amp;", "&"), self.location.origin);
+    const response = await fetch(url, { credentials: "same-origin" });
+    if (response.status === 200) await keep(new Request(url), response, IMAGES_CACHE, MAX_IMAGES);
+  }
+}
+
+async function image(request) {
+  try {
+    const response = await fetch(request);
+    if (response.status === 200) await keep(request, response.clone(), IMAGES_CACHE, MAX_IMAGES);
+    return response;
+  } catch (error) {
+    const images = await caches.open(IMAGES_CACHE);
+    return (await images.match(request, { ignoreVary: true })) ?? Response.error();
   }
 }
 
