@@ -1,7 +1,7 @@
 // The web app's service worker: the app opens offline, and never acts on its own.
 //
-// Served at /sw.js by webapp/shell.py, which puts `const SHELL = {version, files, pages}`
-// before this text (this file as /static/sw.js is not a working worker).
+// Served at /sw.js by webapp/shell.py, which puts `const SHELL = {version, files, pages,
+// rpc}` before this text (this file as /static/sw.js is not a working worker).
 //
 // - The shell (stylesheet, ES modules, vendored libraries, icons, the offline page and the
 //   citizen's history page) is fetched at install into a cache named by SHELL.version,
