@@ -4,17 +4,28 @@ Key spaces (all in one LevelDB, so one write batch covers a whole block):
 
     meta/genesis            encoded genesis document
     meta/head               height of the last stored block (8-byte big-endian)
+    meta/layout             encode(2): the layout of this list (absent: layout 1)
     block/<h8>              encoded block at height h
     cert/<h8>               encoded commit certificate of block h
-    receipts/<h8>           encoded array of the receipts of block h, in tx order
+    rcpt/<h8>               the receipts of block h without their tx_id and position
+                            (chain/storelayout.py); read back whole, as appended
     apphash/<h8>            app hash after executing block h (h = 0: genesis state)
     hash/<block hash>       <h8>
-    tx/<tx_id>              <h8><position 4-byte big-endian>
+    txi/<tx_id[:8]>         where the transaction is: uvarint height, position, and its
+                            bytes' offset and length in the block (chain/storelayout.py)
+    txf/<tx_id>             the same, for a later transaction sharing an earlier's txi/
     state/<key>             the voting state machine's state
     local/<key>             this node's own records (consensus votes, bookkeeping);
                             not chain data, not hashed, never sent to a verifier
 
 <h8> is the height as 8 bytes big-endian, so blocks iterate in height order.
+
+Layout 1 (before issue 13's disk work) kept receipts/<h8> as the whole receipts array
+and tx/<tx_id> -> <h8><position u32>: 70 more bytes a transaction on disk, every one a
+copy of what the block holds. A layout 1 store is rewritten to layout 2 when it is
+opened (`_migrate_from_1`): the new records are written first, meta/layout last in a
+synced batch, then the old records are deleted; a kill -9 anywhere in between leaves a
+store that the next open finishes migrating, and the chain data is untouched throughout.
 
 Invariants, kept by writing every block in one synced write batch:
 - blocks are contiguous from 1 to head; each has its certificate, receipts, app hash,
@@ -40,16 +51,26 @@ from typing import Any
 
 import plyvel
 
-from chain import encoding
+from chain import encoding, storelayout
 from chain.block import Block, BlockHeader, read_header
 from chain.certificate import CommitCertificate
-from chain.errors import StoreError, StoreWriteError
+from chain.errors import DecodeError, StoreError, StoreWriteError
 from chain.genesis import Genesis
 from chain.merkle import merkle_root
 from chain.state import ZERO_HASH, WriteSet, next_app_hash
 
 META_GENESIS = b"meta/genesis"
 META_HEAD = b"meta/head"
+META_LAYOUT = b"meta/layout"
+LAYOUT = 2
+"""The key layout this code writes (module docstring); meta/layout says a store's."""
+RECEIPTS_PREFIX = b"rcpt/"
+TX_PREFIX = b"txi/"
+TX_FULL_PREFIX = b"txf/"
+OLD_RECEIPTS_PREFIX = b"receipts/"
+OLD_TX_PREFIX = b"tx/"
+MIGRATION_BLOCKS_PER_BATCH = 64
+"""Blocks rewritten per write batch when migrating: bounded memory for any chain."""
 STATE_PREFIX = b"state/"
 LOCAL_PREFIX = b"local/"
 PROBE_KEY = b"probe/start"
@@ -91,6 +112,33 @@ class ChainStore:
         """(height, receipts root) of the last block this handle appended: the next
         block's proposal, check and append each need it, and reading it back meant
         decoding and hashing every receipt again, three times a block."""
+        self.migrated_from: int | None = None
+        """The layout this handle found and rewrote to LAYOUT when it opened, if any."""
+        try:
+            self._open_layout()
+        except Exception:
+            db.close()
+            raise
+
+    def _open_layout(self) -> None:
+        raw = self._db.get(META_LAYOUT)
+        if raw is None:
+            if self._genesis is None:
+                return  # empty: initialize writes the layout
+            self._migrate_from_1()
+            self.migrated_from = 1
+            return
+        try:
+            layout = encoding.expect_int(encoding.decode(raw), "meta/layout")
+        except DecodeError as exc:
+            raise StoreError(f"the chain store at {self.path} is damaged: {exc}") from exc
+        if layout != LAYOUT:
+            raise StoreError(
+                f"the chain store at {self.path} has layout {layout}; this votechain reads "
+                f"layout {LAYOUT} (and rewrites layout 1): run the votechain release that "
+                f"wrote it, or export the chain with it and import it here"
+            )
+        self._delete_prefixes((OLD_RECEIPTS_PREFIX, OLD_TX_PREFIX))  # a migration cut short
 
     def close(self) -> None:
         self._db.close()
@@ -120,8 +168,9 @@ class ChainStore:
         batch = self._db.write_batch(sync=True)
         batch.put(META_GENESIS, genesis.encode())
         batch.put(META_HEAD, _pack_height(0))
+        batch.put(META_LAYOUT, encoding.encode(LAYOUT))
         batch.put(_key(b"apphash/", 0), app_hash)
-        batch.put(_key(b"receipts/", 0), encoding.encode([]))
+        batch.put(_key(RECEIPTS_PREFIX, 0), storelayout.pack_receipts([], []))
         _put_writes(batch, genesis_writes)
         batch.write()
         self._genesis, self._head = genesis, 0
@@ -163,14 +212,16 @@ class ChainStore:
                 f"but {len(receipts)} receipts"
             )
         app_hash = next_app_hash(self.app_hash(height - 1), writes)
+        block_bytes = block.encode()
+        tx_ids = [tx.tx_id for tx in block.transactions]
+        packed = storelayout.pack_receipts(tx_ids, receipts)
         batch = self._db.write_batch(sync=True)
-        batch.put(_key(b"block/", height), block.encode())
+        batch.put(_key(b"block/", height), block_bytes)
         batch.put(_key(b"cert/", height), certificate.encode())
-        batch.put(_key(b"receipts/", height), encoding.encode(list(receipts)))
+        batch.put(_key(RECEIPTS_PREFIX, height), packed)
         batch.put(_key(b"apphash/", height), app_hash)
         batch.put(b"hash/" + block.block_hash, _pack_height(height))
-        for position, tx in enumerate(block.transactions):
-            batch.put(b"tx/" + tx.tx_id, _pack_height(height) + struct.pack(">I", position))
+        self._put_tx_index(batch, tx_ids, _tx_locations(height, block, len(block_bytes)))
         _put_writes(batch, writes)
         _put_local(batch, local_writes)
         batch.put(META_HEAD, _pack_height(height))
@@ -239,20 +290,35 @@ class ChainStore:
         return data
 
     def get_receipts_bytes(self, height: int) -> bytes | None:
-        """The stored encoding of block `height`'s receipts array (canonical, as hashed)."""
-        data: bytes | None = self._db.get(_key(b"receipts/", height))
-        return data
+        """The canonical encoding of block `height`'s receipts array (PROTOCOL.md 14.2),
+        rebuilt from the block and the stored tails; None if the block is not stored."""
+        receipts = self._receipts_or_none(height)
+        return None if receipts is None else storelayout.encode_receipts(receipts)
 
     def get_certificate(self, height: int) -> CommitCertificate:
         raw = self._require(_key(b"cert/", height), f"certificate {height}")
         return CommitCertificate.decode(raw)
 
     def get_receipts(self, height: int) -> list[bytes]:
-        raw = self._require(_key(b"receipts/", height), f"receipts {height}")
-        receipts: Any = encoding.decode(raw)
-        return [
-            encoding.expect_bytes(r, "receipt") for r in encoding.expect_array(receipts, "receipts")
-        ]
+        receipts = self._receipts_or_none(height)
+        if receipts is None:
+            raise StoreError(
+                f"receipts {height} is not in the store at {self.path} (head {self._head})"
+            )
+        return receipts
+
+    def _receipts_or_none(self, height: int) -> list[bytes] | None:
+        packed = self._db.get(_key(RECEIPTS_PREFIX, height))
+        block_bytes = b"" if height == 0 else self._db.get(_key(b"block/", height))
+        if packed is None or block_bytes is None:
+            return None
+        try:
+            tx_ids = storelayout.block_tx_ids(block_bytes) if height else []
+            return storelayout.unpack_receipts(tx_ids, packed)
+        except DecodeError as exc:
+            raise StoreError(
+                f"the receipts of block {height} in {self.path} are damaged: {exc}"
+            ) from exc
 
     def receipts_root(self, height: int) -> bytes:
         remembered = self._head_receipts_root
@@ -269,24 +335,121 @@ class ChainStore:
         return None if raw is None else _unpack_height(raw)
 
     def locate_tx(self, tx_id: bytes) -> tuple[int, int] | None:
-        """(height, position) of a committed transaction, or None."""
-        raw = self._db.get(b"tx/" + tx_id)
+        """(height, position) of a committed transaction, or None.
+
+        The index is keyed by the id's first 8 bytes: the entry found is confirmed by
+        hashing the transaction's bytes in its block, and one for another transaction
+        sends the lookup to txf/, where later transactions sharing those 8 bytes are.
+        """
+        raw = self._db.get(TX_PREFIX + storelayout.tx_key(tx_id))
         if raw is None:
             return None
-        return _unpack_height(raw[:8]), struct.unpack(">I", raw[8:])[0]
+        location = self._tx_location(raw)
+        if self._tx_id_at(location) != tx_id:
+            raw = self._db.get(TX_FULL_PREFIX + tx_id)
+            if raw is None:
+                return None
+            location = self._tx_location(raw)
+        return location.height, location.position
 
     def tx_ids_with_prefix(self, hex_prefix: str, limit: int) -> list[bytes]:
         """Up to `limit` committed tx ids, ascending, whose hex starts with `hex_prefix`
         (lower-case hex, odd lengths too): how a client resolves an id typed shortened."""
         whole = bytes.fromhex(hex_prefix[: len(hex_prefix) // 2 * 2])
-        found: list[bytes] = []
-        for key, _ in self._db.iterator(prefix=b"tx/" + whole):
-            tx_id = key[len(b"tx/") :]
+        short = whole[: storelayout.TX_KEY_BYTES]
+        found: set[bytes] = set()
+        for _, raw in self._db.iterator(prefix=TX_PREFIX + short):
+            tx_id = self._tx_id_at(self._tx_location(raw))
             if tx_id.hex().startswith(hex_prefix):
-                found.append(tx_id)
+                found.add(tx_id)
                 if len(found) >= limit:
                     break
-        return found
+        # Ids ascend with their txi/ keys; a txf/ id (sharing 8 bytes with a txi/ one)
+        # sorts among them, so both are gathered before cutting to `limit`.
+        for key, _ in self._db.iterator(prefix=TX_FULL_PREFIX + whole):
+            tx_id = key[len(TX_FULL_PREFIX) :]
+            if tx_id.hex().startswith(hex_prefix):
+                found.add(tx_id)
+        return sorted(found)[:limit]
+
+    def _tx_location(self, raw: bytes) -> storelayout.TxLocation:
+        try:
+            return storelayout.TxLocation.unpack(raw)
+        except DecodeError as exc:
+            raise StoreError(f"the tx index in {self.path} is damaged: {exc}") from exc
+
+    def _tx_id_at(self, location: storelayout.TxLocation) -> bytes:
+        """The tx_id of the bytes the index entry points at in its block."""
+        block_bytes = self._require(_key(b"block/", location.height), f"block {location.height}")
+        end = location.offset + location.length
+        if end > len(block_bytes):
+            raise StoreError(f"the tx index in {self.path} points past block {location.height}")
+        return storelayout.tx_id_of_bytes(memoryview(block_bytes)[location.offset : end])
+
+    def _put_tx_index(
+        self, batch: Any, tx_ids: Sequence[bytes], locations: Sequence[storelayout.TxLocation]
+    ) -> None:
+        """Index entries of one block's transactions: under txi/ unless an earlier
+        transaction (in the store or in this block) holds that txi/ key."""
+        taken: set[bytes] = set()
+        for tx_id, location in zip(tx_ids, locations, strict=True):
+            short = storelayout.tx_key(tx_id)
+            if short in taken or self._db.get(TX_PREFIX + short) is not None:
+                batch.put(TX_FULL_PREFIX + tx_id, location.pack())
+            else:
+                taken.add(short)
+                batch.put(TX_PREFIX + short, location.pack())
+
+    # --- layout 1 -> 2 -------------------------------------------------------------
+
+    def _migrate_from_1(self) -> None:
+        """Rewrite a layout 1 store's receipts and tx index (module docstring)."""
+        # Leftovers of a migration killed before meta/layout was written: start afresh,
+        # so no txi/ key of that run is taken for an earlier transaction.
+        self._delete_prefixes((RECEIPTS_PREFIX, TX_PREFIX, TX_FULL_PREFIX))
+        for first in range(0, self._head + 1, MIGRATION_BLOCKS_PER_BATCH):
+            batch = self._db.write_batch(sync=False)
+            for height in range(first, min(first + MIGRATION_BLOCKS_PER_BATCH, self._head + 1)):
+                self._migrate_block(batch, height)
+            batch.write()
+        batch = self._db.write_batch(sync=True)
+        batch.put(META_LAYOUT, encoding.encode(LAYOUT))
+        batch.write()
+        self._delete_prefixes((OLD_RECEIPTS_PREFIX, OLD_TX_PREFIX))
+
+    def _migrate_block(self, batch: Any, height: int) -> None:
+        """Block `height`'s layout 2 records. Damage is carried over as it is, never
+        refused here nor repaired: the reads of that block fail as they did in layout 1
+        (and `votechain verify` and `votechain recover` name it), the rest of the chain
+        opens."""
+        raw = self._require(_key(OLD_RECEIPTS_PREFIX, height), f"receipts {height}")
+        block_bytes = b"" if height == 0 else self._db.get(_key(b"block/", height))
+        try:
+            receipts = [
+                encoding.expect_bytes(r, "receipt")
+                for r in encoding.expect_array(encoding.decode(raw), "receipts")
+            ]
+            tx_ids = storelayout.block_tx_ids(block_bytes) if height and block_bytes else []
+        except DecodeError:
+            batch.put(_key(RECEIPTS_PREFIX, height), storelayout.WHOLE + raw)
+            return
+        batch.put(_key(RECEIPTS_PREFIX, height), storelayout.pack_receipts(tx_ids, receipts))
+        if height and block_bytes:
+            # Earlier batches of this migration are written: the txi/ check sees them.
+            locations = storelayout.tx_locations(height, block_bytes)
+            self._put_tx_index(batch, tx_ids, locations)
+
+    def _delete_prefixes(self, prefixes: Sequence[bytes]) -> None:
+        """Delete every key under `prefixes`, in bounded batches, the last one synced."""
+        for prefix in prefixes:
+            while True:  # bounded: each pass deletes up to 10,000 keys or stops
+                keys = [key for key, _ in _first(self._db.iterator(prefix=prefix), 10_000)]
+                if not keys:
+                    break
+                batch = self._db.write_batch(sync=True)
+                for key in keys:
+                    batch.delete(key)
+                batch.write()
 
     def iter_blocks(self, start: int = 1, stop: int | None = None) -> Iterator[Block]:
         last = self._head if stop is None else min(stop, self._head)
@@ -404,6 +567,26 @@ def _put_writes(batch: Any, writes: WriteSet) -> None:
             batch.delete(STATE_PREFIX + key)
         else:
             batch.put(STATE_PREFIX + key, value)
+
+
+def _tx_locations(height: int, block: Block, block_size: int) -> list[storelayout.TxLocation]:
+    """Where each transaction's bytes are in the block's encoding, which ends with them
+    (PROTOCOL.md 5: the array header, the header, the tx array header, the txs)."""
+    offset = block_size - sum(tx.encoded_size for tx in block.transactions)
+    locations = []
+    for position, tx in enumerate(block.transactions):
+        locations.append(storelayout.TxLocation(height, position, offset, tx.encoded_size))
+        offset += tx.encoded_size
+    return locations
+
+
+def _first(items: Iterator[tuple[bytes, bytes]], count: int) -> list[tuple[bytes, bytes]]:
+    found = []
+    for item in items:
+        found.append(item)
+        if len(found) >= count:
+            break
+    return found
 
 
 def _key(prefix: bytes, height: int) -> bytes:

@@ -54,6 +54,7 @@ from consensus import (
     encode_message,
 )
 from consensus.messages import max_message_bytes
+from consensus.records import slot_key
 from node import views
 from node.admission import SIGNALS, Admission
 from node.app import ChainApplication
@@ -430,6 +431,7 @@ class Node:
                 )
                 continue
             if isinstance(effect, Deliver):
+                pending_records.append(self._slot_done(effect.block.height))
                 self._deliver(effect.block, effect.certificate, pending_records)
                 pending_records = []
                 continue
@@ -447,6 +449,15 @@ class Node:
                     log.debug("ignoring effect %s", effect)
         if pending_records:
             self._write_records(pending_records)
+
+    def _slot_done(self, height: int) -> tuple[bytes, None]:
+        """The deletion of height `height`'s slot record, for the batch that stores the
+        block: a restarted replica restores only slots above its committed height
+        (Replica._restore), so once the block is stored the record (the block once or
+        twice) is dead weight, up to a watermark window of blocks on disk. Within the
+        window no other live height shares the key (consensus/records.py)."""
+        window = self.config.consensus.watermark_window
+        return CONSENSUS_RECORD_PREFIX + slot_key(height, window), None
 
     def _write_records(self, records: list[tuple[bytes, bytes | None]]) -> None:
         try:

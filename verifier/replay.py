@@ -249,6 +249,10 @@ class _Replay:
     def _execute(self, raw: RawBlock, block: Block) -> None:
         """Rule 11: executing the block gives exactly the stored receipts."""
         h = raw.height
+        if raw.receipts_unreadable is not None:
+            raise VerificationFailure(
+                h, f"stored receipts of block {h}", f"do not decode: {raw.receipts_unreadable}", 11
+            )
         context = votingcontract.BlockContext(self.genesis.chain_id, h, block.header.timestamp_ms)
         receipts, writes = votingcontract.execute_block(self.state, context, block.transactions)
         encoded = [r.encode() for r in receipts]

@@ -42,6 +42,11 @@ class RawBlock:
     """The decoded value of `block`, when the source already decoded it canonically as
     part of a larger record (an export frame, an RPC reply): the replay then builds the
     block from it instead of decoding the same bytes a second time. None otherwise."""
+    receipts_unreadable: str | None = None
+    """Why the source could not read the block's receipts (then `receipts` is empty):
+    the replay reports it at rule 11, after the rules a block's own damage breaks first.
+    A data directory keeps receipts without what the block holds (chain/storelayout.py),
+    so a block changed on disk can leave its receipts unreadable."""
 
 
 class ChainSource(Protocol):
@@ -102,13 +107,13 @@ class DataDirSource:
             if block is None or certificate is None:
                 what = "block" if block is None else "certificate"
                 raise VerificationFailure(height, f"stored block {height}", f"has no {what}", 1)
+            receipts: list[bytes] = []
+            unreadable: str | None = None
             try:
                 receipts = self._store.get_receipts(height)
             except VotechainError as exc:
-                raise VerificationFailure(
-                    height, f"stored receipts of block {height}", f"do not decode: {exc}", 11
-                ) from exc
-            yield RawBlock(height, block, certificate, receipts)
+                unreadable = str(exc)
+            yield RawBlock(height, block, certificate, receipts, receipts_unreadable=unreadable)
 
     def stored_state(self) -> dict[bytes, bytes] | None:
         return dict(self._store.items(b""))

@@ -129,7 +129,7 @@ def certified_block(
     tip: ChainTip, genesis: Genesis, transactions: tuple[Transaction, ...]
 ) -> tuple[Block, CommitCertificate, tuple[bytes, ...]]:
     """The block after `tip` holding `transactions`, certified by every validator, and a
-    receipt per transaction."""
+    receipt per transaction shaped as PROTOCOL.md 11.2's (the store keeps those compactly)."""
     height = tip.height + 1
     keys = validator_keys(len(genesis.validators))
     header = make_header(
@@ -144,7 +144,10 @@ def certified_block(
     )
     block = Block(header, transactions)
     certificate = CommitCertificate.sign(keys, genesis.chain_id, 0, height, block.block_hash)
-    receipts = tuple(encoding.encode([tx.tx_id, "accepted"]) for tx in transactions)
+    receipts = tuple(
+        encoding.encode([tx.tx_id, position, "accepted", None])
+        for position, tx in enumerate(transactions)
+    )
     return block, certificate, receipts
 
 

@@ -28,11 +28,11 @@ from pathlib import Path
 import plyvel
 import pytest
 
-from chain import encoding
+from chain import encoding, storelayout
 from chain.errors import StoreError
 from chain.genesis import Genesis
 from chain.state import MemoryState
-from chain.store import ChainStore
+from chain.store import LAYOUT, ChainStore
 from tests.chain.chain_fixtures import (
     BLOCK_KEY_PREFIX,
     COUNTER_KEY,
@@ -69,7 +69,8 @@ class Replay:
         self.chain_records = {
             b"meta/genesis": genesis.encode(),
             b"apphash/" + h8(0): self.tips[0].app_hash,
-            b"receipts/" + h8(0): encoding.encode([]),
+            b"meta/layout": encoding.encode(LAYOUT),
+            b"rcpt/" + h8(0): storelayout.pack_receipts([], []),
         }
         self.chain_records_height = 0
 
@@ -98,11 +99,14 @@ class Replay:
             records = self.chain_records
             records[b"block/" + h8(height)] = block.encode()
             records[b"cert/" + h8(height)] = bundle.certificate.encode()
-            records[b"receipts/" + h8(height)] = encoding.encode(list(bundle.receipts))
+            tx_ids = [tx.tx_id for tx in block.transactions]
+            records[b"rcpt/" + h8(height)] = storelayout.pack_receipts(tx_ids, bundle.receipts)
             records[b"apphash/" + h8(height)] = self.tips[height].app_hash
             records[b"hash/" + block.block_hash] = h8(height)
-            for position, tx in enumerate(block.transactions):
-                records[b"tx/" + tx.tx_id] = h8(height) + struct.pack(">I", position)
+            locations = storelayout.tx_locations(height, block.encode())
+            for tx_id, location in zip(tx_ids, locations, strict=True):
+                # The fixture's tx_ids share no 8-byte prefix: every one is under txi/.
+                records[b"txi/" + tx_id[:8]] = location.pack()
         self.chain_records_height = max(self.chain_records_height, head)
         state = {b"state/" + key: value for key, value in self.state_at(head).items()}
         # The local record written in each block's batch names exactly the head.

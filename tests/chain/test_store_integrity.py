@@ -17,7 +17,7 @@ import plyvel
 import pytest
 
 from chain import encoding
-from chain.errors import DecodeError, StoreError
+from chain.errors import StoreError
 from chain.store import ChainStore
 from tests.chain.chain_fixtures import (
     append_blocks,
@@ -164,8 +164,11 @@ def overwrite_record(path: Path, key: bytes, value: bytes) -> None:
 @pytest.mark.parametrize(
     ("stored", "message"),
     [
-        (encoding.encode(5), "receipts: expected an array, got int"),
-        (encoding.encode([b"ok", 7]), "receipt: expected bytes, got int"),
+        (b"\x01" + encoding.encode(5), "receipts: expected an array, got int"),
+        (b"\x01" + encoding.encode([b"ok", 7]), "receipt: expected bytes, got int"),
+        (b"\x07", "unknown stored receipts form 07"),
+        (b"", "unknown stored receipts form empty"),
+        (b"\x00\xa8accepted", "stored receipt fields cut short after 0"),
     ],
 )
 def test_a_malformed_receipts_record_is_refused_naming_it(
@@ -175,10 +178,11 @@ def test_a_malformed_receipts_record_is_refused_naming_it(
     with ChainStore(path) as store:
         store.initialize(GENESIS, genesis_writes())
         append_blocks(store, 1)
-    overwrite_record(path, b"receipts/" + (1).to_bytes(8, "big"), stored)
-    with ChainStore(path, create=False) as store, pytest.raises(DecodeError) as refused:
+    overwrite_record(path, b"rcpt/" + (1).to_bytes(8, "big"), stored)
+    with ChainStore(path, create=False) as store, pytest.raises(StoreError) as refused:
         store.get_receipts(1)
-    assert str(refused.value) == message
+    assert str(refused.value).startswith(f"the receipts of block 1 in {path} are damaged: ")
+    assert message in str(refused.value)
 
 
 # --- what a store holds and hands out -------------------------------------------------------

@@ -19,7 +19,7 @@ from chain.errors import StoreWriteError
 from chain.keys import PrivateKey
 from consensus import Broadcast, Deliver, Persist, ReplicaId, decode_record
 from consensus.messages import Checkpoint, sign
-from consensus.records import COMMITTED_KEY, CommittedRecord, ViewRecord
+from consensus.records import COMMITTED_KEY, SLOT_PREFIX, CommittedRecord, ViewRecord, slot_key
 from consensus.types import Height, View
 from node.service import CONSENSUS_RECORD_PREFIX, EXIT_DISK_FAILED
 from tests.node.live_node import LiveNode
@@ -76,6 +76,32 @@ def test_the_committed_record_is_written_in_the_blocks_synced_batch(
     assert [entry.height for entry in committed.entries][-1] == 1 == node.store.head_height
 
 
+def test_a_delivered_blocks_slot_record_is_deleted_in_its_batch(live: LiveNode) -> None:
+    """The slot record (the pre-prepare, the block once or twice) was written before the
+    prepare and the commit; a restart restores only slots above the committed height, so
+    the block's own batch deletes it instead of leaving the block twice more on disk."""
+    node = live.node
+    assert node is not None
+    written: list[list[tuple[bytes, bytes | None]]] = []
+    write_local = node.store.write_local
+
+    def spy_write_local(writes: Sequence[tuple[bytes, bytes | None]], sync: bool = True) -> None:
+        written.append(list(writes))
+        write_local(writes, sync)
+
+    node.store.write_local = spy_write_local  # type: ignore[method-assign]
+    tx = live.enroll_tx(PrivateKey.generate(), "+821044440003")
+    reply = live.request("POST", "/v1/tx?wait=commit", f'{{"tx": "{tx.hex()}"}}'.encode())
+    assert reply.status == 200, reply
+    slot = CONSENSUS_RECORD_PREFIX + slot_key(1, node.config.consensus.watermark_window)
+    assert any(key == slot and value for writes in written for key, value in writes), (
+        "the test saw no slot record of block 1 written before its delivery"
+    )
+    stored = dict(node.store.local_items(CONSENSUS_RECORD_PREFIX))
+    assert node.store.head_height == 1
+    assert [key for key in stored if key.startswith(CONSENSUS_RECORD_PREFIX + SLOT_PREFIX)] == []
+
+
 def test_records_before_a_refused_delivery_are_not_synced_apart_and_nothing_is_sent(
     live: LiveNode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -106,7 +132,11 @@ def test_records_before_a_refused_delivery_are_not_synced_apart_and_nothing_is_s
             [Persist(record), Deliver(block, certificate), Broadcast(checkpoint)]  # type: ignore[arg-type]
         )
     assert exited.value.status == EXIT_DISK_FAILED
+    window = node.config.consensus.watermark_window
     assert [list(records) for records in handed] == [
-        [(CONSENSUS_RECORD_PREFIX + record.key, record.value)]
+        [
+            (CONSENSUS_RECORD_PREFIX + record.key, record.value),
+            (CONSENSUS_RECORD_PREFIX + slot_key(1, window), None),
+        ]
     ]
     assert record_writes == [] and sent == []

@@ -17,6 +17,7 @@ import pytest
 
 from tests.verifier.cluster_chain import ClusterChain
 from verifier.errors import VerificationFailure
+from verifier.replay import verify_chain
 from verifier.sources import DataDirSource
 
 HEIGHT = 3
@@ -77,16 +78,27 @@ def test_a_stored_block_missing_a_record_fails_rule_1_at_its_height(
 def test_stored_receipts_that_do_not_decode_fail_rule_11_at_their_height(
     cluster_chain: ClusterChain, tmp_path: Path
 ) -> None:
+    """The source hands the block on with why its receipts are unreadable, so the replay
+    checks the block's own rules first (a changed block makes its receipts unreadable
+    too: they are stored without what the block holds) and reports rule 11 after them."""
     folder = _copy(cluster_chain, tmp_path)
-    _edit(folder, put=(_key(b"receipts/", HEIGHT), b"\xc1"))
-    failure, read = _first_failure(folder)
+    _edit(folder, put=(_key(b"rcpt/", HEIGHT), b"\x01\xc1"))  # kept whole (storelayout)
+    source = DataDirSource(folder)
+    try:
+        raws = {raw.height: raw for raw in source.blocks() if raw.height <= HEIGHT}
+        with pytest.raises(VerificationFailure) as caught:
+            verify_chain(source)
+    finally:
+        source.close()
+    assert [h for h, raw in raws.items() if raw.receipts_unreadable] == [HEIGHT]
+    assert raws[HEIGHT].receipts == []
+    failure = caught.value
     assert (failure.height, failure.subject, failure.rule) == (
         HEIGHT,
         f"stored receipts of block {HEIGHT}",
         11,
     )
     assert failure.reason.startswith("do not decode: ")
-    assert read == list(range(1, HEIGHT))
 
 
 def test_a_directory_leveldb_cannot_open_is_refused_naming_it(tmp_path: Path) -> None:
