@@ -30,7 +30,7 @@ from chain.block import Block
 from chain.certificate import CommitCertificate
 from chain.errors import DecodeError, StoreWriteError, VotechainError
 from chain.keyfile import load_key
-from chain.store import ChainStore
+from chain.store import LAYOUT, ChainStore
 from chain.verified import DEFAULT_CAPACITY_TXS, VerifiedTransactions
 from consensus import (
     BlocksFetched,
@@ -133,6 +133,15 @@ def open_store(path: Path, node_id: str) -> ChainStore:
         store = ChainStore(path)
     except StoreWriteError as exc:
         raise cannot_start(node_id, exc) from exc
+    if store.migrated_from is not None:
+        log.warning(
+            "%s: rewrote the chain store at %s from layout %d to layout %d; releases before "
+            "it cannot read it (docs/OPERATIONS.md, Keys and data directories)",
+            node_id,
+            path,
+            store.migrated_from,
+            LAYOUT,
+        )
     try:
         store.probe_write()
     except StoreWriteError as exc:

@@ -250,7 +250,8 @@ def block_detail(
 
 def raw_block(store: ChainStore, height: int) -> bytes:
     """msgpack [block, certificate, [receipt, ...]] from the stored bytes, which are
-    already canonical: an array header and the three stored encodings, nothing decoded."""
+    already canonical: an array header and the three encodings, the receipts array as the
+    store rebuilds it from the block's bytes (chain/storelayout.py), nothing decoded."""
     parts = [store.get_block_bytes(height), store.get_certificate_bytes(height)]
     parts.append(store.get_receipts_bytes(height))
     if any(part is None for part in parts):

@@ -24,7 +24,7 @@ GENESIS = make_genesis(4)
 BLOCKS = 6
 
 
-def _store(path: Path, blocks: int = BLOCKS) -> list[BlockBundle]:
+def store_with_blocks(path: Path, blocks: int = BLOCKS) -> list[BlockBundle]:
     with ChainStore(path) as store:
         store.initialize(GENESIS, genesis_writes())
         return append_blocks(store, blocks)
@@ -53,7 +53,7 @@ def _check_reads(store: ChainStore, bundles: list[BlockBundle]) -> None:
 def test_an_appended_block_reads_back_and_the_index_finds_its_transactions(
     tmp_path: Path,
 ) -> None:
-    bundles = _store(tmp_path / "chain")
+    bundles = store_with_blocks(tmp_path / "chain")
     with ChainStore(tmp_path / "chain", create=False) as store:
         assert store.migrated_from is None
         _check_reads(store, bundles)
@@ -69,7 +69,7 @@ def test_an_appended_block_reads_back_and_the_index_finds_its_transactions(
 def test_a_tx_id_sharing_a_committed_ones_index_key_is_not_taken_for_it(
     tmp_path: Path,
 ) -> None:
-    bundles = _store(tmp_path / "chain", blocks=1)
+    bundles = store_with_blocks(tmp_path / "chain", blocks=1)
     stranger = bundles[0].block.transactions[0].tx_id[:8] + b"\x00" * 24
     with ChainStore(tmp_path / "chain", create=False) as store:
         assert store.locate_tx(stranger) is None  # confirmed by the tx's bytes, not 8 bytes
@@ -81,7 +81,7 @@ def test_transactions_sharing_an_index_key_are_all_found(
     """With a 1-byte index key, 18 transactions must share keys (by chance at 8 bytes
     about once in 2^64 / n^2): each later one goes under txf/ and is still found."""
     monkeypatch.setattr(storelayout, "TX_KEY_BYTES", 1)
-    bundles = _store(tmp_path / "chain")
+    bundles = store_with_blocks(tmp_path / "chain")
     keys = _keys(tmp_path / "chain")
     shared = [k for k in keys if k.startswith(b"txf/")]
     assert shared, "the test needs transactions that share an index key"
@@ -101,7 +101,7 @@ def _h8(height: int) -> bytes:
     return struct.pack(">Q", height)
 
 
-def _make_layout_1(path: Path, bundles: list[BlockBundle]) -> None:
+def make_layout_1(path: Path, bundles: list[BlockBundle]) -> None:
     """Turn a layout 2 store into the layout 1 records a store of before wrote."""
     db = plyvel.DB(str(path))
     try:
@@ -120,8 +120,8 @@ def _make_layout_1(path: Path, bundles: list[BlockBundle]) -> None:
 
 def test_a_layout_1_store_opens_rewritten_to_layout_2(tmp_path: Path) -> None:
     path = tmp_path / "chain"
-    bundles = _store(path)
-    _make_layout_1(path, bundles)
+    bundles = store_with_blocks(path)
+    make_layout_1(path, bundles)
     with ChainStore(path, create=False) as store:
         assert store.migrated_from == 1
         _check_reads(store, bundles)
@@ -136,8 +136,8 @@ def test_a_rewrite_killed_before_its_end_is_done_again_at_the_next_open(tmp_path
     """Killed before meta/layout was written: the new records of that run are there,
     some for the wrong transactions even (another run's); the next open starts afresh."""
     path = tmp_path / "chain"
-    bundles = _store(path)
-    _make_layout_1(path, bundles)
+    bundles = store_with_blocks(path)
+    make_layout_1(path, bundles)
     db = plyvel.DB(str(path))
     first = bundles[0].block.transactions[0].tx_id
     db.put(b"txi/" + first[:8], storelayout.TxLocation(2, 0, 5, 9).pack())  # a stale entry
@@ -150,7 +150,7 @@ def test_a_rewrite_killed_before_its_end_is_done_again_at_the_next_open(tmp_path
 
 def test_a_rewrite_killed_while_deleting_the_old_records_finishes_them(tmp_path: Path) -> None:
     path = tmp_path / "chain"
-    bundles = _store(path)
+    bundles = store_with_blocks(path)
     db = plyvel.DB(str(path))
     db.put(b"tx/" + b"\x01" * 32, _h8(1) + struct.pack(">I", 0))
     db.put(b"receipts/" + _h8(1), b"left over")
@@ -165,8 +165,8 @@ def test_damaged_layout_1_receipts_are_kept_as_they_were_for_a_verifier_to_find(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "chain"
-    bundles = _store(path)
-    _make_layout_1(path, bundles)
+    bundles = store_with_blocks(path)
+    make_layout_1(path, bundles)
     other = encoding.encode([b"\x09" * 32, 0, "accepted", None])
     wrong = [other, *bundles[1].receipts[1:]]
     db = plyvel.DB(str(path))
@@ -178,7 +178,7 @@ def test_damaged_layout_1_receipts_are_kept_as_they_were_for_a_verifier_to_find(
 
 def test_a_store_of_a_later_layout_is_refused_naming_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "chain"
-    _store(path, blocks=1)
+    store_with_blocks(path, blocks=1)
     db = plyvel.DB(str(path))
     db.put(b"meta/layout", encoding.encode(LAYOUT + 1))
     db.close()
