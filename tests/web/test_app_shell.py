@@ -41,6 +41,7 @@ BANNER_EN = "Offline: showing a saved copy. Voting needs a connection."
 NOTHING_SENT_KO = (
     "서버에 연결할 수 없어 아무것도 보내지 않았습니다. 인터넷에 연결된 뒤 다시 시도하세요."
 )
+ONLINE_AGAIN_KO = "인터넷에 다시 연결되었습니다. 이 화면은 아직 저장된 화면입니다."
 SURVEY_TITLE = "How satisfied are you with the city's bike-sharing service?"
 
 MAIN_PAGES = {
@@ -256,10 +257,20 @@ def test_offline_a_reload_shows_the_saved_page_from_the_cached_shell_with_the_ba
     assert page.locator("h1").inner_text() == history_title.group(1).strip()
     assert banner(page) == BANNER_KO
 
-    context.set_offline(False)
+    # Back online on a saved copy: still said, with the way to the live page.
     page.goto(f"{webapp.url}/p/{webapp.survey_id[:12]}")
-    assert page.locator("html").get_attribute("data-saved-copy") is None
+    assert page.locator("html").get_attribute("data-saved-copy") is not None
+    context.set_offline(False)
+    # Chromium tells a page loaded under Playwright's offline emulation that it is online
+    # (navigator.onLine), so it sees no change: the browser's event, as a phone gets it.
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    assert banner(page) == ONLINE_AGAIN_KO + " 최신 화면 불러오기"
+    assert_accessible(page, "a saved poll page, back online")
+    page.get_by_role("button", name="최신 화면 불러오기").tap()
+    page.wait_for_load_state("load")
+    expect(page.locator("html")).not_to_have_attribute("data-saved-copy", re.compile(".*"))
     assert banner(page) is None  # live again
+    assert page.locator("h1").inner_text() == SURVEY_TITLE
 
 
 def test_the_worker_never_answers_a_post_or_the_rpc_from_a_cache(

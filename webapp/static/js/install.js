@@ -9,12 +9,23 @@
 const SAVED_COPY = "data-saved-copy";
 
 const savedCopy = document.documentElement.hasAttribute(SAVED_COPY);
+// Whether the connection came back while this page was open. A saved copy was served
+// because the node could not be reached, whatever navigator.onLine says at load.
+let cameBack = false;
 
 function showWhetherLive() {
   const banner = document.getElementById("offline-banner");
   if (banner === null) return;
   const live = navigator.onLine && !savedCopy;
   banner.hidden = live;
+  // Back online on a saved copy: say so, with a button that loads the page from the node.
+  const onlineAgain = savedCopy && cameBack && navigator.onLine;
+  const offlineWords = banner.querySelector("[data-offline-words]");
+  const againWords = banner.querySelector("[data-online-again]");
+  if (offlineWords !== null && againWords !== null) {
+    offlineWords.hidden = onlineAgain;
+    againWords.hidden = !onlineAgain;
+  }
   // For the pages' own scripts: a form that sends something checks this and says so.
   document.documentElement.toggleAttribute("data-offline", !live);
 }
@@ -51,8 +62,18 @@ async function registerWorker() {
   }
 }
 
-window.addEventListener("online", showWhetherLive);
-window.addEventListener("offline", showWhetherLive);
+// A reload, not a link: it keeps the URL's fragment (a QR poll's secret travels there).
+document.querySelector("#offline-banner [data-online-again] button")?.addEventListener("click", () => {
+  location.reload();
+});
+window.addEventListener("online", () => {
+  cameBack = true;
+  showWhetherLive();
+});
+window.addEventListener("offline", () => {
+  cameBack = false;
+  showWhetherLive();
+});
 showWhetherLive(); // a module runs once the page is parsed: the banner is there
 offerInstall();
 registerWorker();
