@@ -16,6 +16,7 @@ import dataclasses
 import itertools
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,19 @@ def test_progress_is_reported_after_every_block() -> None:
     assert [p.ballots for p in seen] == [0, 0, 0, 4, 8, 9, 9]
     assert all(a.elapsed_s <= b.elapsed_s for a, b in itertools.pairwise(seen))
     assert report.workers == 2
+
+
+def test_a_replay_uses_one_worker_unless_asked_and_times_itself_by_the_clock() -> None:
+    """The report says how many workers checked signatures (1 by default: no process pool
+    an auditor did not ask for) and how long the replay took, as the clock measured it."""
+    chain = forge.valid_chain()
+    seen: list[Progress] = []
+    before = time.monotonic()
+    report = verify_chain(chain, on_progress=seen.append)
+    took = time.monotonic() - before
+    assert report.workers == 1 and report.to_dict()["workers"] == 1
+    assert 0 <= report.elapsed_s <= took
+    assert all(0 <= p.elapsed_s <= report.elapsed_s for p in seen)
 
 
 def test_a_failing_replay_leaves_its_partial_report_at_the_last_good_block() -> None:
