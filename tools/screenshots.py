@@ -29,12 +29,16 @@ from tests.web.conftest import WebApp, _seed  # noqa: E402
 OUT = ROOT / "docs" / "screenshots"
 PAGES = {
     "polls": ("/", "The poll list: open, upcoming and closed polls, search and filters"),
-    "poll": ("/p/{survey}", "A poll's page: the vote, and its results as bars"),
+    "poll": ("/p/{survey}", "A poll's page: the vote, its results as bars, its QR code"),
     "budget": ("/p/{budget}", "A participatory budget: costs, the cap and the funded projects"),
     "stats": ("/stats", "Operating statistics"),
     "enroll": ("/enroll", "Verifying a phone number, which makes this browser's voting key"),
+    "new": ("/new", "Creating a citizen poll"),
     "me": ("/me", "My votes, with each ballot's receipt check"),
+    "receipt": ("/r/{survey_tx}", "A receipt checked in the browser, each check in words"),
 }
+ON_A_PC = ("polls", "poll", "stats")
+"""Every page at a phone's size, these at a PC's too: the pictures are committed."""
 
 
 def git(*args: str) -> str:
@@ -66,8 +70,10 @@ def shoot(app: WebApp) -> list[tuple[str, str, str]]:
             executable_path=str(chromium_path()), args=list(CHROMIUM_ARGS), headless=True
         )
         for name, (path, what) in PAGES.items():
-            url = app.url + path.format(survey=app.survey_id[:12], budget=app.budget_id[:12])
-            for viewport in (PHONE, DESKTOP):
+            url = app.url + path.format(
+                survey=app.survey_id[:12], budget=app.budget_id[:12], survey_tx=app.survey_id
+            )
+            for viewport in (PHONE, DESKTOP) if name in ON_A_PC else (PHONE,):
                 context = browser.new_context(
                     viewport={"width": viewport.width, "height": viewport.height},
                     is_mobile=viewport.is_mobile,
@@ -82,7 +88,7 @@ def shoot(app: WebApp) -> list[tuple[str, str, str]]:
                     print(f"skipped {path}: {reply.status if reply else 'no answer'}")
                     context.close()
                     break
-                page.wait_for_load_state("networkidle")
+                page.wait_for_load_state("networkidle")  # the receipt check runs
                 file = f"{name}-{viewport.name}.png"
                 page.screenshot(path=str(OUT / file), full_page=True, scale="css")
                 context.close()
@@ -125,7 +131,7 @@ def main() -> None:
         by_page.setdefault(file.rsplit("-", 1)[0], []).append((file, path, what))
     for shots in by_page.values():
         _, path, what = shots[0]
-        cells = " | ".join(f"[{file}]({file})" for file, _, _ in shots)
+        cells = " | ".join([f"[{file}]({file})" for file, _, _ in shots] + [""] * (2 - len(shots)))
         lines.append(f"| `{path}`: {what} | {cells} |")
     (OUT / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(written)} screenshots in {OUT.relative_to(ROOT)}, made at {stamp}")
