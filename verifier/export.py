@@ -55,6 +55,15 @@ def write_export(source: ChainSource, path: Path) -> int:
 
             frame([MAGIC, EXPORT_VERSION, source.genesis().to_value()])
             for raw in source.blocks():
+                if raw.receipts_unreadable is not None:
+                    # Copying them as `[]` would make a file that only says so at rule 11
+                    # of a later verify: stop here, naming the block, as the source would.
+                    raise VerificationFailure(
+                        raw.height,
+                        f"stored receipts of block {raw.height}",
+                        f"do not decode: {raw.receipts_unreadable}",
+                        11,
+                    )
                 frame(
                     [
                         "block",

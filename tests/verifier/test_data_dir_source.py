@@ -17,6 +17,7 @@ import pytest
 
 from tests.verifier.cluster_chain import ClusterChain
 from verifier.errors import VerificationFailure
+from verifier.export import write_export
 from verifier.replay import verify_chain
 from verifier.sources import DataDirSource
 
@@ -99,6 +100,25 @@ def test_stored_receipts_that_do_not_decode_fail_rule_11_at_their_height(
         11,
     )
     assert failure.reason.startswith("do not decode: ")
+
+
+def test_an_export_of_a_directory_with_unreadable_receipts_stops_naming_the_block(
+    cluster_chain: ClusterChain, tmp_path: Path
+) -> None:
+    """Never an export file with the receipts left out: write_export stops as reading
+    the directory used to, and leaves no file."""
+    folder = _copy(cluster_chain, tmp_path)
+    _edit(folder, put=(_key(b"rcpt/", HEIGHT), b"\x01\xc1"))
+    source = DataDirSource(folder)
+    out = tmp_path / "chain.export"
+    try:
+        with pytest.raises(VerificationFailure) as caught:
+            write_export(source, out)
+    finally:
+        source.close()
+    assert (caught.value.height, caught.value.rule) == (HEIGHT, 11)
+    assert caught.value.reason.startswith("do not decode: ")
+    assert not out.exists() and not (tmp_path / "chain.export.partial").exists()
 
 
 def test_a_directory_leveldb_cannot_open_is_refused_naming_it(tmp_path: Path) -> None:
