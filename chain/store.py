@@ -392,13 +392,14 @@ class ChainStore:
         """Index entries of one block's transactions: under txi/ unless an earlier
         transaction (in the store or in this block) holds that txi/ key."""
         taken: set[bytes] = set()
+        key_bytes = storelayout.TX_KEY_BYTES
         for tx_id, location in zip(tx_ids, locations, strict=True):
-            short = storelayout.tx_key(tx_id)
-            if short in taken or self._db.get(TX_PREFIX + short) is not None:
-                batch.put(TX_FULL_PREFIX + tx_id, location.pack())
+            key = TX_PREFIX + tx_id[:key_bytes]
+            if key in taken or self._db.get(key) is not None:
+                key = TX_FULL_PREFIX + tx_id
             else:
-                taken.add(short)
-                batch.put(TX_PREFIX + short, location.pack())
+                taken.add(key)
+            batch.put(key, location.pack())
 
     # --- layout 1 -> 2 -------------------------------------------------------------
 

@@ -64,9 +64,7 @@ class TxLocation:
     length: int
 
     def pack(self) -> bytes:
-        return b"".join(
-            pack_uvarint(v) for v in (self.height, self.position, self.offset, self.length)
-        )
+        return pack_location(self.height, self.position, self.offset, self.length)
 
     @classmethod
     def unpack(cls, raw: bytes) -> TxLocation:
@@ -79,8 +77,28 @@ class TxLocation:
         return cls(*values)
 
 
+def pack_location(height: int, position: int, offset: int, length: int) -> bytes:
+    """A txi/ value. Every transaction of every block is indexed, so the common sizes
+    (position and length below 2^14, offset and height below 2^21) skip the loop."""
+    return (
+        pack_uvarint(height)
+        + pack_uvarint(position)
+        + pack_uvarint(offset)
+        + (pack_uvarint(length))
+    )
+
+
+_ONE_BYTE = [bytes([value]) for value in range(0x80)]
+
+
 def pack_uvarint(value: int) -> bytes:
     """LEB128: 7 bits a byte, low first, high bit set on every byte but the last."""
+    if 0 <= value < 0x80:
+        return _ONE_BYTE[value]
+    if 0 < value < 0x4000:
+        return bytes((value & 0x7F | 0x80, value >> 7))
+    if 0 < value < 0x200000:
+        return bytes((value & 0x7F | 0x80, (value >> 7) & 0x7F | 0x80, value >> 14))
     if value < 0:
         raise ValueError(f"uvarint of negative {value}")
     out = bytearray()

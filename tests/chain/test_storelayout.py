@@ -25,6 +25,12 @@ def test_uvarints_are_short_for_the_numbers_a_chain_has() -> None:
     assert storelayout.pack_uvarint(127) == b"\x7f"
     assert storelayout.pack_uvarint(128) == b"\x80\x01"
     assert len(storelayout.pack_uvarint(2_000_000)) == 3  # a height a year of blocks reaches
+    for value, length in [(0x3FFF, 2), (0x4000, 3), (0x1FFFFF, 3), (0x200000, 4)]:
+        packed = storelayout.pack_uvarint(value)
+        assert len(packed) == length
+        assert storelayout.unpack_uvarint(packed, 0) == (value, length)
+    with pytest.raises(ValueError):
+        storelayout.pack_uvarint(-1)
 
 
 @pytest.mark.parametrize("raw", [b"", b"\x80", b"\xff" * 10 + b"\x01"])
