@@ -139,10 +139,15 @@ def main(argv: list[str] | None = None) -> int:
         # mutmut takes the names it is given module by module; in small chunks of a shuffled
         # order instead, the part of the sample a stopped run reached is itself random.
         random.Random(args.sample_seed).shuffle(names)
+        # Until a mutant runs again its cached verdict may be an older tree's: the sample
+        # is scored over the killed ones (which stay killed) and the chunks run so far.
+        counted = [name for name in sample if name not in names]
         for start in range(0, len(names), SAMPLE_CHUNK):
-            subprocess.run([*run, *names[start : start + SAMPLE_CHUNK]], cwd=workdir, env=env)
-            report(workdir, mutmut, args.package)
-        return report(workdir, mutmut, args.package)
+            chunk = names[start : start + SAMPLE_CHUNK]
+            subprocess.run([*run, *chunk], cwd=workdir, env=env)
+            counted += chunk
+            report(workdir, mutmut, args.package, counted)
+        return report(workdir, mutmut, args.package, counted)
     subprocess.run([*run, *names], cwd=workdir, env=env)
     return report(workdir, mutmut, args.package)
 
@@ -225,7 +230,9 @@ def wilson_interval(killed: int, tested: int, z: float = 1.96) -> tuple[float, f
     return centre - half, centre + half
 
 
-def report(workdir: Path, mutmut: str, package: str) -> int:
+def report(
+    workdir: Path, mutmut: str, package: str, sample_counted: list[str] | None = None
+) -> int:
     """Prints the score and writes survivors.txt and no-tests.txt (one mutant a line).
 
     The score is killed / (killed + survived): mutants that a test ran against. Timeouts
@@ -249,7 +256,9 @@ def report(workdir: Path, mutmut: str, package: str) -> int:
     )
     print(f"lists in {workdir}/survivors.txt and no-tests.txt; `cd {workdir} && mutmut show NAME`")
     sample_file = workdir / "sample.txt"
-    if sample_file.exists():
+    if sample_counted is not None:
+        report_sample(workdir, package, sample_counted, by_status)
+    elif sample_file.exists():
         report_sample(workdir, package, sample_file.read_text().split(), by_status)
     return 0
 
@@ -257,7 +266,8 @@ def report(workdir: Path, mutmut: str, package: str) -> int:
 def report_sample(
     workdir: Path, package: str, sample: list[str], by_status: dict[str, list[str]]
 ) -> None:
-    """The score of the last --sample run's mutants alone, and its 95% interval."""
+    """The score of the sample's mutants alone (those decided in this run), and its 95%
+    interval."""
     status_of = {name: status for status, names in by_status.items() for name in names}
     counts: dict[str, int] = {}
     for name in sample:
