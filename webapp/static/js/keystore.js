@@ -7,36 +7,12 @@
 // no safer. `kind` in the record says which, so a page can tell the citizen.
 
 import { Signer, generateSigner } from "./ed25519.js";
+import { objectStore } from "./idb.js";
 
 const DATABASE = "votechain";
 const STORE = "keys";
 
-function open() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DATABASE, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-async function run(mode, action) {
-  const db = await open();
-  try {
-    return await new Promise((resolve, reject) => {
-      const transaction = db.transaction(STORE, mode);
-      const request = action(transaction.objectStore(STORE));
-      transaction.oncomplete = () => resolve(request.result);
-      // A failed request (add over an existing key) holds the error; the transaction
-      // learns it only once it aborts.
-      const failed = () => reject(request.error || transaction.error);
-      transaction.onerror = failed;
-      transaction.onabort = failed;
-    });
-  } finally {
-    db.close();
-  }
-}
+const run = objectStore(DATABASE, STORE);
 
 export class KeyExists extends Error {
   constructor(name) {

@@ -8,35 +8,13 @@
 // would block it.
 
 import { FORMAT } from "./receipt.js";
+import { objectStore } from "./idb.js";
 
 const DATABASE = "votechain-receipts";
 const STORE = "receipts";
 const TX_ID = /^[0-9a-f]{64}$/;
 
-function open() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DATABASE, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-async function run(mode, action) {
-  const db = await open();
-  try {
-    return await new Promise((resolve, reject) => {
-      const transaction = db.transaction(STORE, mode);
-      const request = action(transaction.objectStore(STORE));
-      transaction.oncomplete = () => resolve(request.result);
-      const failed = () => reject(request.error || transaction.error);
-      transaction.onerror = failed;
-      transaction.onabort = failed;
-    });
-  } finally {
-    db.close();
-  }
-}
+const run = objectStore(DATABASE, STORE);
 
 /** The tx id a saved document is about: a receipt file's `tx_id`, or a committed
  * document's `tx.tx_id`; throws TypeError for anything else. */
