@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import subprocess
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -549,3 +550,24 @@ def test_the_focus_ring_stands_out_on_the_header_and_on_the_page(
         assert ring["style"] != "none", ring
         assert contrast(ring["colour"], ring["background"]) >= 3, ring
     assert any("brand" in what for what in seen) and any("<input" in what for what in seen)
+
+
+# --- the README's pictures -----------------------------------------------------------------
+
+
+def test_the_committed_screenshots_name_the_commit_they_were_made_at() -> None:
+    """docs/screenshots/ (made by `make screenshots`) says which commit it shows, a real
+    one, and links exactly the pictures it holds: none left from an earlier run."""
+    folder = Path(__file__).parents[2] / "docs" / "screenshots"
+    index = (folder / "README.md").read_text(encoding="utf-8")
+    made = re.search(r"at commit \*\*([0-9a-f]{12})", index)
+    assert made, "docs/screenshots/README.md names no commit"
+    found = subprocess.run(
+        ["git", "cat-file", "-e", made.group(1) + "^{commit}"],
+        cwd=folder,
+        capture_output=True,
+    )
+    assert found.returncode == 0, f"{made.group(1)} is not a commit of this repository"
+    linked = set(re.findall(r"\]\(([\w-]+\.png)\)", index))
+    assert linked == {png.name for png in folder.glob("*.png")}
+    assert {"polls-phone.png", "poll-phone.png", "stats-desktop.png"} <= linked
