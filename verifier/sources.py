@@ -87,12 +87,19 @@ class DataDirSource:
         self._tmp = tempfile.TemporaryDirectory(prefix="votechain-verify-")
         copy = Path(self._tmp.name) / "chain"
         shutil.copytree(path, copy, ignore=shutil.ignore_patterns("LOCK"))
+        self._copy, self._path = copy, path
         try:
             self._store = ChainStore(copy, create=False)
             self._genesis = self._store.genesis
         except VotechainError as exc:
             self._tmp.cleanup()
-            raise VerificationFailure(None, str(path), f"cannot be read: {exc}") from exc
+            raise VerificationFailure(
+                None, str(path), f"cannot be read: {self._named(exc)}"
+            ) from exc
+
+    def _named(self, exc: VotechainError) -> str:
+        """The store's words about the private copy, naming the folder the auditor gave."""
+        return str(exc).replace(str(self._copy), str(self._path))
 
     def genesis(self) -> Genesis:
         return self._genesis
@@ -112,7 +119,7 @@ class DataDirSource:
             try:
                 receipts = self._store.get_receipts(height)
             except VotechainError as exc:
-                unreadable = str(exc)
+                unreadable = self._named(exc)
             yield RawBlock(height, block, certificate, receipts, receipts_unreadable=unreadable)
 
     def stored_state(self) -> dict[bytes, bytes] | None:
