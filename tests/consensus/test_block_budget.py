@@ -79,6 +79,17 @@ def test_a_batch_stops_at_the_first_request_that_does_not_fit() -> None:
     budget = small.encoded_size + big.encoded_size - 1
     assert pending.take_batch(10, budget, lambda _: False) == [small]
     assert pending.take_batch(2, 10**9, lambda _: False) == [small, big]
+    exactly = small.encoded_size + big.encoded_size
+    assert pending.take_batch(10, exactly, lambda _: False) == [small, big], "a batch may fill it"
+
+
+def test_an_own_request_is_relayed_once_exactly_when_it_has_waited_its_ticks() -> None:
+    pending = PendingRequests(PendingLimits(100, 10**9, 100, 10**9))
+    tx = Transaction.create(client_key(1), CHAIN_ID, NOOP_KIND, b"mine", 0)
+    pending.add(tx, 10, relay=True)
+    assert pending.due_for_relay(14, after_ticks=5) == []
+    assert pending.due_for_relay(15, after_ticks=5) == [tx]
+    assert pending.due_for_relay(16, after_ticks=5) == []
 
 
 def test_the_replica_config_refuses_a_budget_over_the_protocol_limit_or_under_one_tx() -> None:

@@ -11,7 +11,13 @@ head, which a ViewChange carries and a status Commit shows, ADR 003 and PROTOCOL
 from __future__ import annotations
 
 from consensus import Commit, NewView, ViewChange
-from consensus.records import SLOT_PREFIX, CommittedEntry, CommittedRecord
+from consensus.records import (
+    COMMITTED_KEY,
+    SLOT_PREFIX,
+    CommittedEntry,
+    CommittedRecord,
+    decode_record,
+)
 from consensus.types import Height
 from tests.consensus.harness import Cluster, certificate_of
 
@@ -78,6 +84,20 @@ def test_a_committed_record_for_another_block_or_height_is_not_taken_as_the_head
         cluster[1].sent.clear()
         cluster.tick(3, deliver=False)
         assert not [m for m in cluster[1].sent if isinstance(m, Commit)], entries
+
+
+def test_the_committed_record_also_keeps_the_block_before_the_head() -> None:
+    """A crash after the committed record of block h is written but before block h is
+    stored restarts with the store's head at h - 1: the record must still hold h - 1's
+    certificate, so it keeps the last two committed blocks (CommittedRecord's docstring)."""
+    cluster = Cluster()
+    cluster.commit_blocks(3)
+    record = decode_record(COMMITTED_KEY, cluster[1].disk[COMMITTED_KEY])
+    assert isinstance(record, CommittedRecord)
+    assert [entry.height for entry in record.entries] == [2, 3]
+    _, certificate = certificate_of(cluster[1], 2)
+    held = record.entry_at(2)
+    assert held is not None and held.certificate == certificate
 
 
 # ---- the checkpoint record ----------------------------------------------------------
