@@ -51,6 +51,25 @@ def test_restarted_backup_does_not_prepare_a_conflicting_block() -> None:
     assert {p.block_hash for p in prepares} == {pre_prepare.block_hash}
 
 
+def test_an_equivocating_primary_is_counted_and_its_repeated_pre_prepare_is_not() -> None:
+    """The operators' metrics count a primary's second, conflicting pre-prepare for a slot
+    as equivocation; the same pre-prepare again (a retransmission) is no such evidence."""
+    cluster = Cluster()
+    cluster.drop_if(lambda s, t, m: True)
+    cluster.submit(0)
+    pre_prepare = next(m for m in cluster[0].sent if isinstance(m, PrePrepare))
+    cluster.inject(0, 1, pre_prepare)
+    cluster.inject(0, 1, pre_prepare)
+    assert EQUIVOCATION not in cluster[1].up.stats.dropped
+    cluster.inject(0, 1, _twin(pre_prepare))
+    assert cluster[1].up.stats.dropped[EQUIVOCATION] == 1
+    prepares = [m for m in cluster[1].sent if isinstance(m, Prepare)]
+    assert {p.block_hash for p in prepares} == {pre_prepare.block_hash}
+
+
+EQUIVOCATION = "conflicting pre-prepare (equivocating primary)"
+
+
 def test_restarted_primary_does_not_propose_a_second_block_for_the_same_height() -> None:
     cluster = Cluster()
     cluster.drop_if(lambda s, t, m: True)
