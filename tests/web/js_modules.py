@@ -36,6 +36,7 @@ MODULES = (
     "chain",
     "receipt",
     "limits",
+    "ballotcrypto",
 )
 PAGE = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>modules</title>'

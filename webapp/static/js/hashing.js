@@ -23,6 +23,16 @@ export const Domain = Object.freeze({
   ENROLLMENT: 0x0d,
   MERKLE_ROOT: 0x0e,
   CLIENT_REQUEST: 0x0f,
+  // Ballot cryptography (section 15): the challenges of each kind of proof, the trustees'
+  // share pads, and an encrypted ballot's tracking code.
+  BALLOT_ZERO_ONE: 0x10,
+  BALLOT_SELECTION_COUNT: 0x11,
+  BALLOT_BUDGET_BIT: 0x12,
+  DECRYPTION_SHARE: 0x13,
+  KEY_KNOWLEDGE: 0x14,
+  SHARE_PAD: 0x15,
+  SHARE_KEY_REVEAL: 0x16,
+  BALLOT_TRACKING: 0x17,
 });
 
 export class NoWebCrypto extends Error {

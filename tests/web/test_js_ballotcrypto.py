@@ -1,0 +1,525 @@
+"""The browser's ballot cryptography (webapp/static/js/ballotcrypto.js, PROTOCOL.md section
+15) in real headless Chromium, held to Python's ballotcrypto/ byte for byte: the published
+vectors (points, the worked challenge, every question's verdict), questions encrypted in
+the browser for random rules that Python validates and the reverse, tampered ballots
+refused by both at the same check, and the voter's Benaloh check."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from ballotcrypto import benaloh, elgamal, group, question
+from ballotcrypto.context import BallotContext
+from ballotcrypto.errors import InvalidBallotProof, MalformedCrypto
+from ballotcrypto.question import QuestionRule
+from chain.encoding import decode, encode
+from chain.hashing import Domain
+from tests.cluster.harness import ROOT
+from tests.web.conftest import OpenPage
+from tests.web.js_modules import module_server, run, wait_ready
+
+VECTORS = json.loads((ROOT / "docs" / "ballotcrypto-vectors.json").read_text())
+CHAIN_ID = "votechain-test"
+POLL_ID = bytes(range(32))
+VOTER_KEY = bytes([9]) * 32
+
+PRELUDE = """
+const bc = vc.ballotcrypto, fromHex = vc.bytes.fromHex, toHex = vc.bytes.toHex;
+const ruleOf = (r) => bc.questionRule({options: r.options, minimum: r.min, maximum: r.max,
+  costs: r.costs, cap: r.cap, floor: r.floor});
+const contextOf = (c) => new bc.BallotContext(c.chain_id, fromHex(c.poll_id),
+  fromHex(c.voter_key), c.question);
+const keyOf = (h) => bc.pointFromBytes(fromHex(h), "Y");
+const verdict = async (c, y, r, questionHex) => {
+  try {
+    const q = bc.decodeQuestion(vc.encoding.decode(fromHex(questionHex)), r, "question");
+    await bc.validateQuestion(c, y, r, q);
+    return "valid";
+  } catch (error) {
+    return `${error.name}: ${error.what ?? error.message}`;
+  }
+};
+"""
+
+
+@pytest.fixture
+def page(open_page: OpenPage) -> Iterator[Page]:
+    with module_server() as url:
+        yield wait_ready(open_page(url + "/modules.html"))
+
+
+def js(page: Page, script: str, *args: Any) -> Any:
+    return run(page, PRELUDE + script, *args)
+
+
+def rule_fields(rule: QuestionRule) -> dict[str, Any]:
+    return {
+        "options": rule.options,
+        "min": rule.minimum,
+        "max": rule.maximum,
+        "costs": None if rule.costs is None else list(rule.costs),
+        "cap": rule.cap,
+        "floor": rule.floor,
+    }
+
+
+def context_fields(context: BallotContext) -> dict[str, Any]:
+    return {
+        "chain_id": context.chain_id,
+        "poll_id": context.poll_id.hex(),
+        "voter_key": context.voter_key.hex(),
+        "question": context.question,
+    }
+
+
+def python_verdict(
+    context: BallotContext, public_key: group.Point, rule: QuestionRule, raw: bytes
+) -> str:
+    try:
+        question.validate(context, public_key, rule, question.decode(decode(raw), rule, "question"))
+    except InvalidBallotProof as error:
+        return f"InvalidBallotProof: {error.what}"
+    except MalformedCrypto as error:
+        return f"MalformedCrypto: {error}"
+    return "valid"
+
+
+# (a) The published vectors.
+
+
+def test_the_group_vectors_and_refused_encodings_match_section_15_1(page: Page) -> None:
+    refused = [
+        "ff" * 31 + "7f",  # not reduced
+        "01" + "00" * 31,  # negative
+        "26948d35ca62e643e26a83177332e6b6afeb9d08e4268b650f1f5bbd8d81d371",  # non-square
+        "00" * 32,  # the identity where a key is expected
+        "e2" * 31,  # 31 bytes
+    ]
+    result = js(
+        page,
+        """
+        const [refused] = args;
+        const multiples = [0n, 1n, 2n, 3n].map((m) => toHex(bc.baseMul(m).toBytes()));
+        const refusals = refused.map((h) => {
+          try { bc.pointFromBytes(fromHex(h), "key"); return "accepted"; }
+          catch (error) { return `${error.name}: ${error.message}`; }
+        });
+        const identity = toHex(bc.pointFromBytes(new Uint8Array(32), "sum", true).toBytes());
+        const order = bc.L.toString();
+        let scalarL;
+        const atL = bc.scalarToBytes(bc.L - 1n).map((b, i) => (i === 0 ? b + 1 : b));
+        try { bc.scalarFromBytes(atL, "s"); }
+        catch (error) { scalarL = error.message; }
+        const drawn = bc.randomScalars(50);
+        const inRange = drawn.every((s) => s >= 1n && s < bc.L) && new Set(drawn).size === 50;
+        return {multiples, refusals, identity, order, scalarL, inRange};
+        """,
+        refused,
+    )
+    assert result["multiples"] == VECTORS["group"]["multiples_of_G"]
+    assert result["order"] == VECTORS["group"]["order"]
+    assert all(r.startswith("MalformedCrypto: key") for r in result["refusals"]), result
+    assert "identity" in result["refusals"][3] and "32 bytes" in result["refusals"][4]
+    assert result["identity"] == "00" * 32
+    assert result["scalarL"] == "s: scalar is not below the group order"  # L itself
+    assert result["inRange"]
+
+
+def test_the_worked_challenge_is_computed_byte_by_byte(page: Page) -> None:
+    worked = VECTORS["challenge_worked"]
+    first = VECTORS["questions"][0]
+    result = js(
+        page,
+        """
+        const [entry, y] = args;
+        const rule = ruleOf(entry.rule), context = contextOf(entry.context), Y = keyOf(y);
+        const q = bc.decodeQuestion(vc.encoding.decode(fromHex(entry.question)), rule, "q");
+        const ct = q.ciphertexts[0];
+        const commitments = [];
+        q.optionProofs[0].branches.forEach(([c, v], m) =>
+          commitments.push(...bc.branchCommitments(Y, ct, m, c, v)));
+        const place = context.at(0, 0);
+        const hashed = vc.encoding.encode([place.fields(),
+          [Y.toBytes(), ct.alpha.toBytes(), ct.beta.toBytes(), [0, 1]],
+          commitments.map((p) => p.toBytes())]);
+        const digest = await vc.hashing.taggedHash(vc.hashing.Domain.BALLOT_ZERO_ONE, hashed);
+        const c = await bc.challenge(vc.hashing.Domain.BALLOT_ZERO_ONE, place,
+          [Y.toBytes(), ct.alpha.toBytes(), ct.beta.toBytes(), [0, 1]], commitments);
+        return {commitments: commitments.map((p) => toHex(p.toBytes())), hashed: toHex(hashed),
+                digest: toHex(digest), c: toHex(bc.scalarToBytes(c)),
+                domain: vc.hashing.Domain.BALLOT_ZERO_ONE};
+        """,
+        first,
+        VECTORS["keys"]["joint_public_key"],
+    )
+    assert result["commitments"] == worked["commitments"]
+    assert result["hashed"] == worked["hashed"]
+    assert result["digest"] == worked["digest"]
+    assert result["c"] == worked["c"]
+    assert result["domain"] == int(worked["domain"], 16)
+
+
+def test_every_vector_question_gets_its_published_verdict(page: Page) -> None:
+    verdicts = js(
+        page,
+        """
+        const [entries, y] = args;
+        const out = [];
+        for (const e of entries) {
+          out.push(await verdict(contextOf(e.context), keyOf(y), ruleOf(e.rule), e.question));
+        }
+        return out;
+        """,
+        VECTORS["questions"],
+        VECTORS["keys"]["joint_public_key"],
+    )
+    assert len(verdicts) == len(VECTORS["questions"]) == 12
+    for entry, got in zip(VECTORS["questions"], verdicts, strict=True):
+        if entry["expected"] == "valid":
+            assert got == "valid", entry["name"]
+        else:
+            expected = entry["expected"].split(" (")[0]
+            where = f"question {entry['context']['question']} {expected}"
+            assert got == f"InvalidBallotProof: {where}", (entry["name"], entry["expected"])
+
+
+def test_the_browser_knows_every_hash_domain_of_python_and_the_tracking_code(
+    page: Page,
+) -> None:
+    table = js(page, "return vc.hashing.Domain;")
+    python = {domain.name: int(domain) for domain in Domain}
+    assert {name: table[name] for name in python} == python
+    assert table["BALLOT_TRACKING"] == 0x17
+    assert set(table) - set(python) <= {"BALLOT_TRACKING"}
+
+
+# (b) Questions made on one side validate on the other.
+
+
+def random_cases(seed: int) -> list[tuple[QuestionRule, list[int]]]:
+    """Rules of every shape a poll has, each with selections it allows."""
+    rng = random.Random(seed)
+    cases: list[tuple[QuestionRule, list[int]]] = []
+    for _ in range(2):  # single choice
+        n = rng.randint(2, 5)
+        chosen = rng.randrange(n)
+        cases.append((QuestionRule(n, 1, 1), [int(i == chosen) for i in range(n)]))
+    for _ in range(3):  # multiple choice, with and without a count proof
+        n = rng.randint(2, 6)
+        low = rng.randint(0, 2)
+        high = rng.randint(max(low, 1), n + 1)
+        count = rng.randint(low, min(high, n))
+        picked = set(rng.sample(range(n), count))
+        cases.append((QuestionRule(n, low, high), [int(i in picked) for i in range(n)]))
+    for floor_too in (False, True):  # participatory budget: cap, and cap with a floor
+        n = rng.randint(2, 5)
+        costs = tuple(rng.randint(1, 9) * 100 for _ in range(n))
+        selections = [rng.randint(0, 1) for _ in range(n)]
+        spent = sum(w * s for w, s in zip(costs, selections, strict=True))
+        cap = spent + rng.randint(0, 300)
+        floor = rng.randint(0, spent) if floor_too else 0
+        low = 1 if floor_too and any(selections) else 0
+        cases.append((QuestionRule(n, low, n, costs, cap, floor), selections))
+    return cases
+
+
+def test_the_browser_encrypts_exactly_as_python_with_the_same_randomness(page: Page) -> None:
+    rng = random.Random(16)
+    secret = rng.randrange(1, group.L)
+    public_key = group.base_mul(secret)
+    jobs = []
+    expected = []
+    for index, (rule, selections) in enumerate(random_cases(160)):
+        context = BallotContext(CHAIN_ID, POLL_ID, VOTER_KEY, index)
+        randomness = [rng.randrange(1, group.L) for _ in range(rule.options)]
+        nonces = [rng.randrange(0, group.L) for _ in range(question.nonce_count(rule))]
+        made = question.encrypt(context, public_key, rule, selections, randomness, nonces)
+        expected.append(encode(made.to_value()).hex())
+        jobs.append(
+            {
+                "rule": rule_fields(rule),
+                "context": context_fields(context),
+                "selections": selections,
+                "randomness": [str(r) for r in randomness],
+                "nonces": [str(n) for n in nonces],
+            }
+        )
+    made_in_browser = js(
+        page,
+        """
+        const [jobs, y] = args;
+        const out = [];
+        for (const job of jobs) {
+          const rule = ruleOf(job.rule);
+          if (bc.nonceCount(rule) !== job.nonces.length) return `nonce count ${job.rule}`;
+          const q = await bc.encryptQuestion(contextOf(job.context), keyOf(y), rule,
+            job.selections, job.randomness.map(BigInt), job.nonces.map(BigInt));
+          out.push(toHex(vc.encoding.encode(bc.questionToValue(q))));
+        }
+        return out;
+        """,
+        jobs,
+        public_key.encoding.hex(),
+    )
+    assert made_in_browser == expected
+
+
+def test_questions_made_in_the_browser_validate_in_python_and_the_reverse(page: Page) -> None:
+    rng = random.Random(2016)
+    public_key = group.base_mul(rng.randrange(1, group.L))
+    cases = random_cases(2016)
+    jobs = [
+        {
+            "rule": rule_fields(rule),
+            "context": context_fields(BallotContext(CHAIN_ID, POLL_ID, VOTER_KEY, i)),
+            "selections": selections,
+        }
+        for i, (rule, selections) in enumerate(cases)
+    ]
+    from_browser = js(
+        page,
+        """
+        const [jobs, y] = args;
+        const out = [];
+        for (const job of jobs) {
+          const {question, randomness} = await bc.encryptFresh(contextOf(job.context),
+            keyOf(y), ruleOf(job.rule), job.selections);
+          out.push({question: toHex(vc.encoding.encode(bc.questionToValue(question))),
+                    randomness: randomness.map(String)});
+        }
+        return out;
+        """,
+        jobs,
+        public_key.encoding.hex(),
+    )
+    python_made = []
+    for i, ((rule, selections), made) in enumerate(zip(cases, from_browser, strict=True)):
+        context = BallotContext(CHAIN_ID, POLL_ID, VOTER_KEY, i)
+        raw = bytes.fromhex(made["question"])
+        assert python_verdict(context, public_key, rule, raw) == "valid", rule
+        decoded = question.decode(decode(raw), rule, "question")
+        randomness = [int(r) for r in made["randomness"]]
+        assert all(0 < r < group.L for r in randomness)
+        assert (
+            benaloh.mismatched_options(public_key, decoded.ciphertexts, selections, randomness)
+            == []
+        ), "the browser encrypted other selections than it was given"
+        ours = question.encrypt(
+            context,
+            public_key,
+            rule,
+            selections,
+            [rng.randrange(1, group.L) for _ in range(rule.options)],
+            [rng.randrange(0, group.L) for _ in range(question.nonce_count(rule))],
+        )
+        python_made.append(encode(ours.to_value()).hex())
+    verdicts = js(
+        page,
+        """
+        const [jobs, made, y] = args;
+        const out = [];
+        for (let i = 0; i < jobs.length; i++) {
+          const job = jobs[i];
+          out.push(await verdict(contextOf(job.context), keyOf(y), ruleOf(job.rule), made[i]));
+        }
+        return out;
+        """,
+        jobs,
+        python_made,
+        public_key.encoding.hex(),
+    )
+    assert verdicts == ["valid"] * len(cases)
+
+
+# (c) Tampering is refused by both, at the same check.
+
+
+def tampered(raw: bytes, rule: QuestionRule) -> dict[str, bytes]:
+    """One change each, named by what was changed."""
+    value = decode(raw)
+    g = group.GENERATOR
+
+    def changed(edit: Any) -> bytes:
+        copy = decode(raw)
+        edit(copy)
+        return encode(copy)
+
+    out = {
+        # option 1's ciphertext now holds one more vote: its 0/1 proof no longer fits
+        "ciphertext": changed(
+            lambda v: v[0][1].__setitem__(1, group.add(group.Point(v[0][1][1]), g).encoding)
+        ),
+        "option proof": changed(
+            lambda v: v[1][0][1].__setitem__(0, bytes([v[1][0][1][0][0] ^ 1]) + v[1][0][1][0][1:])
+        ),
+        "non-canonical point": changed(lambda v: v[0][0].__setitem__(0, b"\xff" * 31 + b"\x7f")),
+        "alpha is the identity": changed(lambda v: v[0][0].__setitem__(0, bytes(32))),
+        "scalar not below L": changed(
+            lambda v: v[1][0][0].__setitem__(0, (group.L).to_bytes(32, "little"))
+        ),
+    }
+    if value[2] is not None:
+        out["count proof"] = changed(
+            lambda v: v[2][0].__setitem__(
+                1, (int.from_bytes(v[2][0][1], "little") ^ 2).to_bytes(32, "little")
+            )
+        )
+    if value[3] is not None:
+        out["budget bit"] = changed(
+            lambda v: v[3][0][0][0].__setitem__(
+                1, group.add(group.Point(v[3][0][0][0][1]), g).encoding
+            )
+        )
+    return out
+
+
+def test_a_tampered_question_is_refused_by_the_browser_and_python_alike(page: Page) -> None:
+    rng = random.Random(7)
+    public_key = group.base_mul(rng.randrange(1, group.L))
+    rules = [
+        (QuestionRule(4, 1, 1), [0, 1, 0, 0]),
+        (QuestionRule(4, 0, 4, (300, 200, 500, 100), 800, 200), [1, 0, 1, 0]),
+    ]
+    jobs = []
+    expected = []
+    for index, (rule, selections) in enumerate(rules):
+        context = BallotContext(CHAIN_ID, POLL_ID, VOTER_KEY, index)
+        made = js(
+            page,
+            """
+            const [job, y] = args;
+            const {question} = await bc.encryptFresh(contextOf(job.context), keyOf(y),
+              ruleOf(job.rule), job.selections);
+            return toHex(vc.encoding.encode(bc.questionToValue(question)));
+            """,
+            {
+                "rule": rule_fields(rule),
+                "context": context_fields(context),
+                "selections": selections,
+            },
+            public_key.encoding.hex(),
+        )
+        for what, raw in tampered(bytes.fromhex(made), rule).items():
+            verdict = python_verdict(context, public_key, rule, raw)
+            assert verdict != "valid", what
+            expected.append((what, verdict))
+            jobs.append(
+                {"rule": rule_fields(rule), "context": context_fields(context), "q": raw.hex()}
+            )
+    verdicts = js(
+        page,
+        """
+        const [jobs, y] = args;
+        const out = [];
+        for (const job of jobs) {
+          out.push(await verdict(contextOf(job.context), keyOf(y), ruleOf(job.rule), job.q));
+        }
+        return out;
+        """,
+        jobs,
+        public_key.encoding.hex(),
+    )
+    assert len(verdicts) == len(expected) == 12
+    for (what, python), browser in zip(expected, verdicts, strict=True):
+        if python.startswith("InvalidBallotProof"):
+            assert browser == python, what  # the same check, in the same words
+        else:
+            assert browser.split(":")[0] == "MalformedCrypto", (what, browser)
+            assert browser.split(": ")[1] == python.split(": ")[1], (what, browser, python)
+
+
+# (d) The voter's Benaloh check, and the tracking code.
+
+
+def test_the_benaloh_check_passes_an_honest_audit_and_names_the_option_of_a_lying_one(
+    page: Page,
+) -> None:
+    entry = VECTORS["questions"][0]  # pick one of 4, option 2 chosen, randomness published
+    randomness = [int.from_bytes(bytes.fromhex(r), "little") for r in entry["randomness"]]
+    claims = {
+        "honest": (entry["selections"], randomness),
+        "says option 0, encrypted option 2": ([1, 0, 0, 0], randomness),
+        "wrong randomness for option 3": (
+            entry["selections"],
+            [*randomness[:3], randomness[3] + 1],
+        ),
+        "randomness 0": (entry["selections"], [0, *randomness[1:]]),
+        "one option short": (entry["selections"][:3], randomness[:3]),
+    }
+    result = js(
+        page,
+        """
+        const [entry, y, claims] = args;
+        const raw = vc.encoding.decode(fromHex(entry.question));
+        const q = bc.decodeQuestion(raw, ruleOf(entry.rule), "q");
+        const out = {};
+        for (const [name, [selections, randomness]] of Object.entries(claims)) {
+          const rs = randomness.map(BigInt);
+          out[name] = bc.mismatchedOptions(keyOf(y), q.ciphertexts, selections, rs);
+        }
+        return out;
+        """,
+        entry,
+        VECTORS["keys"]["joint_public_key"],
+        {name: (s, [str(r) for r in rs]) for name, (s, rs) in claims.items()},
+    )
+    public_key = group.point_from_bytes(bytes.fromhex(VECTORS["keys"]["joint_public_key"]), "Y")
+    rule = QuestionRule(4, 1, 1)
+    ciphertexts = question.decode(decode(bytes.fromhex(entry["question"])), rule, "q").ciphertexts
+    for name, (selections, rs) in claims.items():
+        assert result[name] == benaloh.mismatched_options(public_key, ciphertexts, selections, rs)
+    assert result["honest"] == []
+    assert result["says option 0, encrypted option 2"] == [0, 2]
+    assert result["wrong randomness for option 3"] == [3]
+    assert result["randomness 0"] == [0]
+    assert result["one option short"] == [0, 1, 2, 3]
+
+
+def test_the_tracking_code_is_the_hash_of_the_encrypted_array_shown_in_base32(
+    page: Page,
+) -> None:
+    encrypted = [decode(bytes.fromhex(VECTORS["questions"][i]["question"])) for i in (0, 4)]
+    result = js(
+        page,
+        """
+        const [hexes] = args;
+        const array = hexes.map((h) => vc.encoding.decode(fromHex(h)));
+        const code = await bc.trackingCode(array);
+        return {code: toHex(code), text: bc.trackingText(code)};
+        """,
+        [VECTORS["questions"][i]["question"] for i in (0, 4)],
+    )
+    digest = hashlib.sha256(bytes([0x17]) + encode(encrypted)).digest()
+    assert result["code"] == digest.hex()
+    letters = base64.b32encode(digest[:16]).decode().rstrip("=")
+    assert result["text"] == " ".join(letters[i : i + 4] for i in range(0, len(letters), 4))
+    assert len(result["text"].replace(" ", "")) == 26
+
+
+def test_an_unchanged_ciphertext_encrypts_again_to_itself(page: Page) -> None:
+    """The sum of options the count proof is about: ElGamal adds in the browser as in
+    Python (a guard for the homomorphic sums every proof above relies on)."""
+    rng = random.Random(3)
+    public_key = group.base_mul(rng.randrange(1, group.L))
+    terms = [(rng.randint(0, 1), rng.randrange(1, group.L)) for _ in range(5)]
+    total = elgamal.total(elgamal.encrypt(public_key, m, r) for m, r in terms)
+    browser = js(
+        page,
+        """
+        const [y, terms] = args;
+        const cts = terms.map(([m, r]) => bc.elgamal.encrypt(keyOf(y), m, BigInt(r)));
+        const sum = bc.elgamal.total(cts);
+        return bc.elgamal.toValue(sum).map(toHex);
+        """,
+        public_key.encoding.hex(),
+        [[m, str(r)] for m, r in terms],
+    )
+    assert browser == [total.alpha.encoding.hex(), total.beta.encoding.hex()]
