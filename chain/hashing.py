@@ -61,6 +61,8 @@ class Domain(IntEnum):
     """The one-time pad that hides a key-generation share from all but its recipient."""
     SHARE_KEY_REVEAL = 0x16
     """Challenge of a recipient's proof that it reveals the right pad key of a share."""
+    BALLOT_TRACKING = 0x17
+    """An encrypted ballot's tracking code: the hash of its encrypted questions."""
 
 
 _STARTED = {domain: hashlib.sha256(bytes((domain,))) for domain in Domain}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from chain import encoding
 from chain.state import OverlayState, StateView
 from chain.tx import Transaction
-from votingcontract import geofence, identity, state_keys
+from votingcontract import geofence, identity, secret_polls, state_keys
 from votingcontract.bodies import CastBallot
 from votingcontract.context import BlockContext
 from votingcontract.reasons import ReasonCode, Refused
@@ -35,15 +35,31 @@ def process_cast_ballot(
         raise Refused(ReasonCode.UNKNOWN_POLL)
     phone_id = check_voter(state, poll, tx.signer, context.timestamp_ms)
     validate_poll_is_open(poll, context.timestamp_ms)
+    secret_polls.validate_key_ready(state, poll)
     weight = check_roll(state, poll, phone_id, tx.signer)
     validate_gates(poll, body, context.chain_id, tx.signer)
     voter_id = check_ticket(state, poll, body, context.chain_id, tx.signer, phone_id)
     validate_location(poll, body)
-    validate_selections(poll, body.selections)
+    secret_polls.validate_ballot_kind(poll, body)
+    ciphertexts = None
+    if poll.spec.secret is None:
+        validate_selections(poll, body.selections)
+    else:
+        ciphertexts = secret_polls.check_encrypted_ballot(state, context, poll, body, tx.signer)
     previous = read_ballot(state, poll.poll_id, voter_id)
     if previous is not None and not poll.spec.revote:
         raise Refused(ReasonCode.DUPLICATE)
-    process_count(state, context, tx, poll, body, voter_id, previous, weight)
+    blob = None
+    if ciphertexts is not None:
+        blob = secret_polls.process_encrypted_count(
+            state,
+            poll.poll_id,
+            ciphertexts,
+            None if previous is None else previous.ciphertexts,
+            secret_polls.tracking_code(body),
+            tx.tx_id,
+        )
+    process_count(state, context, tx, poll, body, voter_id, previous, weight, blob)
 
 
 # Rules, in the order process_cast_ballot applies them.
@@ -196,10 +212,12 @@ def process_count(
     voter_id: bytes,
     previous: BallotRecord | None,
     weight: int | None,
+    ciphertexts: bytes | None = None,
 ) -> None:
     """Replace the voter's counted ballot with this one and update every counter.
 
-    weight: the voter's weight in a weighted poll, None in any other.
+    weight: the voter's weight in a weighted poll, None in any other. ciphertexts: a
+    secret poll's ballot (whose selections are empty), already in the encrypted tally.
     """
     poll_id = poll.poll_id
     if previous is None:
@@ -212,7 +230,7 @@ def process_count(
     process_tally(state, poll_id, body.selections, +1, weight)
     if weight is not None:
         add_to_count(state, state_keys.participant_weight(poll_id), weight)
-    ballot = BallotRecord(body.selections, context.height, tx.tx_id, weight)
+    ballot = BallotRecord(body.selections, context.height, tx.tx_id, weight, ciphertexts)
     state.set(state_keys.ballot(poll_id, voter_id), ballot.encode())
     entry = ParticipationRecord(voter_id, poll_id, context.height, tx.tx_id)
     state.set(state_keys.participation(voter_id, poll_id), entry.encode())

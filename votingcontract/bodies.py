@@ -15,7 +15,9 @@ Each body's bytes are chain.encoding.encode(body.to_value()), a fixed-order arra
     issue_tickets  = [poll_id, [ticket_key, ...]]
     cast_ballot    = [poll_id, [[option_index, ...] per question], password_proof | nil,
                       qr_proof | nil, [ticket_key, ticket_signature] | nil,
-                      [lat_micro, lon_micro] | nil]
+                      [lat_micro, lon_micro] | nil, encrypted?]
+    encrypted      = [encrypted question, ...]   (a secret poll's ballot; selections [])
+    trustee_key, trustee_dealing, trustee_check, trustee_decrypt: see trustee_bodies.py
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from votingcontract.poll_spec import (
     weights_to_dict,
     weights_to_value,
 )
+from votingcontract.trustee_bodies import TrusteeCheck, TrusteeDealing, TrusteeDecrypt, TrusteeKey
 
 ORG_CATEGORIES = (
     "city_department",
@@ -389,9 +392,12 @@ class CastBallot(BodyBase):
     qr_proof: bytes | None = None
     ticket: Ticket | None = None
     location: Location | None = None
+    encrypted: tuple[Any, ...] | None = None
+    """A secret poll's ballot: one encrypted question array (PROTOCOL.md 15.9) per
+    question, decoded against the poll's questions by secret_polls.py; None otherwise."""
 
     def to_value(self) -> list[Any]:
-        return [
+        value = [
             self.poll_id,
             [list(s) for s in self.selections],
             self.password_proof,
@@ -399,10 +405,13 @@ class CastBallot(BodyBase):
             None if self.ticket is None else [self.ticket.key, self.ticket.signature],
             None if self.location is None else [self.location.lat_micro, self.location.lon_micro],
         ]
+        if self.encrypted is not None:
+            value.append(list(self.encrypted))
+        return value
 
     @classmethod
     def from_value(cls, value: Any) -> CastBallot:
-        f = encoding.expect_list(value, 6, cls.KIND)
+        f = encoding.expect_list_with_tail(value, 6, 1, cls.KIND)
         w = cls.KIND
         return cls(
             poll_id=expect_hash(f[0], f"{w}.poll_id"),
@@ -415,7 +424,14 @@ class CastBallot(BodyBase):
             else encoding.expect_bytes(f[3], f"{w}.qr_proof", SIGNATURE_SIZE),
             ticket=None if f[4] is None else _expect_ticket(f[4], f"{w}.ticket"),
             location=None if f[5] is None else _expect_location(f[5], f"{w}.location"),
+            encrypted=None
+            if f[6] is None
+            else tuple(encoding.expect_array(f[6], f"{w}.encrypted", limits.MAX_QUESTIONS)),
         )
+
+    def encrypted_bytes(self) -> bytes | None:
+        """The canonical bytes of the encrypted questions: what the tracking code hashes."""
+        return None if self.encrypted is None else encoding.encode(list(self.encrypted))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -434,6 +450,9 @@ class CastBallot(BodyBase):
                 "lat_micro": self.location.lat_micro,
                 "lon_micro": self.location.lon_micro,
             }
+        encrypted = self.encrypted_bytes()
+        if encrypted is not None:
+            d["encrypted"] = encrypted.hex()
         return d
 
     DICT_KEYS: ClassVar[tuple[str, ...]] = (
@@ -444,6 +463,7 @@ class CastBallot(BodyBase):
         "ticket_key",
         "ticket_signature",
         "location",
+        "encrypted",
     )
 
     @classmethod
@@ -468,6 +488,7 @@ class CastBallot(BodyBase):
             )
         pw, qr = opt(d, "password_proof", w), opt(d, "qr_proof", w)
         return cls(
+            encrypted=_parse_encrypted(opt(d, "encrypted", w)),
             poll_id=dicts.as_hex(dicts.field(d, "poll_id", w), "poll_id", HASH_SIZE),
             selections=tuple(
                 tuple(dicts.as_int(i, f"{w}.selections[{q}]") for i in dicts.as_list(s, w))
@@ -491,6 +512,20 @@ def _expect_selections(value: Any, what: str) -> tuple[tuple[int, ...], ...]:
             raise DecodeError(f"{what}[{q}]: option indices must be strictly ascending")
         result.append(indices)
     return tuple(result)
+
+
+def _parse_encrypted(text: Any) -> tuple[Any, ...] | None:
+    """The dict form's "encrypted": hex of the canonical encoding of the question array."""
+    if text is None:
+        return None
+    data = dicts.as_hex(text, "encrypted")
+    try:
+        value = encoding.decode(data)
+    except DecodeError as exc:
+        raise ValueError(f"encrypted: {exc}") from exc
+    if not isinstance(value, list):
+        raise ValueError("encrypted: expected the encoding of an array of questions")
+    return tuple(value)
 
 
 def _expect_ticket(value: Any, what: str) -> Ticket:
@@ -521,6 +556,10 @@ Body = (
     | ExtendRoll
     | IssueTickets
     | CastBallot
+    | TrusteeKey
+    | TrusteeDealing
+    | TrusteeCheck
+    | TrusteeDecrypt
 )
 
 BODY_TYPES: dict[str, type[Body]] = {
@@ -537,6 +576,10 @@ BODY_TYPES: dict[str, type[Body]] = {
         ExtendRoll,
         IssueTickets,
         CastBallot,
+        TrusteeKey,
+        TrusteeDealing,
+        TrusteeCheck,
+        TrusteeDecrypt,
     )
 }
 """Every transaction kind the voting state machine executes, by kind name."""

@@ -18,7 +18,7 @@ from typing import Any
 from chain.errors import DecodeError
 from chain.state import OverlayState, StateView, WriteSet
 from chain.tx import Transaction
-from votingcontract import ballots, polls, roles
+from votingcontract import ballots, polls, roles, secret_polls
 from votingcontract.bodies import (
     BODY_TYPES,
     Body,
@@ -32,6 +32,7 @@ from votingcontract.bodies import (
 from votingcontract.context import BlockContext
 from votingcontract.reasons import ACCEPTED, ReasonCode, Refused
 from votingcontract.receipts import Receipt
+from votingcontract.trustee_bodies import TrusteeCheck, TrusteeDealing, TrusteeDecrypt, TrusteeKey
 
 Processor = Callable[[OverlayState, BlockContext, Transaction, Any], bytes | None]
 
@@ -47,6 +48,10 @@ PROCESSORS: dict[str, Processor] = {
     "extend_roll": polls.process_extend_roll,
     "issue_tickets": polls.process_issue_tickets,
     "cast_ballot": ballots.process_cast_ballot,
+    "trustee_key": secret_polls.process_trustee_key,
+    "trustee_dealing": secret_polls.process_trustee_dealing,
+    "trustee_check": secret_polls.process_trustee_check,
+    "trustee_decrypt": secret_polls.process_trustee_decrypt,
 }
 """The process_* function of each transaction kind."""
 
@@ -95,6 +100,17 @@ def execute_block(
 
 def calculate_named_poll(body: Body) -> bytes | None:
     """The poll a decoded body names, for its receipt (create_poll names none yet)."""
-    if isinstance(body, ClosePoll | ExtendPoll | ExtendRoll | IssueTickets | CastBallot):
+    if isinstance(
+        body,
+        ClosePoll
+        | ExtendPoll
+        | ExtendRoll
+        | IssueTickets
+        | CastBallot
+        | TrusteeKey
+        | TrusteeDealing
+        | TrusteeCheck
+        | TrusteeDecrypt,
+    ):
         return body.poll_id
     return None

@@ -23,6 +23,12 @@ MIN_OPTIONS = 2
 MAX_OPTIONS = 50
 MAX_OPTION_LENGTH = 200
 MAX_COST = 10**15
+MAX_TRUSTEES = 16
+"""Trustees of one encrypted poll: an election board's size, and it bounds every array
+of the key generation (dealings carry one share per trustee)."""
+MAX_ENCRYPTED_BALLOT_BYTES = 60_000
+"""The most an encrypted ballot of a poll may take, worst case over every choice, so it
+and its envelope fit a transaction (chain.tx.MAX_TX_BYTES); create_poll checks it."""
 """Largest option cost or budget cap (any currency unit; integers only)."""
 MAX_WEIGHT = 1_000_000
 """Largest weight of a roll entry in a weighted poll. A poll's roll holds at most

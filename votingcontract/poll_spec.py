@@ -1,7 +1,7 @@
 """The create_poll body: a poll's questions, options, schedule and access settings.
 
     create_poll = [kind, org_id, title, purpose, reference_url, opens_at_ms, closes_at_ms,
-                   visibility, revote, [question, ...], access]
+                   visibility, revote, [question, ...], access, secret?]
     question    = [text, [option, ...], min_selections, max_selections, budget | nil,
                    image?]
     option      = [text, cost, image?]
@@ -13,6 +13,7 @@
     tickets     = [ticket_key, ...]
     geofence    = [lat_micro, lon_micro, radius_m]
     image       = see images.py
+    secret      = [[trustee_key, ...], threshold]   (an encrypted poll: secret_polls.py)
 
 Fields marked ? form an optional tail (chain.encoding.expect_list_with_tail): added after
 the first polls were written, they are left out when nil, so every older body decodes
@@ -500,6 +501,43 @@ def parse_weights(
 
 
 @dataclass(frozen=True)
+class SecretSpec:
+    """An encrypted poll's trustees (Ed25519 keys; trustee j is trustees[j-1]) and the
+    threshold k of them whose partial decryptions open the tally."""
+
+    trustees: tuple[bytes, ...]
+    threshold: int
+
+    DICT_KEYS: ClassVar[tuple[str, ...]] = ("trustees", "threshold")
+
+    def to_value(self) -> list[Any]:
+        return [list(self.trustees), self.threshold]
+
+    @classmethod
+    def from_value(cls, value: Any, what: str) -> SecretSpec:
+        f = encoding.expect_list(value, 2, what)
+        trustees = expect_key_list(f[0], f"{what}.trustees", limits.MAX_TRUSTEES)
+        if not trustees:
+            raise DecodeError(f"{what}.trustees: at least one trustee")
+        return cls(trustees, encoding.expect_int(f[1], f"{what}.threshold", 1, len(trustees)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trustees": [t.hex() for t in self.trustees], "threshold": self.threshold}
+
+    @classmethod
+    def parse_dict(cls, d: Any, what: str) -> SecretSpec:
+        dicts.check_keys(d, cls.DICT_KEYS, f"{what}.")
+        trustees = dicts.as_list(dicts.field(d, "trustees", what), f"{what}.trustees")
+        return cls(
+            tuple(
+                dicts.as_hex(t, f"{what}.trustees[{i}]", PUBLIC_KEY_SIZE)
+                for i, t in enumerate(trustees)
+            ),
+            dicts.as_int(dicts.field(d, "threshold", what), f"{what}.threshold"),
+        )
+
+
+@dataclass(frozen=True)
 class CreatePoll(BodyBase):
     """Body of create_poll. The poll id is the create_poll transaction's tx_id."""
 
@@ -516,6 +554,7 @@ class CreatePoll(BodyBase):
         "revote",
         "questions",
         "access",
+        "secret",
     )
 
     kind: str
@@ -533,9 +572,11 @@ class CreatePoll(BodyBase):
     """True: a voter may vote again and only their last ballot counts."""
     questions: tuple[Question, ...]
     access: Access
+    secret: SecretSpec | None = None
+    """Set on an encrypted poll ("secret choices"); None: choices are public."""
 
     def to_value(self) -> list[Any]:
-        return [
+        value = [
             self.kind,
             self.org_id,
             self.title,
@@ -548,10 +589,13 @@ class CreatePoll(BodyBase):
             [q.to_value() for q in self.questions],
             self.access.to_value(),
         ]
+        if self.secret is not None:
+            value.append(self.secret.to_value())
+        return value
 
     @classmethod
     def from_value(cls, value: Any) -> CreatePoll:
-        f = encoding.expect_list(value, 11, "create_poll")
+        f = encoding.expect_list_with_tail(value, 11, 1, "create_poll")
         questions = encoding.expect_array(f[9], "create_poll.questions", limits.MAX_QUESTIONS)
         if not questions:
             raise DecodeError("create_poll.questions: at least one question")
@@ -574,10 +618,11 @@ class CreatePoll(BodyBase):
                 for i, q in enumerate(questions)
             ),
             access=Access.from_value(f[10], "create_poll.access"),
+            secret=None if f[11] is None else SecretSpec.from_value(f[11], "create_poll.secret"),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "kind": self.kind,
             "org_id": self.org_id,
             "title": self.title,
@@ -590,6 +635,9 @@ class CreatePoll(BodyBase):
             "questions": [q.to_dict() for q in self.questions],
             "access": self.access.to_dict(),
         }
+        if self.secret is not None:
+            d["secret"] = self.secret.to_dict()
+        return d
 
     def images(self) -> list[tuple[str, ImageRef]]:
         """Every image the poll names, with where ("question 1", "question 1, option 2")."""
@@ -622,4 +670,7 @@ class CreatePoll(BodyBase):
                 Question.parse_dict(q, f"{w}.questions[{i}]") for i, q in enumerate(questions)
             ),
             access=Access.parse_dict(opt(d, "access", w, {}), f"{w}.access"),
+            secret=None
+            if opt(d, "secret", w, None) is None
+            else SecretSpec.parse_dict(d["secret"], f"{w}.secret"),
         )

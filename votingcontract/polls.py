@@ -11,7 +11,7 @@ from __future__ import annotations
 from chain import encoding
 from chain.state import OverlayState, StateView
 from chain.tx import Transaction
-from votingcontract import limits, state_keys
+from votingcontract import limits, secret_polls, state_keys
 from votingcontract.bodies import ClosePoll, ExtendPoll, ExtendRoll, IssueTickets
 from votingcontract.context import BlockContext
 from votingcontract.poll_images import (
@@ -60,6 +60,7 @@ def process_create_poll(
     )
     state.set(state_keys.poll(poll_id), record.encode())
     process_image_index(state, body)
+    secret_polls.process_secret_poll_created(state, poll_id, body)
     if body.access.roll is not None:
         process_roll_additions(state, record, *body.access.roll, body.access.roll_weights)
     if body.access.tickets is not None:
@@ -168,6 +169,7 @@ def validate_poll_content(body: CreatePoll) -> None:
         except Refused as refusal:
             raise refusal.within(f"question {number}") from None
     validate_poll_images(body)
+    secret_polls.validate_secret_spec(body)
 
 
 def validate_question(question: Question) -> None:

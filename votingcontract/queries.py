@@ -13,7 +13,7 @@ from typing import Any
 from chain import encoding
 from chain.hashing import HASH_SIZE
 from chain.state import StateView
-from votingcontract import state_keys
+from votingcontract import secret_polls, state_keys
 from votingcontract.records import (
     OrgKeyRecord,
     OrgRecord,
@@ -281,4 +281,7 @@ def poll_document(state: StateView, poll: PollRecord, now_ms: int) -> dict[str, 
         access["roll_size"] = read_count(state, state_keys.roll_count(poll.poll_id))
     if poll.spec.access.tickets is not None:
         access["tickets_issued"] = read_count(state, state_keys.ticket_count(poll.poll_id))
+    secret = secret_polls.secret_status(state, poll)
+    if secret is not None:
+        d["secret"] = secret
     return d

@@ -51,6 +51,12 @@ class ReasonCode(StrEnum):
     UNDER_MIN_SPEND = "under_min_spend"
     WEIGHT_CONFLICT = "weight_conflict"
     WEIGHTS_MISMATCH = "weights_mismatch"
+    AWAITING_KEY = "awaiting_key"
+    MALFORMED_BALLOT = "malformed_ballot"
+    BAD_BALLOT_PROOF = "bad_ballot_proof"
+    NOT_TRUSTEE = "not_trustee"
+    WRONG_PHASE = "wrong_phase"
+    BAD_TRUSTEE_PROOF = "bad_trustee_proof"
 
     @property
     def description(self) -> str:
@@ -97,6 +103,17 @@ DESCRIPTIONS: dict[ReasonCode, str] = {
     "this question requires",
     ReasonCode.WEIGHT_CONFLICT: "a roll entry is already listed, or listed twice, with another "
     "weight; a voter's weight is fixed once listed",
+    ReasonCode.AWAITING_KEY: "the poll's choices are secret and its trustees have not yet "
+    "finished setting up its key, so it takes no ballot yet",
+    ReasonCode.MALFORMED_BALLOT: "the ballot does not fit the poll: plain choices for a secret "
+    "poll, encrypted ones for a public poll, or ciphertexts and proofs of the wrong shape",
+    ReasonCode.BAD_BALLOT_PROOF: "a proof of the encrypted ballot does not verify: it may "
+    "choose too many or too few options, spend over the budget, or belong to another voter",
+    ReasonCode.NOT_TRUSTEE: "the signing key is not the trustee this step names for this poll",
+    ReasonCode.WRONG_PHASE: "this trustee step is out of order or already done (keys, then "
+    "dealings, then checks; decryption only once the poll has closed)",
+    ReasonCode.BAD_TRUSTEE_PROOF: "a trustee's key, dealing, complaint or partial decryption "
+    "does not verify",
     ReasonCode.WEIGHTS_MISMATCH: "the roll entries carry weights and the poll's roll is not "
     "weighted, or the roll is weighted and they carry none",
 }

@@ -166,6 +166,7 @@ class PollRecord:
             closes_at_ms=self.closes_at_ms,
             closed_early_at_ms=self.closed_early_at_ms,
             weighted=self.spec.access.roll_weights is not None,
+            choices="public" if self.spec.secret is None else "secret",
         )
         if now_ms is not None:
             d["status"] = self.status(now_ms)
@@ -192,17 +193,24 @@ class BallotRecord:
     weight: int | None = None
     """The voter's weight in a weighted poll, kept so a revote takes back exactly what
     this ballot added; None in every other poll (whose records keep their 3 fields)."""
+    ciphertexts: bytes | None = None
+    """A secret poll's ballot: its option ciphertexts (64 bytes each, in order), kept so
+    a revote takes them out of the encrypted tally; its selections are then ()."""
 
     def encode(self) -> bytes:
-        fields: list[Any] = [[list(s) for s in self.selections], self.height, self.tx_id]
-        if self.weight is not None:
-            fields.append(self.weight)
-        return encoding.encode(fields)
+        fields: list[Any] = [
+            [list(s) for s in self.selections],
+            self.height,
+            self.tx_id,
+            self.weight,
+            self.ciphertexts,
+        ]
+        return encoding.encode(encoding.without_nil_tail(fields, 3))
 
     @classmethod
     def decode(cls, data: bytes) -> BallotRecord:
-        f = encoding.expect_list_with_tail(encoding.decode(data), 3, 1, "ballot record")
-        return cls(tuple(tuple(s) for s in f[0]), f[1], f[2], f[3])
+        f = encoding.expect_list_with_tail(encoding.decode(data), 3, 2, "ballot record")
+        return cls(tuple(tuple(s) for s in f[0]), f[1], f[2], f[3], f[4])
 
 
 @dataclass(frozen=True)

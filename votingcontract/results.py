@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chain.state import StateView
-from votingcontract import state_keys
+from votingcontract import secret_polls, state_keys
 from votingcontract.records import PollRecord, read_count
 
 
@@ -111,17 +111,26 @@ class PollResults:
     """True: each ballot counts with its voter's weight (roll entries carry weights)."""
     participant_weight: int = 0
     """The participants' total weight (equal to participants in an unweighted poll)."""
+    choices: str = "public"
+    """"secret": an encrypted poll, whose counts exist only once its trustees decrypt."""
+    awaiting_trustees: tuple[int, int] | None = None
+    """A secret poll not yet decrypted: (valid partial decryptions, threshold)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "poll_id": self.poll_id.hex(),
             "status": self.status,
             "visible": self.visible,
             "weighted": self.weighted,
+            "choices": self.choices,
             "participants": self.participants,
             "participant_weight": self.participant_weight,
             "questions": [q.to_dict() for q in self.questions],
         }
+        if self.awaiting_trustees is not None:
+            have, need = self.awaiting_trustees
+            d["awaiting_trustees"] = {"partials": have, "threshold": need}
+        return d
 
 
 def calculate_counts(state: StateView, poll: PollRecord) -> list[list[int]]:
@@ -149,6 +158,22 @@ def calculate_results(state: StateView, poll: PollRecord, now_ms: int) -> PollRe
     status = poll.status(now_ms)
     visible = poll.spec.visibility == "live" or status == "closed"
     weighted = poll.spec.access.roll_weights is not None
+    secret = poll.spec.secret
+    if secret is not None:
+        decryption = secret_polls.read_decryption(state, poll.poll_id)
+        if not decryption.counted:
+            participants = read_count(state, state_keys.participants(poll.poll_id))
+            return PollResults(
+                poll.poll_id,
+                status,
+                False,
+                participants,
+                (),
+                weighted,
+                participants,
+                "secret",
+                (len(decryption.partials), secret.threshold),
+            )
     if not visible:
         return PollResults(poll.poll_id, status, False, 0, (), weighted)
     counts = calculate_counts(state, poll)
@@ -192,4 +217,5 @@ def calculate_results(state: StateView, poll: PollRecord, now_ms: int) -> PollRe
         tuple(questions),
         weighted,
         participant_weight,
+        "public" if secret is None else "secret",
     )

@@ -37,6 +37,14 @@ keys under its own `state/` prefix; they are relative to that.
                                                                  participations
     image/<sha256_32>                  [size, type]              an image some poll names
                                                                  (its bytes are off chain)
+    secret/<poll_id32>                 SecretSetup               a secret poll's key
+                                                                 generation (secret_polls.py)
+    pollkey/<poll_id32>                point (32 bytes)          its joint key, once ready
+    etally/<poll_id32>                 bytes                     its encrypted tally: 64
+                                                                 bytes per option, in order
+    decryption/<poll_id32>             DecryptionRecord          its valid partial decryptions
+    tracking/<code32>                  tx_id                     an accepted encrypted
+                                                                 ballot's tracking code
 
 voter_id is the voter's phone_id, or for a voter without enrollment in a ticket poll,
 the ticket key (so the ticket stands in for the phone). u16 is 2-byte big-endian.
@@ -66,6 +74,11 @@ PARTICIPATION = b"participation/"
 CITIZEN_OPEN = b"citizenopen/"
 STAT = b"stat/"
 IMAGE = b"image/"
+SECRET_SETUP = b"secret/"
+POLL_KEY = b"pollkey/"
+ENCRYPTED_TALLY = b"etally/"
+DECRYPTION = b"decryption/"
+TRACKING = b"tracking/"
 
 STAT_NAMES = ("orgs", "voters", "polls_policy", "polls_citizen", "ballots", "participations")
 
@@ -175,3 +188,23 @@ def stat(name: str) -> bytes:
 
 def image(sha256: bytes) -> bytes:
     return IMAGE + sha256
+
+
+def secret_setup(poll_id: bytes) -> bytes:
+    return SECRET_SETUP + poll_id
+
+
+def poll_key(poll_id: bytes) -> bytes:
+    return POLL_KEY + poll_id
+
+
+def encrypted_tally(poll_id: bytes) -> bytes:
+    return ENCRYPTED_TALLY + poll_id
+
+
+def decryption(poll_id: bytes) -> bytes:
+    return DECRYPTION + poll_id
+
+
+def tracking(code: bytes) -> bytes:
+    return TRACKING + code

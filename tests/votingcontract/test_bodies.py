@@ -99,6 +99,10 @@ def test_registry_names_every_kind_once() -> None:
             "extend_roll",
             "issue_tickets",
             "cast_ballot",
+            "trustee_key",
+            "trustee_dealing",
+            "trustee_check",
+            "trustee_decrypt",
         ]
     )
 

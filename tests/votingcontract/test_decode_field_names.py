@@ -111,7 +111,7 @@ CATEGORIES = "city_department, district_office, education_office, public_body, c
 REFUSED: list[tuple[type[BodyBase], Path, Any, str]] = [
     # create_poll
     (CreatePoll, (), "x", "create_poll: expected an array, got str"),
-    (CreatePoll, (), POLL[:10], "create_poll: expected 11 fields, got 10"),
+    (CreatePoll, (), POLL[:10], "create_poll: expected 11 to 12 fields, got 10"),
     (CreatePoll, (0,), 1, "create_poll.kind: expected a string, got int"),
     (CreatePoll, (0,), "poll", "create_poll.kind: 'poll' is not one of policy, citizen"),
     (CreatePoll, (0,), "p" * 65, "create_poll.kind: at most 64 characters, got 65"),
@@ -328,7 +328,7 @@ REFUSED: list[tuple[type[BodyBase], Path, Any, str]] = [
     (IssueTickets, (1, 1), K2[:31], "issue_tickets.ticket_keys[1]: expected 32 bytes, got 31"),
     # cast_ballot
     (CastBallot, (), "x", "cast_ballot: expected an array, got str"),
-    (CastBallot, (), [H1, [[0]], None, None, None], "cast_ballot: expected 6 fields, got 5"),
+    (CastBallot, (), [H1, [[0]], None, None, None], "cast_ballot: expected 6 to 7 fields, got 5"),
     (CastBallot, (0,), H1[:31], "cast_ballot.poll_id: expected 32 bytes, got 31"),
     (CastBallot, (1,), "x", "cast_ballot.selections: expected an array, got str"),
     (CastBallot, (1,), [[0]] * 21, "cast_ballot.selections: at most 20 items, got 21"),

@@ -72,7 +72,7 @@ def test_an_empty_attester_pepper_is_refused_saying_so() -> None:
             "phone record replacement: expected 3 fields, got 1",
         ),
         (VoterKeyRecord.decode, [], "voter key record: expected 1 fields, got 0"),
-        (BallotRecord.decode, [1], "ballot record: expected 3 to 4 fields, got 1"),
+        (BallotRecord.decode, [1], "ballot record: expected 3 to 5 fields, got 1"),
         (
             lambda data: ParticipationRecord.decode(H, H, data),
             [1],
