@@ -11,7 +11,15 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn, cast
 
 from chain.errors import VotechainError
-from cli import cluster_cmds, info_cmds, poll_cmds, recover_cmds, verify_cmds, voter_cmds
+from cli import (
+    cluster_cmds,
+    info_cmds,
+    poll_cmds,
+    recover_cmds,
+    trustee_cmds,
+    verify_cmds,
+    voter_cmds,
+)
 from cli.errors import UsageError, error_code
 from cli.output import fail
 
@@ -39,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     cluster_cmds.register(sub)
     poll_cmds.register(sub)
     voter_cmds.register(sub)
+    trustee_cmds.register(sub)
     verify_cmds.register(sub)
     recover_cmds.register(sub)
     info_cmds.register(sub)

@@ -46,7 +46,7 @@ from votingcontract import limits
 from votingcontract.dicts import unknown_key
 from votingcontract.images import ImageRef
 from votingcontract.limits import SALT_SIZE
-from votingcontract.poll_spec import Access, CreatePoll, Geofence, Option, Question
+from votingcontract.poll_spec import Access, CreatePoll, Geofence, Option, Question, SecretSpec
 
 MIN_PASSWORD_CHARACTERS = 16
 MIN_PASSWORD_DISTINCT = 8
@@ -365,6 +365,7 @@ FILE_KEYS: dict[str, tuple[str, ...]] = {
     "question": Question.DICT_KEYS,
     "option": Option.DICT_KEYS,
     "geofence": Geofence.DICT_KEYS,
+    "secret": SecretSpec.DICT_KEYS,
 }
 """Every key a poll file may hold, per table: the body's own keys (poll_spec's DICT_KEYS)
 and the file-only conveniences this module turns into them. A key elsewhere is refused."""
@@ -380,6 +381,8 @@ def check_file_keys(document: dict[str, Any]) -> None:
         _check(access, "access", "access.")
         if isinstance(access.get("geofence"), dict):
             _check(access["geofence"], "geofence", "access.geofence.")
+    if isinstance(document.get("secret"), dict):
+        _check(document["secret"], "secret", "secret.")
     questions = document.get("questions")
     if not isinstance(questions, list):
         return

@@ -14,6 +14,7 @@ from typing import Any
 
 from cli.client import RpcClient, RpcFailure
 from cli.poll_file import ImageFile
+from cli.trustee_view import poll_secret_line
 from votingcontract.images import EXTENSIONS, ImageRef, image_problem
 
 
@@ -46,6 +47,7 @@ def describe_poll(poll: dict[str, Any], extra_roll: int = 0) -> list[str]:
         else "hidden until the poll closes (ballots' choices too)"
     )
     lines.append(f"results: {results}")
+    lines.extend(choices_lines(poll))
     lines.append(
         "revote:  allowed; only a voter's last ballot counts"
         if poll["revote"]
@@ -62,6 +64,24 @@ def describe_poll(poll: dict[str, Any], extra_roll: int = 0) -> list[str]:
         for o, option in enumerate(question["options"], start=1):
             cost = f"  (cost {option['cost']:,})" if option.get("cost") else ""
             lines.append(f"  {o}. {option['text']}{cost}{image_text(option)}")
+    return lines
+
+
+def choices_lines(poll: dict[str, Any]) -> list[str]:
+    """Whether the choices are public or secret; for a secret poll its trustees and
+    where their key set-up or decryption stands (a poll's JSON view has `phase`; a
+    create_poll body, in a dry run, only the trustees)."""
+    secret = poll.get("secret")
+    if secret is None:
+        return ["choices: public: each ballot's choices are on the chain beside its voter's key"]
+    size, k = len(secret["trustees"]), secret["threshold"]
+    lines = [
+        f"choices: secret: ballots are encrypted on the voter's device; {k} of these {size} "
+        "trustees decrypt the totals after close, never a single ballot"
+    ]
+    lines += [f"  trustee {j}: {key}" for j, key in enumerate(secret["trustees"], start=1)]
+    if "phase" in secret:
+        lines.append(f"trustees: {poll_secret_line(poll)}")
     return lines
 
 

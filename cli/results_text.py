@@ -18,6 +18,23 @@ def participants_text(results: dict[str, Any]) -> str:
     return text
 
 
+def secret_results_line(results: dict[str, Any]) -> str:
+    """A secret poll's results: decrypted by its trustees, or what they still owe."""
+    awaiting = results.get("awaiting_trustees")
+    if awaiting is None:
+        return "choices: secret; these totals were decrypted by the poll's trustees"
+    have, need = awaiting["partials"], awaiting["threshold"]
+    if results["status"] != "closed":
+        return (
+            f"choices: secret; the totals are encrypted until the poll closes and {need} "
+            "trustees decrypt them"
+        )
+    return (
+        f"choices: secret; awaiting trustees ({have} of {need}): the totals appear once {need} "
+        "trustees have posted their partial decryption (`votechain trustee status`)"
+    )
+
+
 def print_questions(results: dict[str, Any], indent: str = "") -> None:
     """Each question's table (votes, share, and for a weighted poll the ballots behind
     the votes) and, for a participatory budget, what is funded."""

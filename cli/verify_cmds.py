@@ -28,6 +28,7 @@ from cli import common
 from cli.errors import CliError
 from cli.output import bar, print_json, short
 from cli.results_text import participants_text, print_questions
+from cli.secret_ballot import tracking_of_tx
 from verifier.errors import VerificationFailure
 from verifier.export import ExportSource, write_export
 from verifier.receipts import (
@@ -293,7 +294,7 @@ def receipt_save(args: argparse.Namespace) -> int:
         print(f"saved {args.file}, but it does not check:", file=sys.stderr)
         return _print_failure(args, failure, Report("", ""))
     _write_json(args.file, receipt)
-    return _print_check(args, check.to_dict(), f"saved {args.file}")
+    return _print_check(args, check.to_dict(), f"saved {args.file}", receipt)
 
 
 def receipt_verify(args: argparse.Namespace) -> int:
@@ -303,7 +304,7 @@ def receipt_verify(args: argparse.Namespace) -> int:
         check = verify_receipt(document, genesis)
     except VerificationFailure as failure:
         return _print_failure(args, failure, Report("", ""))
-    return _print_check(args, check.to_dict(), f"{args.file}")
+    return _print_check(args, check.to_dict(), f"{args.file}", document)
 
 
 def receipt_check(args: argparse.Namespace) -> int:
@@ -338,7 +339,9 @@ def receipt_check(args: argparse.Namespace) -> int:
             node.close()
     except VerificationFailure as failure:
         return _print_failure(args, failure, Report("", ""))
-    return _print_check(args, result, f"{args.file}: block {check.height} is still on the chain")
+    return _print_check(
+        args, result, f"{args.file}: block {check.height} is still on the chain", document
+    )
 
 
 def _refresh_receipt_proof(
@@ -354,12 +357,19 @@ def _refresh_receipt_proof(
     return {"receipt_certified": check.receipt_certified, "ok": check.receipt_certified}
 
 
-def _print_check(args: argparse.Namespace, result: dict[str, Any], headline: str) -> int:
+def _print_check(
+    args: argparse.Namespace, result: dict[str, Any], headline: str, receipt: dict[str, Any]
+) -> int:
     code = 0 if result["receipt_certified"] else NOT_YET_CERTIFIED
+    tracking = tracking_of_tx(str(receipt.get("tx", "")))
+    if tracking is not None:
+        result = {**result, "tracking_code": tracking}
     if args.json:
         print_json(result)
         return code
     print(headline)
+    if tracking is not None:
+        print(f"encrypted ballot, tracking code {tracking}")
     print(
         f"tx {result['tx_id']} ({result['kind']}) is at position {result['position']} of "
         f"block {result['height']} {short(result['block_hash'])}"

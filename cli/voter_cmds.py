@@ -14,7 +14,7 @@ import votingcontract
 from chain.genesis import Genesis
 from chain.keyfile import load_key
 from chain.keys import PrivateKey
-from cli import common, enrolment
+from cli import common, enrolment, secret_ballot
 from cli.ballot import parse_answers, read_location, read_qr_seed, read_ticket
 from cli.client import RpcClient, RpcFailure
 from cli.ids import POLL_ID_HELP, TX_ID_HELP, fetch_poll, fetch_tx
@@ -24,6 +24,7 @@ from cli.voter_keys import explain_key_refusal, submit_as_voter
 from node.client_auth import sign_history_request
 from verifier.errors import VerificationFailure
 from verifier.receipts import receipt_from_committed_tx, verify_receipt
+from votingcontract.secret_polls import tracking_code
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -78,6 +79,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--phone", help="E.164 number: enrol --key for it first, if not yet enrolled")
     p.add_argument("--session", help="with --phone: the enrolment session a previous run printed")
     p.add_argument("--code", help="with --session: the one-time code you received")
+    p.add_argument(
+        "--audit",
+        action="store_true",
+        help="a poll with secret choices: encrypt the ballot, then reveal its randomness and "
+        "check it encrypts your answers (a Benaloh audit) instead of casting it",
+    )
     add_attester(p)
     common.add_rpc(p)
     common.add_json(p)
@@ -195,6 +202,7 @@ def vote(args: argparse.Namespace) -> int:
         "poll_id": poll["poll_id"],
         "selections": parse_answers(args.answer, poll),
     }
+    encrypted = secret_ballot.encrypt_for_vote(args, chain_id, poll, key, body)
     poll_id = bytes.fromhex(poll["poll_id"])
     access = poll["access"]
     if args.password is not None:
@@ -216,6 +224,13 @@ def vote(args: argparse.Namespace) -> int:
     if location is not None:
         body["location"] = location
     ballot = votingcontract.CastBallot.from_dict(body)
+    tracking = None
+    if encrypted is not None:
+        tracking = secret_ballot.tracking_text(tracking_code(ballot))
+        if args.audit:
+            return secret_ballot.report_audit(args.json, poll, encrypted, tracking)
+        if not args.json:
+            print(f"tracking code: {tracking} (find it on the chain with `votechain receipt`)")
     if (args.phone or args.session) and not enrolment.ensure_enrolled(args, client, key):
         return 1
     notice = key_notice(client, key)
@@ -223,7 +238,7 @@ def vote(args: argparse.Namespace) -> int:
         print(notice, file=sys.stderr)
     result = submit_as_voter(client, key, sign(key, chain_id, ballot))
     if args.json:
-        print_json(result)
+        print_json(result if tracking is None else {**result, "tracking_code": tracking})
     else:
         print(describe_receipt(result))
     return 0 if result.get("receipt", {}).get("accepted") else 1
@@ -312,6 +327,9 @@ def tx(args: argparse.Namespace) -> int:
         return 0
     receipt = document["receipt"]
     print(f"tx {document['tx']['tx_id']} ({document['tx']['kind']})")
+    tracking = secret_ballot.tracking_of_tx(str(document["tx"].get("encoded", "")))
+    if tracking is not None:
+        print(f"encrypted ballot, tracking code {tracking}")
     print(
         f"block {document['height']} {document['header']['hash']}, position {document['position']}"
     )
