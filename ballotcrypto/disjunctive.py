@@ -120,8 +120,8 @@ def _commitments(
 ) -> list[Point]:
     """(a_j, b_j) of (D1) and (D2)."""
     beta_j = ciphertext.beta if m == 0 else group.sub(ciphertext.beta, group.small_multiple(m))
-    a_j = group.sub(group.base_mul(v_j), group.mul(c_j, ciphertext.alpha))
-    b_j = group.sub(group.mul(v_j, public_key), group.mul(c_j, beta_j))
+    a_j = group.base_mul_sub(v_j, c_j, ciphertext.alpha)
+    b_j = group.mul_sub(v_j, public_key, c_j, beta_j)
     return [a_j, b_j]
 
 

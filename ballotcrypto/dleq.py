@@ -44,8 +44,8 @@ def prove(domain: Domain, context: Context, x: int, h: Point, z: Point, w: int) 
 def verify(
     domain: Domain, context: Context, public: Point, h: Point, z: Point, proof: DleqProof
 ) -> bool:
-    a = group.sub(group.base_mul(proof.v), group.mul(proof.c, public))  # (Q1)
-    b = group.sub(group.mul(proof.v, h), group.mul(proof.c, z))  # (Q2)
+    a = group.base_mul_sub(proof.v, proof.c, public)  # (Q1)
+    b = group.mul_sub(proof.v, h, proof.c, z)  # (Q2)
     return challenge(domain, context, _statement(public, h, z), [a, b]) == proof.c  # (Q3)
 
 

@@ -20,12 +20,13 @@ time). The verifier, which handles only public values, is what runs on validator
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
 from ballotcrypto.errors import MalformedCrypto
-from ballotcrypto.sodium import sodium
+from ballotcrypto.sodium import library
 
 L: Final = 2**252 + 27742317777372353535851937790883648493
 """The prime order of ristretto255 (RFC 9496, section 4)."""
@@ -62,7 +63,7 @@ def point_from_bytes(data: object, what: str, allow_identity: bool = False) -> P
         raise MalformedCrypto(f"{what}: expected bytes, got {type(data).__name__}")
     if len(data) != POINT_SIZE:
         raise MalformedCrypto(f"{what}: expected {POINT_SIZE} bytes, got {len(data)}")
-    if not sodium.crypto_core_ristretto255_is_valid_point(data):
+    if _is_valid_point(data) != 1:
         raise MalformedCrypto(f"{what}: not a canonical ristretto255 encoding")
     if data == IDENTITY.encoding and not allow_identity:
         raise MalformedCrypto(f"{what}: the identity element is not allowed here")
@@ -90,31 +91,79 @@ def scalar_to_bytes(value: int) -> bytes:
 
 def add(p: Point, q: Point) -> Point:
     """p + q."""
-    return Point(sodium.crypto_core_ristretto255_add(p.encoding, q.encoding))
+    return Point(_add(p.encoding, q.encoding))
 
 
 def sub(p: Point, q: Point) -> Point:
     """p - q."""
-    return Point(sodium.crypto_core_ristretto255_sub(p.encoding, q.encoding))
+    return Point(_sub(p.encoding, q.encoding))
 
 
 def mul(k: int, p: Point) -> Point:
     """k·p. libsodium refuses to return the identity, which for points of prime order
     is exactly k ≡ 0 or p the identity: those are answered here."""
-    k %= L
-    if k == 0 or p == IDENTITY:
-        return IDENTITY
-    return Point(
-        sodium.crypto_scalarmult_ristretto255(k.to_bytes(SCALAR_SIZE, "little"), p.encoding)
-    )
+    return Point(_mul(k, p.encoding))
 
 
 def base_mul(k: int) -> Point:
     """k·G for the standard generator G of ristretto255."""
+    return Point(_base_mul(k))
+
+
+def base_mul_sub(v: int, c: int, p: Point) -> Point:
+    """v·G - c·p: the first commitment of every proof's check (a = v·G - c·X), without
+    the Points in between."""
+    return Point(_sub(_base_mul(v), _mul(c, p.encoding)))
+
+
+def mul_sub(v: int, p: Point, c: int, q: Point) -> Point:
+    """v·p - c·q: a proof's second commitment (b = v·Y - c·beta)."""
+    return Point(_sub(_mul(v, p.encoding), _mul(c, q.encoding)))
+
+
+# libsodium called directly (ballotcrypto.sodium says why), on encodings that a Point
+# holds, so always canonical: a non-zero result cannot happen and is a bug, not input.
+_Buffer = ctypes.c_char * POINT_SIZE
+_ZERO_ENCODING: Final = bytes(POINT_SIZE)
+_is_valid_point = library.crypto_core_ristretto255_is_valid_point
+_sodium_add = library.crypto_core_ristretto255_add
+_sodium_sub = library.crypto_core_ristretto255_sub
+_sodium_mul = library.crypto_scalarmult_ristretto255
+_sodium_base_mul = library.crypto_scalarmult_ristretto255_base
+
+
+def _add(p: bytes, q: bytes) -> bytes:
+    out = _Buffer()
+    if _sodium_add(out, p, q) != 0:
+        raise ValueError("libsodium refused to add two canonical points")
+    return out.raw
+
+
+def _sub(p: bytes, q: bytes) -> bytes:
+    out = _Buffer()
+    if _sodium_sub(out, p, q) != 0:
+        raise ValueError("libsodium refused to subtract two canonical points")
+    return out.raw
+
+
+def _mul(k: int, p: bytes) -> bytes:
+    k %= L
+    if k == 0 or p == _ZERO_ENCODING:
+        return _ZERO_ENCODING
+    out = _Buffer()
+    if _sodium_mul(out, k.to_bytes(SCALAR_SIZE, "little"), p) != 0:
+        raise ValueError("libsodium refused a multiple of a canonical point")
+    return out.raw
+
+
+def _base_mul(k: int) -> bytes:
     k %= L
     if k == 0:
-        return IDENTITY
-    return Point(sodium.crypto_scalarmult_ristretto255_base(k.to_bytes(SCALAR_SIZE, "little")))
+        return _ZERO_ENCODING
+    out = _Buffer()
+    if _sodium_base_mul(out, k.to_bytes(SCALAR_SIZE, "little")) != 0:
+        raise ValueError("libsodium refused a multiple of the generator")
+    return out.raw
 
 
 @lru_cache(maxsize=4096)

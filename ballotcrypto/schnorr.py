@@ -40,7 +40,7 @@ def prove(context: TrusteeContext, x: int, w: int) -> SchnorrProof:
 
 
 def verify(context: TrusteeContext, public: Point, proof: SchnorrProof) -> bool:
-    a = group.sub(group.base_mul(proof.v), group.mul(proof.c, public))  # (S1)
+    a = group.base_mul_sub(proof.v, proof.c, public)  # (S1)
     return challenge(Domain.KEY_KNOWLEDGE, context, [public.encoding], [a]) == proof.c
 
 

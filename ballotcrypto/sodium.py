@@ -21,3 +21,9 @@ if not _pysodium.sodium_version_check(1, 0, 18):
 
 sodium: Any = _pysodium
 """The binding's functions; only ballotcrypto.group calls them."""
+
+library: Any = _pysodium.sodium
+"""The libsodium that pysodium loaded (a ctypes library), called directly by
+ballotcrypto.group's group operations: pysodium's wrappers add a version check, length
+checks and a result check to every call, a few µs each, and a ballot's validation makes
+about 70 such calls on points group.py has already validated (docs/adr/009)."""

@@ -94,3 +94,24 @@ def test_encodings_round_trip(a: int) -> None:
     point = group.base_mul(a)
     assert group.point_from_bytes(point.encoding, "p", allow_identity=True) == point
     assert group.scalar_from_bytes(group.scalar_to_bytes(a), "s") == a
+
+
+@settings(max_examples=40, deadline=None)
+@given(scalars, scalars, scalars, scalars)
+def test_a_proofs_commitment_in_one_step_is_the_same_point(v: int, c: int, x: int, y: int) -> None:
+    # base_mul_sub and mul_sub compute a proof's a = v·G - c·X and b = v·Y - c·Z without
+    # the Points in between (ADR 009, "Measured again"): they must give the very encoding
+    # the long way gives, or a valid ballot's challenge would not match.
+    p, q = group.base_mul(x), group.base_mul(y)
+    assert group.base_mul_sub(v, c, p) == group.sub(group.base_mul(v), group.mul(c, p))
+    assert group.base_mul_sub(v, c, p) == group.base_mul(v - c * x)
+    assert group.mul_sub(v, p, c, q) == group.base_mul(v * x - c * y)
+
+
+def test_commitments_in_one_step_with_zero_scalars_and_the_identity() -> None:
+    g, o = group.GENERATOR, group.IDENTITY
+    assert group.base_mul_sub(0, 0, g) == o
+    assert group.base_mul_sub(0, 1, g) == group.base_mul(group.L - 1)
+    assert group.base_mul_sub(5, 3, o) == group.base_mul(5)
+    assert group.mul_sub(2, o, group.L, g) == o
+    assert group.mul_sub(3, g, 0, o) == group.base_mul(3)
