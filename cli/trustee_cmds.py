@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "organiser puts in the poll file's [secret] trustees.",
     )
     p.add_argument("--out", required=True, type=Path, help="the key file to write")
+    common.add_config(p)  # accepted like every command's, though init talks to no node
     common.add_json(p)
     p.set_defaults(handler=init)
 
@@ -186,7 +187,7 @@ def _post_or_wait(
                 f"trustee {me}: nothing to post now: awaiting the {step.what} of trustee(s) {who}"
             )
         else:
-            print(f"trustee {me}: nothing to post: this trustee's {step.what} is on chain")
+            print(f"trustee {me}: nothing to post: {step.what}")
     else:
         print(f"trustee {me} posted its {step.summary}: {describe_receipt(document['result'])}")
     print(awaited_text(after))

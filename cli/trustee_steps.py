@@ -74,7 +74,8 @@ class PollCrypto:
 
 @dataclass(frozen=True)
 class Waiting:
-    """Nothing to post yet: the step waits for these trustees (or for nothing: done)."""
+    """Nothing to post: the step awaits `what` (a step's name) from `trustees`, or, with
+    no trustees, `what` says why there is nothing to do."""
 
     what: str
     trustees: tuple[int, ...] = ()
@@ -95,7 +96,7 @@ def next_setup_step(
     every key is on chain, then its check once every dealing is."""
     poll = crypto.poll_id.hex()
     if crypto.phase in ("ready", "failed"):
-        return Waiting(f"the key generation is over ({crypto.phase})")
+        return Waiting(f"the key set-up is over ({crypto.phase})")
     if me not in crypto.transport_keys:
         kept = state.ensure_transport(poll, me, draw)
         key = dkg.make_transport_key(
@@ -185,7 +186,7 @@ def decrypt_step(
             NOTHING_TO_DO,
         )
     if me in crypto.partials:
-        return Waiting("partial decryptions", ())
+        return Waiting("its partial decryption is already on chain")
     share = my_secret_share(crypto, me, state)
     kept = state.ensure_decryption(
         crypto.poll_id.hex(), tally_hash(crypto.tally), len(crypto.tally), draw

@@ -138,7 +138,9 @@ def test_three_trustees_set_up_a_2_of_3_key_and_two_of_them_decrypt(tmp_path: Pa
         assert isinstance(step, Step)
         partials.append(step.body.partial)  # type: ignore[union-attr]
         view = apply(view, j, step)
-    assert decrypt_step(view, 1, states[1], draw_scalar) == Waiting("partial decryptions", ())
+    assert decrypt_step(view, 1, states[1], draw_scalar) == Waiting(
+        "its partial decryption is already on chain"
+    )
     outcome = decryption.tally(
         CHAIN, POLL, tally, partials, view.verification_keys, 2, BoundedLog(3)
     )
