@@ -234,6 +234,19 @@ def openapi_document() -> dict[str, Any]:
                 "participants' participant_weight beside them",
                 [poll_id],
             ),
+            "/v1/polls/{poll_id}/crypto": _get(
+                "A secret poll's trustees, key generation (transport keys, dealings, checks, "
+                "qualified dealers, joint and verification keys), encrypted tally and partial "
+                "decryptions so far; messages as hex of their canonical encodings "
+                "(PROTOCOL.md section 15); not_found for a poll with public choices",
+                [poll_id],
+            ),
+            "/v1/tracking/{code}": _get(
+                "The accepted encrypted ballot with this tracking code: "
+                '{"tracking_code", "shown", "tx_id"}; the code as shown to the voter (26 '
+                "base32 characters, dashes and spaces ignored) or 64 hex digits (15.11)",
+                [_path_param("code", {"type": "string", "maxLength": 80})],
+            ),
             "/v1/images/{sha256}": _image_operations(),
             "/v1/history": _heavy(
                 _post(

@@ -38,7 +38,7 @@ from node.metrics import NodeMetrics
 from node.openapi import openapi_document
 from node.ratelimit import ClientLimits, ClientRate
 from node.readpool import ReadPool
-from votingcontract import limits
+from votingcontract import limits, secret_polls
 from votingcontract.queries import is_voter_key_active, poll_document
 
 log = logging.getLogger("votechain.rpc")
@@ -145,6 +145,8 @@ def make_rpc_app(
             web.get("/v1/polls", rpc.list_polls),
             web.get("/v1/polls/{poll_id}", rpc.get_poll),
             web.get("/v1/polls/{poll_id}/results", rpc.get_results),
+            web.get("/v1/polls/{poll_id}/crypto", rpc.get_poll_crypto),
+            web.get("/v1/tracking/{code}", rpc.find_tracking),
             web.post("/v1/history", rpc.history),
             web.get("/v1/voters/{voter_key}", rpc.voter),
             web.get("/v1/orgs/{org_id}", rpc.get_org),
@@ -359,6 +361,48 @@ class _Routes:
         if results is None:
             raise RpcError(RpcErrorCode.NOT_FOUND, f"no poll {poll_id.hex()}")
         return web.json_response(results.to_dict())
+
+    async def get_poll_crypto(self, request: web.Request) -> web.Response:
+        """GET /v1/polls/{id}/crypto: a secret poll's key generation and encrypted tally,
+        what a trustee's tool and an auditor read (votingcontract.secret_polls)."""
+        poll = votingcontract.get_poll(self.store, _hex_param(request, "poll_id", 32))
+        if poll is None:
+            raise RpcError(RpcErrorCode.NOT_FOUND, f"no poll {request.match_info['poll_id']}")
+        document = secret_polls.crypto_document(self.store, poll)
+        if document is None:
+            raise RpcError(
+                RpcErrorCode.NOT_FOUND,
+                f"poll {poll.poll_id.hex()} has public choices: it has no trustees or key",
+            )
+        return web.json_response(document)
+
+    async def find_tracking(self, request: web.Request) -> web.Response:
+        """GET /v1/tracking/{code}: the ballot with this tracking code, by the 26
+        characters a voter is shown or the whole code in hex (PROTOCOL.md 15.11)."""
+        text = request.match_info["code"]
+        try:
+            code = secret_polls.parse_tracking_code(text)
+        except ValueError as exc:
+            raise RpcError(RpcErrorCode.BAD_REQUEST, f"tracking code {text!r}: {exc}") from None
+        found = secret_polls.find_tracking_prefix(self.store, code)
+        if not found:
+            raise RpcError(
+                RpcErrorCode.NOT_FOUND,
+                f"no accepted ballot has the tracking code {text}; a ballot is findable once "
+                "it is committed, and an audited ballot is never cast",
+            )
+        if len(found) > 1:
+            raise RpcError(
+                RpcErrorCode.BAD_REQUEST, f"tracking code {text} is ambiguous: give it in hex"
+            )
+        [(full, tx_id)] = found
+        return web.json_response(
+            {
+                "tracking_code": full.hex(),
+                "shown": secret_polls.format_tracking_code(full),
+                "tx_id": tx_id.hex(),
+            }
+        )
 
     async def history(self, request: web.Request) -> web.Response:
         """POST /v1/history: the participation records of the signing voter's phone, for

@@ -40,6 +40,7 @@ from chain.store import ChainStore
 from chain.tx import Transaction
 from votingcontract.queries import poll_document
 from votingcontract.records import PollRecord
+from votingcontract.secret_polls import format_tracking_code, tracking_code
 
 HIDDEN_CHOICES_NOTE = "the choices are hidden until the poll closes (its results come after close)"
 _ITEMS_PLACEHOLDER = "\u0000items\u0000"
@@ -151,7 +152,7 @@ def tx_dict(store: ChainStore, tx: Transaction, now_ms: int | None) -> dict[str,
         body = {"poll_id": decoded.poll_id.hex(), "hidden": HIDDEN_CHOICES_NOTE}
     else:
         body = decoded.to_dict()
-    return {
+    document = {
         "tx_id": tx.tx_id.hex(),
         "chain_id": tx.chain_id,
         "kind": tx.kind,
@@ -161,6 +162,10 @@ def tx_dict(store: ChainStore, tx: Transaction, now_ms: int | None) -> dict[str,
         "choices_hidden": hidden,
         "encoded": None if hidden else tx.encode().hex(),
     }
+    if isinstance(decoded, votingcontract.CastBallot) and decoded.encrypted is not None:
+        code = tracking_code(decoded)
+        document["tracking_code"] = {"hex": code.hex(), "shown": format_tracking_code(code)}
+    return document
 
 
 def choices_hidden(store: ChainStore, body: Any, now_ms: int) -> bool:

@@ -41,7 +41,7 @@ from votingcontract.identity import (
     qr_gate_key,
     ticket_signature,
 )
-from votingcontract.poll_spec import Access, CreatePoll, Geofence, Option, Question
+from votingcontract.poll_spec import Access, CreatePoll, Geofence, Option, Question, SecretSpec
 from votingcontract.polls import poll_problem
 from votingcontract.queries import (
     KeyStatus,
@@ -58,6 +58,7 @@ from votingcontract.queries import (
 from votingcontract.reasons import ACCEPTED, ReasonCode, describe
 from votingcontract.receipts import Receipt
 from votingcontract.roles import genesis_writes
+from votingcontract.trustee_bodies import TrusteeCheck, TrusteeDealing, TrusteeDecrypt, TrusteeKey
 
 __all__ = [
     "ACCEPTED",
@@ -83,7 +84,12 @@ __all__ = [
     "Receipt",
     "RegisterOrg",
     "RevokeOrgKey",
+    "SecretSpec",
     "Ticket",
+    "TrusteeCheck",
+    "TrusteeDealing",
+    "TrusteeDecrypt",
+    "TrusteeKey",
     "apply_transaction",
     "body_from_dict",
     "decode_body",

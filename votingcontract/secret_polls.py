@@ -22,6 +22,7 @@ order; the state machine wrote them, so they are read without validating again.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -603,6 +604,44 @@ def crypto_document(state: StateView, poll: PollRecord) -> dict[str, Any] | None
 def find_tracking(state: StateView, code: bytes) -> bytes | None:
     """The tx id of the ballot with this tracking code, if one was accepted."""
     return state.get(state_keys.tracking(code))
+
+
+def find_tracking_prefix(state: StateView, prefix: bytes) -> list[tuple[bytes, bytes]]:
+    """(code, tx id) of the accepted ballots whose tracking code starts with `prefix`
+    (the 16 bytes people are shown), at most two: one answers, two say it is ambiguous."""
+    found = []
+    for key, tx_id in state.items(state_keys.tracking(prefix)):
+        found.append((key[len(state_keys.TRACKING) :], tx_id))
+        if len(found) == 2:
+            break
+    return found
+
+
+TRACKING_SHOWN_BYTES = 16
+"""People see the first 16 bytes of a tracking code (15.11): 128 bits, 26 characters."""
+
+
+def format_tracking_code(code: bytes) -> str:
+    """The first 16 bytes in base32 without padding, in groups of four (15.11)."""
+    text = base64.b32encode(code[:TRACKING_SHOWN_BYTES]).decode("ascii").rstrip("=")
+    return "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def parse_tracking_code(text: str) -> bytes:
+    """The bytes a shown code stands for (16), or a whole code in hex (32 bytes); a
+    ValueError says what is wrong. Spaces, dashes and case are ignored."""
+    compact = "".join(ch for ch in text if ch not in " -").upper()
+    if len(compact) == 64 and all(ch in "0123456789ABCDEF" for ch in compact):
+        return bytes.fromhex(compact)
+    if len(compact) != 26:
+        raise ValueError(
+            "a tracking code is 26 letters and digits (as shown, in groups of four) "
+            "or 64 hex digits"
+        )
+    try:
+        return base64.b32decode(compact + "======")
+    except ValueError:
+        raise ValueError("a tracking code holds only the letters A-Z and digits 2-7") from None
 
 
 # Helpers.
