@@ -97,6 +97,12 @@ def next_setup_step(
     poll = crypto.poll_id.hex()
     if crypto.phase in ("ready", "failed"):
         return Waiting(f"the key set-up is over ({crypto.phase})")
+    if crypto.closed:
+        raise CliError(
+            f"poll {poll[:16]} closed before its key set-up finished ({crypto.phase} phase): "
+            "it never took a ballot, and the chain takes no more set-up steps for it",
+            NOTHING_TO_DO,
+        )
     if me not in crypto.transport_keys:
         kept = state.ensure_transport(poll, me, draw)
         key = dkg.make_transport_key(

@@ -202,3 +202,12 @@ def test_decryption_nonces_are_reused_for_the_same_tally_only(tmp_path: Path) ->
     same = state.ensure_decryption(POLL.hex(), "aa", 2, draw_scalar).decryption
     other = state.ensure_decryption(POLL.hex(), "bb", 2, draw_scalar).decryption
     assert first == same and other is not None and other.nonces != first.nonces  # type: ignore[union-attr]
+
+
+def test_a_poll_closed_before_its_key_was_ready_takes_no_more_steps(tmp_path: Path) -> None:
+    keys = [PrivateKey.generate() for _ in range(2)]
+    view = dataclasses.replace(crypto(keys), closed=True)
+    state = secrets_file(tmp_path, keys[0], "t1")
+    with pytest.raises(CliError, match="closed before its key set-up finished"):
+        next_setup_step(view, 1, state, draw_scalar)
+    assert state.poll(POLL.hex()) is None  # nothing drawn for a step that cannot be posted
