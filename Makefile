@@ -40,7 +40,7 @@ $(MUTATION_STAMP): pyproject.toml | $(BIN)/python
 	touch $(MUTATION_STAMP)
 
 mutation: $(MUTATION_STAMP)
-	@test -n "$(PKG)" || { echo "usage: make mutation PKG=chain|consensus|votingcontract|verifier"; exit 2; }
+	@test -n "$(PKG)" || { echo "usage: make mutation PKG=ballotcrypto|chain|consensus|votingcontract|verifier"; exit 2; }
 	$(BIN)/python tools/mutation.py $(PKG) $(ARGS)
 
 ## screenshots: pictures of the web app's main pages, phone and PC, into docs/screenshots/

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # unmutated checkout. tests/chain/test_store_crash.py kills writer processes and proves
 # nothing about a mutant in this process.
 TESTS_BY_PACKAGE: dict[str, list[str]] = {
+    "ballotcrypto": ["tests/ballotcrypto"],
     "chain": ["tests/chain", "--ignore=tests/chain/test_store_crash.py"],
     "consensus": ["tests/consensus", "tests/simulation"],
     "votingcontract": ["tests/votingcontract"],
@@ -69,7 +70,17 @@ PREPARE_BY_PACKAGE: dict[str, list[str]] = {
 
 # Everything the tests read beside the package under test: mutmut runs them inside its own
 # mutants/ folder, which holds only what it is told to copy.
-ALSO_COPY = ["chain", "consensus", "votingcontract", "verifier", "node", "cli", "bench", "docs"]
+ALSO_COPY = [
+    "ballotcrypto",
+    "chain",
+    "consensus",
+    "votingcontract",
+    "verifier",
+    "node",
+    "cli",
+    "bench",
+    "docs",
+]
 
 # Files mutmut must not mutate: no rule lives there (re-exports, docstring-only modules).
 DO_NOT_MUTATE = ["*/__init__.py"]
