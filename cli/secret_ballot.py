@@ -9,7 +9,6 @@ memory: it is printed only by an audit, and an audited ballot is never cast.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,16 +21,20 @@ from chain.encoding import Value, encode
 from chain.errors import DecodeError
 from chain.keys import PrivateKey
 from chain.tx import Transaction
+from cli import common
 from cli.errors import CliError
 from cli.output import print_json
 from cli.trustee_state import Draw, draw_scalar
 from votingcontract.bodies import CastBallot
 from votingcontract.poll_spec import Question
-from votingcontract.secret_polls import question_rule, tracking_code
+from votingcontract.secret_polls import (
+    format_tracking_code,
+    parse_tracking_code,
+    question_rule,
+    tracking_code,
+)
 
 AWAITING_KEY = "awaiting_key"
-TRACKING_BYTES_SHOWN = 16
-"""The tracking code as people read it: its first 16 bytes, in base32 (PROTOCOL.md 15)."""
 
 
 @dataclass(frozen=True)
@@ -122,13 +125,6 @@ def audit_document(ballot: EncryptedBallot) -> list[dict[str, Any]]:
     ]
 
 
-def tracking_text(code: bytes) -> str:
-    """'ABCD EFGH ...': the code's first 16 bytes in base32 (RFC 4648, no padding), in
-    groups of 4, as the web app shows it."""
-    text = base64.b32encode(code[:TRACKING_BYTES_SHOWN]).decode().rstrip("=")
-    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
-
-
 def encrypt_for_vote(
     args: Any, chain_id: str, poll: dict[str, Any], key: PrivateKey, body: dict[str, Any]
 ) -> EncryptedBallot | None:
@@ -190,4 +186,29 @@ def tracking_of_tx(encoded_tx_hex: str) -> str | None:
         return None  # the receipt's own check reports a damaged transaction
     if body.encrypted is None:
         return None
-    return tracking_text(tracking_code(body))
+    return format_tracking_code(tracking_code(body))
+
+
+def find_ballot(args: Any) -> int:
+    """`receipt find CODE`: the committed ballot with this tracking code (GET
+    /v1/tracking/{code}), and how to save its receipt."""
+    parse_tracking_code(args.code)  # a typo is said here, before a node is asked
+    compact = "".join(ch for ch in args.code if ch not in " -")
+    client = common.client_of(args)
+    found = client.get(f"/v1/tracking/{compact}")
+    committed = client.get(f"/v1/tx/{found['tx_id']}")
+    document = {
+        **found,
+        "height": committed["height"],
+        "poll_id": (committed["tx"].get("body") or {}).get("poll_id"),
+        "code": committed["receipt"]["code"],
+    }
+    if args.json:
+        print_json(document)
+        return 0
+    print(
+        f"tracking code {found['shown']}: ballot {found['tx_id']} in poll "
+        f"{document['poll_id']}, block {document['height']}, receipt {document['code']}"
+    )
+    print(f"save its receipt: votechain receipt save {found['tx_id']} FILE")
+    return 0

@@ -28,7 +28,7 @@ from cli import common
 from cli.errors import CliError
 from cli.output import bar, print_json, short
 from cli.results_text import participants_text, print_questions
-from cli.secret_ballot import tracking_of_tx
+from cli.secret_ballot import find_ballot, tracking_of_tx
 from verifier.errors import VerificationFailure
 from verifier.export import ExportSource, write_export
 from verifier.receipts import (
@@ -96,6 +96,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--genesis", type=Path, help="the chain's genesis.json (default: the receipt's)")
     common.add_json(p)
     p.set_defaults(handler=receipt_verify)
+
+    p = rsub.add_parser(
+        "find",
+        help="find an encrypted ballot on the chain by its tracking code",
+        description="The committed ballot whose tracking code `vote` printed (a secret "
+        "poll's ballot), from a node; then `receipt save` keeps its receipt.",
+    )
+    p.add_argument("code", help="the tracking code (26 characters; dashes, spaces optional)")
+    common.add_rpc(p)
+    common.add_json(p)
+    p.set_defaults(handler=find_ballot)
 
     p = rsub.add_parser(
         "check", help="verify a receipt and check that a node's chain still has its block"

@@ -24,7 +24,7 @@ from cli.voter_keys import explain_key_refusal, submit_as_voter
 from node.client_auth import sign_history_request
 from verifier.errors import VerificationFailure
 from verifier.receipts import receipt_from_committed_tx, verify_receipt
-from votingcontract.secret_polls import tracking_code
+from votingcontract.secret_polls import format_tracking_code, tracking_code
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -226,7 +226,7 @@ def vote(args: argparse.Namespace) -> int:
     ballot = votingcontract.CastBallot.from_dict(body)
     tracking = None
     if encrypted is not None:
-        tracking = secret_ballot.tracking_text(tracking_code(ballot))
+        tracking = format_tracking_code(tracking_code(ballot))
         if args.audit:
             return secret_ballot.report_audit(args.json, poll, encrypted, tracking)
         if not args.json:
