@@ -26,13 +26,14 @@ def test_the_domain_table_lists_every_domain_with_its_byte() -> None:
     assert rows == {domain.name: f"0x{domain.value:02X}" for domain in Domain}
 
 
-def test_section_15_says_it_is_a_draft_the_chain_does_not_accept() -> None:
-    text = section("## 15. Ballot cryptography (draft)")
-    assert "encrypted polls are not yet accepted by the chain" in text
+def test_section_15_is_part_of_the_rules_and_names_where_secret_polls_use_it() -> None:
+    text = section("## 15. Ballot cryptography")
+    assert "draft" not in text.lower()
+    assert "11.6 **Secret polls**" in text
 
 
 def test_section_15_vectors_and_constants_match_the_code() -> None:
-    text = section("## 15. Ballot cryptography (draft)")
+    text = section("## 15. Ballot cryptography")
     assert f"L = 2^252 + {group.L - 2**252}" in text
     for m in (1, 2, 3):
         assert group.base_mul(m).encoding.hex() in text
