@@ -15,7 +15,8 @@ organisation, two polls, enrolments, three blocks of ballots with one refused du
 closing), so everything is deterministic: Ed25519 signatures are, and no clock or
 randomness is read. forge_chain(VALID) gives exactly GeneratedChain's bytes.
 
-Receipt forgeries (section 14.3) are in forge_receipts.py.
+Receipt forgeries (section 14.3) are in forge_receipts.py; a chain with a secret poll
+on the same genesis, and its forgeries, in forge_secret.py (a case's `chain_base`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -43,7 +44,7 @@ from chain.certificate import CommitCertificate, CommitSignature, commit_vote_si
 from chain.genesis import Genesis
 from chain.keys import PrivateKey
 from chain.merkle import EMPTY_ROOT, merkle_root
-from chain.state import ZERO_HASH, MemoryState, next_app_hash
+from chain.state import ZERO_HASH, MemoryState, StateView, WriteSet, next_app_hash
 from chain.tx import MAX_TX_BYTES, Transaction
 from verifier.export import EXPORT_VERSION, MAGIC
 from verifier.sources import RawBlock
@@ -122,6 +123,12 @@ def sign_ballot(
 
 # forging one block
 
+Executor = Callable[
+    [StateView, votingcontract.BlockContext, Sequence[Transaction]],
+    tuple[list[votingcontract.Receipt], WriteSet],
+]
+"""A state machine run on one block: votingcontract.execute_block's signature."""
+
 
 @dataclass
 class Draft:
@@ -129,7 +136,8 @@ class Draft:
 
     `certificate` None means a quorum's certificate of the final header; `receipts_edit`
     changes the receipts execution gave before they are stored; `block_bytes_edit`
-    changes the stored encoding itself (rule 1).
+    changes the stored encoding itself (rule 1); `execute` is the colluders' own state
+    machine for this block, whose receipts and writes they store and build on.
     """
 
     header: BlockHeader
@@ -137,6 +145,7 @@ class Draft:
     certificate: CommitCertificate | None = None
     receipts_edit: Callable[[list[bytes]], list[bytes]] | None = None
     block_bytes_edit: Callable[[bytes], bytes] | None = None
+    execute: Executor | None = None
 
     def with_header(self, **changes: Any) -> None:
         self.header = dataclasses.replace(self.header, **changes)
@@ -176,6 +185,10 @@ class ChainCase:
     """Heights left out of the chain (and of its export file) after forging."""
     says: str = ""
     """A phrase votechain's failure message holds: tells apart the checks of one rule."""
+    chain_base: Callable[[], Base] = base
+    """The valid chain the case forges (forge_secret.py's has a secret poll)."""
+    forged_at: int | None = None
+    """The height `forge` edits when the failure shows later (default: `height`)."""
 
 
 @dataclass
@@ -213,7 +226,7 @@ class ForgedChain:
 def forge_chain(case: ChainCase) -> ForgedChain:
     """The base chain with `case.forge` applied at `case.height`, then continued by the
     forgers: later headers link to what they stored and commit to its results."""
-    b = base()
+    b = case.chain_base()
     g = b.genesis
     state = MemoryState()
     writes = votingcontract.genesis_writes(g)
@@ -233,11 +246,12 @@ def forge_chain(case: ChainCase) -> ForgedChain:
             b.validators[height % len(b.validators)].public_key,
         )
         draft = Draft(header, list(txs))
-        if case.forge is not None and case.height == height:
+        if case.forge is not None and (case.forged_at or case.height) == height:
             case.forge(draft, past)
         block = Block(draft.header, tuple(draft.transactions))
         context = votingcontract.BlockContext(g.chain_id, height, block.header.timestamp_ms)
-        receipts, block_writes = votingcontract.execute_block(state, context, block.transactions)
+        execute = draft.execute or votingcontract.execute_block
+        receipts, block_writes = execute(state, context, block.transactions)
         stored = [r.encode() for r in receipts]
         if draft.receipts_edit is not None:
             stored = draft.receipts_edit(stored)

@@ -3,7 +3,8 @@
     python -m tests.verifier.vectors --write     # regenerate docs/test-vectors/
     python -m tests.verifier.vectors --check     # the default suite runs this
 
-The vectors are the cases of tests/verifier/forge.py and forge_receipts.py, written as
+The vectors are the cases of tests/verifier/forge.py, forge_secret.py (a chain with an
+encrypted poll, and its forgeries) and forge_receipts.py, written as
 an outsider reads them: each chain as an export file (PROTOCOL.md 14.2), each receipt
 as a receipt file (14.3), the chain's genesis.json, and manifest.json with the verdict
 every one must get. Generation is deterministic (seeded keys, fixed times), so
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.chaingen import GeneratedChain
-from tests.verifier import forge, forge_receipts
+from tests.verifier import forge, forge_receipts, forge_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS_DIR = ROOT / "docs" / "test-vectors"
@@ -45,7 +46,7 @@ def write_vectors(folder: Path) -> dict[str, Any]:
     genesis = forge.base().genesis
     (folder / GENESIS).write_text(genesis.to_json() + "\n")
     chains = []
-    for case in forge.CHAIN_CASES:
+    for case in (*forge.CHAIN_CASES, *forge_secret.SECRET_CASES):
         if not case.vector:
             continue
         chain = forge.forge_chain(case)
@@ -53,10 +54,11 @@ def write_vectors(folder: Path) -> dict[str, Any]:
         forge.write_export_raw(chain, folder / name)
         entry: dict[str, Any] = {"file": name, "description": case.description}
         if case.rule is None:
+            head = chain.raw[-1].height
             entry["expected"] = "ok"
             entry["blocks"] = chain.head_height()
-            entry["app_hash"] = chain.app_hashes[-1].hex() if chain.app_hashes else None
-            entry["counts"] = expected_counts()
+            entry["app_hash"] = chain.app_hashes[head].hex() if chain.app_hashes else None
+            entry.update(expected_results(case))
         else:
             entry["expected"] = {"height": case.height, "rule": case.rule}
         chains.append(entry)
@@ -102,12 +104,9 @@ def check_vectors(folder: Path = VECTORS_DIR) -> list[str]:
         got = verify_chain_file(folder / entry["file"], manifest["genesis_hash"])
         want = entry["expected"]
         if want == "ok":
-            want = {
-                "ok": True,
-                "blocks": entry["blocks"],
-                "app_hash": entry["app_hash"],
-                "counts": entry["counts"],
-            }
+            want = {"ok": True, **{k: entry[k] for k in OK_VERDICT if k in entry}}
+            if got.get("ok"):
+                got = {k: got.get(k) for k in want}
         if got != want:
             problems.append(f"{entry['file']}: votechain verify says {got}, manifest {want}")
     for entry in manifest["receipts"]:
@@ -121,6 +120,26 @@ def check_vectors(folder: Path = VECTORS_DIR) -> list[str]:
     return problems
 
 
+OK_VERDICT = ("blocks", "app_hash", "counts", "questions", "choices", "awaiting_trustees")
+"""What a valid chain's manifest entry may give besides "expected": "ok"."""
+
+
+def expected_results(case: forge.ChainCase) -> dict[str, Any]:
+    """A valid chain's results as its manifest gives them, counted apart from the state
+    machine (the secret poll's from the choices forge_secret.py encrypted)."""
+    if case.chain_base is forge.base:
+        return {"counts": expected_counts()}
+    poll = forge_secret.secret_chain().poll_id.hex()
+    if case.omit:
+        return {
+            "counts": {},
+            "choices": {poll: "secret"},
+            "awaiting_trustees": {poll: {"partials": 1, "threshold": forge_secret.THRESHOLD}},
+        }
+    counts = forge_secret.SECRET_COUNTS
+    return {"counts": {poll: counts[0]}, "questions": {poll: counts}, "choices": {poll: "secret"}}
+
+
 def expected_counts() -> dict[str, list[int]]:
     """Votes per option of each poll's one question, as bench/chaingen.py cast them
     (counted apart from the state machine; a refused duplicate counts nothing)."""
@@ -132,22 +151,29 @@ def expected_counts() -> dict[str, list[int]]:
 
 def verify_chain_file(path: Path, genesis_hash: str) -> Any:
     """`votechain verify --file PATH --genesis-hash H --json`'s verdict: {"ok", "blocks",
-    "app_hash", "counts"} or {"height", "rule"}."""
+    "app_hash", "counts", "questions", "choices", "awaiting_trustees"} or {"height",
+    "rule"}. Per poll id: counts, the votes per option of the first question;
+    questions, of every question; both only for polls whose counts are shown."""
     code, output = _run_cli(
         ["verify", "--file", str(path), "--genesis-hash", genesis_hash, "--json", "--workers", "1"]
     )
     if code == 0:
-        counts = {
-            poll["results"]["poll_id"]: [
-                o["count"] for o in poll["results"]["questions"][0]["options"]
-            ]
-            for poll in output["polls"]
+        results = [poll["results"] for poll in output["polls"]]
+        questions = {
+            r["poll_id"]: [[o["count"] for o in q["options"]] for q in r["questions"]]
+            for r in results
+            if r["questions"]
         }
         return {
             "ok": True,
             "blocks": output["blocks"],
             "app_hash": output["app_hash"],
-            "counts": counts,
+            "counts": {poll: counts[0] for poll, counts in questions.items()},
+            "questions": questions,
+            "choices": {r["poll_id"]: r["choices"] for r in results},
+            "awaiting_trustees": {
+                r["poll_id"]: r["awaiting_trustees"] for r in results if "awaiting_trustees" in r
+            },
         }
     failure = output.get("failure", {})
     return {"height": failure.get("height"), "rule": failure.get("rule")}

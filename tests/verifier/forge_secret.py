@@ -1,0 +1,576 @@
+"""A chain with a secret poll on the vectors' genesis, and its forgeries (issue 16).
+
+The same genesis, validators, admin, organisation and voters as forge.py's base chain
+(its blocks 1 and 3 are reused byte for byte), then one encrypted poll taken through
+everything PROTOCOL.md section 15 and 11.6's secret-poll rules define:
+
+     1 register_org (forge.py's block 1)
+     2 create_poll: two questions (single choice of 3; a participatory budget of 3
+       projects, cap 1000, at least 30% spent), revote allowed, trustees 1-3, threshold 2
+     3 four enroll_voter (forge.py's block 3)
+     4 three trustee_key; a plain ballot refused awaiting_key
+     5 three trustee_dealing; dealer 3's share for trustee 1 is wrong
+     6 the org's trustee_check refused not_trustee; three trustee_check, trustee 1's
+       with an upheld complaint against dealer 3: qualified 1 and 2, the key is ready
+     7 three encrypted ballots, and voter 3's with one question refused malformed_ballot
+     8 voter 2's revote, voter 3's ballot, voter 0's second ballot with option 0 of
+       question 0 doubled (its proofs fail) refused bad_ballot_proof
+     9 close_poll
+    10 trustee 1's partial decryption with a wrong share refused bad_trustee_proof
+       (named by its receipt's signer), trustee 2's valid one
+    11 trustee 3's valid partial: the second, so the counts are written
+    12 trustee 1's valid partial, after the counts (accepted, changes no count)
+
+Every secret (transport keys, polynomial coefficients, encryption randomness, proof
+nonces) is a scalar hashed from a label, so the chain is the same on every run, and
+SECRET_COUNTS is what the ballots chose, counted apart from the state machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+from unittest import mock
+
+import votingcontract
+from ballotcrypto import dkg, elgamal, question
+from ballotcrypto.context import BallotContext
+from ballotcrypto.decryption import partial_decrypt
+from ballotcrypto.dkg import Dealing
+from ballotcrypto.errors import InvalidShare
+from ballotcrypto.group import L
+from bench.chaingen import BLOCK_INTERVAL_MS, DAY_MS, GENESIS_TIME_MS, ORG_ID, seeded_key
+from chain import encoding
+from chain.keys import PrivateKey
+from chain.state import MemoryState, StateView, WriteSet
+from chain.tx import Transaction
+from tests.verifier import forge
+from tests.verifier.forge import Base, ChainCase, Draft, Past
+from votingcontract import secret_polls, state_keys
+from votingcontract.reasons import ACCEPTED
+
+SEED = "votechain secret-poll vectors"
+TRUSTEES = 3
+THRESHOLD = 2
+CORRUPT_DEALER, CHEATED_TRUSTEE = 3, 1
+"""Dealer 3 sends trustee 1 a share that does not match its commitments."""
+
+POLL = votingcontract.CreatePoll(
+    kind="policy",
+    org_id=ORG_ID,
+    title="Neighbourhood council and budget (secret ballot)",
+    purpose="test vectors: an encrypted poll (PROTOCOL.md section 15)",
+    reference_url="https://example.org/vectors",
+    opens_at_ms=GENESIS_TIME_MS + 2 * BLOCK_INTERVAL_MS,
+    closes_at_ms=GENESIS_TIME_MS + 30 * DAY_MS,
+    visibility="live",
+    revote=True,
+    questions=(
+        votingcontract.Question(
+            "Council chair",
+            tuple(votingcontract.Option(t) for t in ("Kim", "Lee", "Park")),
+        ),
+        votingcontract.Question(
+            "Projects",
+            (
+                votingcontract.Option("Path", 400),
+                votingcontract.Option("Library", 300),
+                votingcontract.Option("Park", 500),
+            ),
+            1,
+            2,
+            1000,
+            min_spend_percent=30,
+        ),
+    ),
+    access=votingcontract.Access(),
+)
+
+BALLOTS: dict[int, tuple[tuple[int, ...], ...]] = {
+    0: ((0,), (0,)),
+    1: ((1,), (2,)),
+    2: ((0,), (1,)),
+    3: ((1,), (1, 2)),
+}
+"""Each voter's first valid ballot (chosen indices per question)."""
+REVOTE = 2, ((2,), (0, 2))
+"""Voter 2 votes again; only this ballot counts."""
+SECRET_COUNTS = [[1, 2, 1], [2, 1, 3]]
+"""Votes per option of each question: voters 0, 1, 3's ballots and voter 2's revote."""
+
+
+def scalar(label: str) -> int:
+    """A nonzero scalar from a label (64 hashed bytes reduced mod L)."""
+    value = int.from_bytes(hashlib.sha512(f"{SEED}:{label}".encode()).digest(), "little") % L
+    return value or 1
+
+
+def scalars(label: str, count: int) -> list[int]:
+    return [scalar(f"{label}/{i}") for i in range(count)]
+
+
+def trustee_key(j: int) -> PrivateKey:
+    return seeded_key(SEED, f"trustee-{j}")
+
+
+SPEC = votingcontract.SecretSpec(
+    tuple(trustee_key(j).public_key for j in range(1, TRUSTEES + 1)), THRESHOLD
+)
+
+POLL_WITH_TRUSTEES = dataclasses.replace(POLL, secret=SPEC)
+
+
+# building the honest chain
+
+
+class _Builder:
+    """Executes each block as forge_chain will (same heights and times), so bodies that
+    depend on the chain so far (dealings, shares, partials) can be made from its state."""
+
+    def __init__(self) -> None:
+        b = forge.base()
+        self.genesis = b.genesis
+        self.chain_id = b.genesis.chain_id
+        self.state = MemoryState()
+        self.state.apply(votingcontract.genesis_writes(b.genesis))
+        self.blocks: list[tuple[Transaction, ...]] = []
+        self.nonces: dict[bytes, int] = {}
+
+    def sign(self, key: PrivateKey, body: votingcontract.Body) -> Transaction:
+        nonce = self.nonces.get(key.public_key, 0)
+        self.nonces[key.public_key] = nonce + 1
+        return Transaction.create(key, self.chain_id, body.KIND, body.encode(), nonce)
+
+    def block(self, txs: Sequence[Transaction], codes: Sequence[str]) -> list[Any]:
+        height = len(self.blocks) + 1
+        context = votingcontract.BlockContext(
+            self.chain_id, height, GENESIS_TIME_MS + height * BLOCK_INTERVAL_MS
+        )
+        receipts, writes = votingcontract.execute_block(self.state, context, tuple(txs))
+        got = [r.code for r in receipts]
+        if got != list(codes):
+            raise AssertionError(f"block {height}: receipts {got}, meant {list(codes)}")
+        self.state.apply(writes)
+        self.blocks.append(tuple(txs))
+        return receipts
+
+    def setup(self, poll_id: bytes) -> secret_polls.SecretSetup:
+        setup = secret_polls.read_setup(self.state, poll_id)
+        assert setup is not None
+        return setup
+
+
+def _dealing(chain: _Builder, poll_id: bytes, j: int) -> Dealing:
+    keys = [k.public for k in chain.setup(poll_id).transport_keys if k is not None]
+    dealing = dkg.deal(
+        chain.chain_id,
+        poll_id,
+        j,
+        scalars(f"coefficients/{j}", THRESHOLD),
+        keys,
+        scalar(f"deal-proof/{j}"),
+        scalars(f"ephemerals/{j}", TRUSTEES),
+    )
+    if j != CORRUPT_DEALER:
+        return dealing
+    shares = list(dealing.shares)
+    wrong = shares[CHEATED_TRUSTEE - 1]
+    shares[CHEATED_TRUSTEE - 1] = dataclasses.replace(wrong, masked=(wrong.masked + 1) % L)
+    return dataclasses.replace(dealing, shares=tuple(shares))
+
+
+def _check(chain: _Builder, poll_id: bytes, j: int) -> votingcontract.TrusteeCheck:
+    complaints = []
+    for dealing in chain.setup(poll_id).dealings:
+        assert dealing is not None
+        try:
+            dkg.receive_share(chain.chain_id, poll_id, dealing, j, scalar(f"transport/{j}"))
+        except InvalidShare:
+            complaints.append(
+                dkg.complain(
+                    chain.chain_id,
+                    poll_id,
+                    dealing,
+                    j,
+                    scalar(f"transport/{j}"),
+                    scalar(f"complaint/{j}/{dealing.dealer}"),
+                )
+            )
+    return votingcontract.TrusteeCheck(poll_id, tuple(complaints))
+
+
+def _secret_share(chain: _Builder, poll_id: bytes, j: int) -> int:
+    setup = chain.setup(poll_id)
+    assert setup.outcome is not None
+    return dkg.secret_share(
+        dkg.receive_share(chain.chain_id, poll_id, d, j, scalar(f"transport/{j}"))
+        for d in setup.dealings
+        if d is not None and d.dealer in setup.outcome.qualified
+    )
+
+
+def _partial(
+    chain: _Builder, poll_id: bytes, j: int, wrong: bool = False
+) -> votingcontract.TrusteeDecrypt:
+    stored = chain.state.get(state_keys.encrypted_tally(poll_id))
+    assert stored is not None
+    tally = secret_polls.blob_to_ciphertexts(stored)
+    share = (_secret_share(chain, poll_id, j) + (1 if wrong else 0)) % L
+    label = f"decrypt{'-wrong' if wrong else ''}/{j}"
+    partial = partial_decrypt(chain.chain_id, poll_id, j, share, tally, scalars(label, len(tally)))
+    return votingcontract.TrusteeDecrypt(poll_id, partial)
+
+
+def encrypted_questions(
+    state: StateView,
+    chain_id: str,
+    poll_id: bytes,
+    voter: bytes,
+    chosen: Sequence[Sequence[int]],
+    label: str,
+) -> list[question.EncryptedQuestion]:
+    """The ballot's questions, encrypted and proven as a voter's device does."""
+    key = secret_polls.read_public_key(state, poll_id)
+    assert key is not None, "the poll's key is not ready"
+    context = BallotContext(chain_id, poll_id, voter, 0)
+    out = []
+    for q, (spec_q, picks) in enumerate(zip(POLL.questions, chosen, strict=True)):
+        rule = secret_polls.question_rule(spec_q)
+        out.append(
+            question.encrypt(
+                context.at(q),
+                key,
+                rule,
+                [1 if i in picks else 0 for i in range(rule.options)],
+                scalars(f"{label}/randomness/{q}", rule.options),
+                scalars(f"{label}/nonces/{q}", question.nonce_count(rule)),
+            )
+        )
+    return out
+
+
+def as_ballot(poll_id: bytes, questions: Sequence[question.EncryptedQuestion]) -> Any:
+    values = tuple(encoding.decode(encoding.encode(q.to_value())) for q in questions)
+    return votingcontract.CastBallot(poll_id, (), encrypted=values)
+
+
+def stuffed(q: question.EncryptedQuestion, option: int) -> question.EncryptedQuestion:
+    """The question with option `option`'s ciphertext added to itself: it counts 2 (or
+    0 twice), so its 0/1 and count proofs fail."""
+    ciphertexts = list(q.ciphertexts)
+    ciphertexts[option] = elgamal.add(ciphertexts[option], ciphertexts[option])
+    return dataclasses.replace(q, ciphertexts=tuple(ciphertexts))
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretChain:
+    base: Base
+    poll_id: bytes
+    keys: tuple[PrivateKey, ...]
+    """Trustees 1..3 (index j - 1)."""
+
+
+@cache
+def secret_chain() -> SecretChain:
+    b = forge.base()
+    org, voters = b.org, b.voters
+    chain = _Builder()
+    ok = ACCEPTED
+    chain.block(b.transactions[0], [ok])
+    receipts = chain.block([chain.sign(org, POLL_WITH_TRUSTEES)], [ok])
+    poll_id = receipts[0].poll_id
+    assert poll_id is not None
+    chain.block(b.transactions[2], [ok] * 4)
+    trustees = tuple(trustee_key(j) for j in range(1, TRUSTEES + 1))
+
+    too_early = votingcontract.CastBallot(poll_id, ((0,), (0,)))
+    chain.block(
+        [
+            *(
+                chain.sign(
+                    trustees[j - 1],
+                    votingcontract.TrusteeKey(
+                        poll_id,
+                        dkg.make_transport_key(
+                            chain.chain_id,
+                            poll_id,
+                            j,
+                            scalar(f"transport/{j}"),
+                            scalar(f"transport-proof/{j}"),
+                        ),
+                    ),
+                )
+                for j in range(1, TRUSTEES + 1)
+            ),
+            chain.sign(voters[0], too_early),
+        ],
+        [ok, ok, ok, "awaiting_key"],
+    )
+    chain.block(
+        [
+            chain.sign(
+                trustees[j - 1], votingcontract.TrusteeDealing(poll_id, _dealing(chain, poll_id, j))
+            )
+            for j in range(1, TRUSTEES + 1)
+        ],
+        [ok] * TRUSTEES,
+    )
+    checks = [
+        chain.sign(trustees[j - 1], _check(chain, poll_id, j)) for j in range(1, TRUSTEES + 1)
+    ]
+    outsider = chain.sign(org, votingcontract.TrusteeCheck(poll_id, ()))
+    chain.block([outsider, *checks], ["not_trustee", ok, ok, ok])
+    setup = chain.setup(poll_id)
+    assert setup.outcome is not None and setup.outcome.qualified == (1, 2)
+
+    def ballot(v: int, chosen: Sequence[Sequence[int]], label: str) -> Transaction:
+        questions = encrypted_questions(
+            chain.state, chain.chain_id, poll_id, voters[v].public_key, chosen, label
+        )
+        return chain.sign(voters[v], as_ballot(poll_id, questions))
+
+    first = [ballot(v, BALLOTS[v], f"ballot/{v}") for v in (0, 1, 2)]
+    one_question = encrypted_questions(
+        chain.state, chain.chain_id, poll_id, voters[3].public_key, BALLOTS[3], "malformed/3"
+    )[:1]
+    malformed = chain.sign(voters[3], as_ballot(poll_id, one_question))
+    chain.block([*first, malformed], [ok, ok, ok, "malformed_ballot"])
+
+    revoter, revote = REVOTE
+    bad = encrypted_questions(
+        chain.state, chain.chain_id, poll_id, voters[0].public_key, BALLOTS[0], "stuffed/0"
+    )
+    bad[0] = stuffed(bad[0], 0)
+    chain.block(
+        [
+            ballot(revoter, revote, f"revote/{revoter}"),
+            ballot(3, BALLOTS[3], "ballot/3"),
+            chain.sign(voters[0], as_ballot(poll_id, bad)),
+        ],
+        [ok, ok, "bad_ballot_proof"],
+    )
+    chain.block([chain.sign(org, votingcontract.ClosePoll(poll_id))], [ok])
+    chain.block(
+        [
+            chain.sign(trustees[0], _partial(chain, poll_id, 1, wrong=True)),
+            chain.sign(trustees[1], _partial(chain, poll_id, 2)),
+        ],
+        ["bad_trustee_proof", ok],
+    )
+    chain.block([chain.sign(trustees[2], _partial(chain, poll_id, 3))], [ok])
+    chain.block([chain.sign(trustees[0], _partial(chain, poll_id, 1))], [ok])
+    return SecretChain(
+        Base(b.genesis, b.validators, b.admin, org, voters, tuple(chain.blocks), (poll_id,)),
+        poll_id,
+        trustees,
+    )
+
+
+def secret_base() -> Base:
+    return secret_chain().base
+
+
+# the colluders' state machines
+
+
+def _lenient(module: Any, name: str, replacement: Any) -> forge.Executor:
+    """votingcontract.execute_block with one check of the state machine replaced."""
+
+    def execute(
+        state: StateView, context: votingcontract.BlockContext, txs: Sequence[Transaction]
+    ) -> tuple[list[votingcontract.Receipt], WriteSet]:
+        with mock.patch.object(module, name, replacement):
+            return votingcontract.execute_block(state, context, txs)
+
+    return execute
+
+
+def _skip_ballot_proofs(*args: Any) -> None:
+    return None
+
+
+def _ignore_complaints(*args: Any) -> tuple[int, ...]:
+    return ()
+
+
+# the forgeries
+
+
+def _ciphertexts_swapped(draft: Draft, past: Past) -> None:
+    """Voter 0 signed Kim; the block carries Lee under the same signature (question 0's
+    first two option ciphertexts swapped, proofs and all)."""
+    tx = draft.transactions[0]
+    ballot = votingcontract.CastBallot.decode(tx.body)
+    assert ballot.encrypted is not None
+    q0 = list(ballot.encrypted[0])
+    q0[0] = [q0[0][1], q0[0][0], *q0[0][2:]]
+    q0[1] = [q0[1][1], q0[1][0], *q0[1][2:]]
+    changed = dataclasses.replace(ballot, encrypted=(q0, *ballot.encrypted[1:]))
+    draft.with_transactions(
+        [dataclasses.replace(tx, body=changed.encode()), *draft.transactions[1:]]
+    )
+
+
+def _stuffed_ballot_accepted(draft: Draft, past: Past) -> None:
+    """The colluders' state machine skips ballot proofs: the stuffed ballot is stored
+    `accepted` and its ciphertexts replace voter 0's in the encrypted tally."""
+    draft.execute = _lenient(question, "validate", _skip_ballot_proofs)
+
+
+def _stuffed_ballot_counted(draft: Draft, past: Past) -> None:
+    """The stored receipt is the honest `bad_ballot_proof`, but the colluders' state
+    (and so the next block's prev_app_hash) has the ballot in the encrypted tally."""
+    lenient = _lenient(question, "validate", _skip_ballot_proofs)
+
+    def execute(
+        state: StateView, context: votingcontract.BlockContext, txs: Sequence[Transaction]
+    ) -> tuple[list[votingcontract.Receipt], WriteSet]:
+        honest, _ = votingcontract.execute_block(state, context, txs)
+        _, writes = lenient(state, context, txs)
+        return honest, writes
+
+    draft.execute = execute
+
+
+def _complaint_ignored(draft: Draft, past: Past) -> None:
+    """The colluders' state machine upholds no complaint: dealer 3, caught sending a
+    bad share, stays qualified and the poll key is made from all three dealings."""
+    draft.execute = _lenient(secret_polls, "validate_complaints", _ignore_complaints)
+
+
+def _wrong_partial_accepted(draft: Draft, past: Past) -> None:
+    draft.receipts_edit = lambda receipts: [
+        forge.with_code(receipts[0], ACCEPTED),
+        *receipts[1:],
+    ]
+
+
+def _outsider_partial_accepted(draft: Draft, past: Past) -> None:
+    """The org posts trustee 2's partial decryption as its own; stored `accepted`."""
+    partial = votingcontract.TrusteeDecrypt.decode(draft.transactions[1].body)
+    org = secret_base().org
+    forged = Transaction.create(org, draft.header.chain_id, partial.KIND, partial.encode(), 1000)
+    draft.with_transactions([*draft.transactions, forged])
+    draft.receipts_edit = lambda receipts: [
+        *receipts[:-1],
+        forge.with_code(receipts[-1], ACCEPTED),
+    ]
+
+
+def _counts_changed(draft: Draft, past: Past) -> None:
+    """The counts written with the second valid partial give Kim 2 votes, not 1; every
+    receipt is the honest one, so only the app hash tells."""
+    poll_id = secret_chain().poll_id
+    key = state_keys.tally(poll_id, 0, 0)
+
+    def execute(
+        state: StateView, context: votingcontract.BlockContext, txs: Sequence[Transaction]
+    ) -> tuple[list[votingcontract.Receipt], WriteSet]:
+        receipts, writes = votingcontract.execute_block(state, context, txs)
+        changed = [
+            (k, encoding.encode(encoding.decode(v) + 1) if k == key and v is not None else v)
+            for k, v in writes
+        ]
+        assert changed != writes, "block 11 writes Kim's count"
+        return receipts, changed
+
+    draft.execute = execute
+
+
+SECRET_VALID = ChainCase(
+    "secret-poll",
+    "an encrypted poll (section 15): trustees' key generation with an upheld complaint, "
+    "encrypted ballots with a revote, a malformed and a bad-proof ballot refused, a "
+    "wrong partial decryption refused, the counts decrypted",
+    0,
+    None,
+    chain_base=secret_base,
+)
+SECRET_AWAITING = ChainCase(
+    "secret-poll-awaiting-trustees",
+    "the encrypted poll up to block 10: closed, one valid partial decryption of the 2 "
+    "needed, so no counts (awaiting trustees, 1 of 2)",
+    0,
+    None,
+    omit=(11, 12),
+    chain_base=secret_base,
+)
+
+SECRET_CASES: tuple[ChainCase, ...] = (
+    SECRET_VALID,
+    SECRET_AWAITING,
+    ChainCase(
+        "secret-rule-08-ciphertexts-swapped",
+        "block 7's first encrypted ballot has question 0's first two option ciphertexts "
+        "(and their proofs) swapped under the voter's signature of the original",
+        7,
+        8,
+        _ciphertexts_swapped,
+        chain_base=secret_base,
+    ),
+    ChainCase(
+        "secret-rule-10-complaint-ignored",
+        "block 6 stored as if trustee 1's complaint were not upheld: dealer 3 qualified, "
+        "another poll key (receipts unchanged, block 7's prev_app_hash the colluders')",
+        7,
+        10,
+        _complaint_ignored,
+        says="prev_app_hash",
+        forged_at=6,
+        chain_base=secret_base,
+    ),
+    ChainCase(
+        "secret-rule-11-bad-proof-accepted",
+        "block 8's ballot with a doubled ciphertext (proofs failing) stored accepted, its "
+        "ciphertexts in the colluders' encrypted tally",
+        8,
+        11,
+        _stuffed_ballot_accepted,
+        says="re-execution gives bad_ballot_proof",
+        chain_base=secret_base,
+    ),
+    ChainCase(
+        "secret-rule-10-bad-proof-counted",
+        "block 8's ballot with failing proofs keeps its bad_ballot_proof receipt, but the "
+        "colluders' encrypted tally adds it (block 9's prev_app_hash)",
+        9,
+        10,
+        _stuffed_ballot_counted,
+        says="prev_app_hash",
+        forged_at=8,
+        chain_base=secret_base,
+    ),
+    ChainCase(
+        "secret-rule-11-wrong-partial-accepted",
+        "block 10's partial decryption with a wrong share (trustee 1) stored accepted",
+        10,
+        11,
+        _wrong_partial_accepted,
+        says="re-execution gives bad_trustee_proof",
+        chain_base=secret_base,
+    ),
+    ChainCase(
+        "secret-rule-11-not-trustee-accepted",
+        "block 10 also holds trustee 2's partial decryption signed by the organisation, "
+        "stored accepted",
+        10,
+        11,
+        _outsider_partial_accepted,
+        says="re-execution gives not_trustee",
+        chain_base=secret_base,
+    ),
+    ChainCase(
+        "secret-rule-10-counts-changed",
+        "block 11 writes Kim's decrypted count as 2, not 1 (receipts unchanged; block 12's "
+        "prev_app_hash the colluders')",
+        12,
+        10,
+        _counts_changed,
+        says="prev_app_hash",
+        forged_at=11,
+        chain_base=secret_base,
+    ),
+)

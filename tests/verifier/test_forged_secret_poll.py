@@ -1,0 +1,173 @@
+"""The verifier catches each tamper of an encrypted poll (issue 16).
+
+tests/verifier/forge_secret.py builds a chain with a secret poll (key generation with
+an upheld complaint, encrypted ballots, refused malformed and bad-proof ballots, a
+refused wrong partial decryption, the counts) and forges it the way a colluding quorum
+would: each forged block certified by a quorum, the chain continued from what the
+colluders stored. Where their own state machine differs from the honest one (a proof
+skipped, a complaint ignored, a count changed) they also store its state, so the
+receipts or the next header's prev_app_hash carry their results.
+
+The verdicts are those of an export file or a node's RPC (the chain alone); a copy of
+the colluders' data directory also holds their app hashes, which the replay finds
+wrong at the forged height itself. The same chains are docs/test-vectors/secret-*.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+import votingcontract
+from chain import encoding
+from chain.certificate import CommitCertificate
+from chain.state import MemoryState
+from tests.verifier import forge, forge_secret
+from tests.verifier.test_forged_rules import first_failure, stored_header_hash
+from verifier.export import ExportSource
+from verifier.replay import Report, verify_chain
+from votingcontract import secret_polls, state_keys
+from votingcontract.records import read_poll
+
+BAD = [c for c in forge_secret.SECRET_CASES if c.rule is not None]
+COLLUDERS_STATE = [c for c in BAD if c.forged_at is not None]
+
+
+def chain_only(chain: forge.ForgedChain) -> forge.ForgedChain:
+    """The chain as an export file or a node's RPC gives it: no stored app hashes or
+    state to compare."""
+    return dataclasses.replace(chain, app_hashes=None, state=None)
+
+
+def poll_results(report: Report) -> dict[str, object]:
+    (entry,) = report.polls
+    results = entry["results"]
+    assert isinstance(results, dict)
+    return results
+
+
+def test_the_secret_poll_chain_verifies_with_the_counts_its_ballots_chose() -> None:
+    report = verify_chain(forge.forge_chain(forge_secret.SECRET_VALID), workers=1)
+    assert report.blocks == 12
+    assert (report.ballots, report.accepted_ballots) == (8, 5)
+    results = poll_results(report)
+    assert results["choices"] == "secret" and "awaiting_trustees" not in results
+    questions = results["questions"]
+    assert isinstance(questions, list)
+    counts = [[o["count"] for o in q["options"]] for q in questions]
+    assert counts == forge_secret.SECRET_COUNTS
+    assert results["participants"] == 4
+
+
+def test_the_secret_poll_chain_holds_every_step_it_claims() -> None:
+    """What makes the forgeries cover section 15: each refusal and step is on chain."""
+    chain = forge.forge_chain(forge_secret.SECRET_VALID)
+    codes = [[votingcontract.Receipt.decode(r).code for r in raw.receipts] for raw in chain.raw]
+    ok = "accepted"
+    assert codes[3] == [ok, ok, ok, "awaiting_key"]
+    assert codes[5] == ["not_trustee", ok, ok, ok]
+    assert codes[6] == [ok, ok, ok, "malformed_ballot"]
+    assert codes[7] == [ok, ok, "bad_ballot_proof"]
+    assert codes[9:] == [["bad_trustee_proof", ok], [ok], [ok]]
+    state = votingcontract_state(chain)
+    poll = read_poll(state, forge_secret.secret_chain().poll_id)
+    assert poll is not None
+    status = secret_polls.secret_status(state, poll)
+    assert status is not None
+    assert status["qualified"] == [1, 2]  # dealer 3 caught by trustee 1's complaint
+    assert status["partials"] == [2, 3, 1] and status["decrypted"]
+
+
+def votingcontract_state(chain: forge.ForgedChain) -> MemoryState:
+    state = MemoryState()
+    assert chain.state is not None
+    state.apply(chain.state.items())
+    return state
+
+
+def test_the_chain_is_the_same_on_every_build() -> None:
+    """Every secret comes from a label: a second build gives the same bytes."""
+    first = forge.forge_chain(forge_secret.SECRET_VALID)
+    forge_secret.secret_chain.cache_clear()
+    try:
+        again = forge.forge_chain(forge_secret.SECRET_VALID)
+    finally:
+        forge_secret.secret_chain.cache_clear()
+    assert [r.block for r in again.raw] == [r.block for r in first.raw]
+
+
+def test_a_closed_poll_with_one_partial_of_two_awaits_its_trustees() -> None:
+    chain = chain_only(forge.forge_chain(forge_secret.SECRET_AWAITING))
+    report = verify_chain(chain, workers=1)
+    assert report.blocks == 10
+    results = poll_results(report)
+    assert results["choices"] == "secret" and results["status"] == "closed"
+    assert results["awaiting_trustees"] == {"partials": 1, "threshold": 2}
+    assert results["questions"] == []
+
+
+@pytest.mark.parametrize("case", BAD, ids=lambda c: c.name)
+def test_a_forged_secret_poll_fails_at_its_rule(case: forge.ChainCase) -> None:
+    failure = first_failure(chain_only(forge.forge_chain(case)))
+    assert (failure.height, failure.rule) == (case.height, case.rule), str(failure)
+    assert case.says in str(failure)
+
+
+@pytest.mark.parametrize("case", COLLUDERS_STATE, ids=lambda c: c.name)
+def test_the_colluders_data_directory_fails_at_the_forged_block(case: forge.ChainCase) -> None:
+    """Their stored app hash after the forged block is not what honest execution gives."""
+    failure = first_failure(forge.forge_chain(case))
+    assert (failure.height, failure.rule) == (case.forged_at, 11), str(failure)
+    assert failure.subject == f"stored app hash after block {case.forged_at}"
+
+
+@pytest.mark.parametrize("case", BAD, ids=lambda c: c.name)
+def test_every_forged_secret_block_carries_a_quorum_certificate(case: forge.ChainCase) -> None:
+    validators = forge.base().genesis.validator_set
+    for raw in forge.forge_chain(case).raw:
+        CommitCertificate.decode(raw.certificate).verify(
+            validators, "votechain-vectors", raw.height, stored_header_hash(raw.block)
+        )
+
+
+def test_an_export_of_a_forged_secret_poll_fails_alike(tmp_path: Path) -> None:
+    case = next(c for c in BAD if c.name == "secret-rule-10-counts-changed")
+    path = tmp_path / "counts.export"
+    forge.write_export_raw(forge.forge_chain(case), path)
+    source = ExportSource(path)
+    try:
+        failure = first_failure(source)
+    finally:
+        source.close()
+    assert (failure.height, failure.rule) == (12, 10)
+
+
+def test_a_stored_encrypted_tally_edited_outside_the_chain_fails_at_the_head() -> None:
+    chain = forge.forge_chain(forge_secret.SECRET_VALID)
+    assert chain.state is not None
+    state = dict(chain.state)
+    key = state_keys.encrypted_tally(forge_secret.secret_chain().poll_id)
+    tally = secret_polls.blob_to_ciphertexts(state[key])
+    tally[0], tally[1] = tally[1], tally[0]
+    state[key] = secret_polls.ciphertexts_to_blob(tally)
+    failure = first_failure(dataclasses.replace(chain, state=state))
+    assert (failure.height, failure.rule) == (12, 11)
+    assert failure.subject == "stored state after block 12"
+    assert "has etally/" in failure.reason
+
+
+def test_the_decrypted_counts_are_in_the_state_as_a_public_polls() -> None:
+    """Counted apart from results(): the tally/ counters the decryption wrote."""
+    chain = forge.forge_chain(forge_secret.SECRET_VALID)
+    assert chain.state is not None
+    poll_id = forge_secret.secret_chain().poll_id
+    counts = [
+        [
+            encoding.decode(chain.state.get(state_keys.tally(poll_id, q, o), encoding.encode(0)))
+            for o in range(len(question))
+        ]
+        for q, question in enumerate(forge_secret.SECRET_COUNTS)
+    ]
+    assert counts == forge_secret.SECRET_COUNTS
