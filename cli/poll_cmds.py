@@ -21,7 +21,7 @@ from cli.poll_view import (
     placeholder_phone_ids,
     upload_images,
 )
-from cli.results_text import participants_text, print_questions, secret_results_line
+from cli.results_text import choices_line, participants_text, print_questions
 from cli.roll_cmds import add_attester, attester_phone_ids, complete_roll, register_roll_commands
 from cli.sheet_cmds import default_site, register_ticket_sheet
 from cli.txs import chain_id_of, describe_receipt, sign, submit
@@ -256,10 +256,9 @@ def poll_results(args: argparse.Namespace) -> int:
         print_json(results)
         return 0
     print(f"{poll['title']}  [{results['status']}]  {participants_text(results)}")
-    if results.get("choices") == "secret":
-        print(secret_results_line(results))
-        if results.get("awaiting_trustees") is not None:
-            return 0
+    print(choices_line(results))
+    if results.get("awaiting_trustees") is not None:
+        return 0
     if not results["visible"]:
         print("results are shown after the poll closes")
         return 0

@@ -18,8 +18,11 @@ def participants_text(results: dict[str, Any]) -> str:
     return text
 
 
-def secret_results_line(results: dict[str, Any]) -> str:
-    """A secret poll's results: decrypted by its trustees, or what they still owe."""
+def choices_line(results: dict[str, Any]) -> str:
+    """Whether the choices are public; a secret poll's totals decrypted by its trustees,
+    or what they still owe."""
+    if results.get("choices") != "secret":
+        return "choices: public: each ballot's choices are on the chain"
     awaiting = results.get("awaiting_trustees")
     if awaiting is None:
         return "choices: secret; these totals were decrypted by the poll's trustees"

@@ -21,7 +21,7 @@ from chain.tx import Transaction
 from cli.errors import CliError
 from cli.main import main
 from cli.poll_view import describe_poll
-from cli.results_text import secret_results_line
+from cli.results_text import choices_line
 from cli.secret_ballot import audit, encrypt_ballot, tracking_of_tx
 from cli.trustee_state import draw_scalar
 from cli.trustee_view import crypto_of, read_crypto, status_document
@@ -170,10 +170,15 @@ def test_a_public_poll_says_its_choices_are_public() -> None:
     assert any(line.startswith("choices: public") for line in lines)
 
 
-def test_results_of_a_closed_secret_poll_say_awaiting_trustees() -> None:
-    results = {"status": "closed", "awaiting_trustees": {"partials": 1, "threshold": 2}}
-    assert "awaiting trustees (1 of 2)" in secret_results_line(results)
-    assert "decrypted" in secret_results_line({"status": "closed"})
+def test_results_say_public_or_secret_and_awaiting_trustees() -> None:
+    results = {
+        "status": "closed",
+        "choices": "secret",
+        "awaiting_trustees": {"partials": 1, "threshold": 2},
+    }
+    assert "awaiting trustees (1 of 2)" in choices_line(results)
+    assert "decrypted" in choices_line({"status": "closed", "choices": "secret"})
+    assert choices_line({"status": "closed", "choices": "public"}).startswith("choices: public")
 
 
 def ready_poll() -> dict[str, Any]:

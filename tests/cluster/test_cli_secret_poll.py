@@ -121,5 +121,6 @@ def test_trustees_set_up_voters_vote_and_two_of_three_decrypt(cluster: LocalClus
     assert secret_results["choices"] == "secret" and "awaiting_trustees" not in secret_results
     shown = cluster.cli("poll", "results", secret).stdout
     assert "decrypted by the poll's trustees" in shown
+    assert "choices: public" in cluster.cli("poll", "results", public).stdout
     final = json.loads(cluster.cli("trustee", "status", secret, "--json").stdout)
     assert final["summary"]["partials"] == [1, 3] and final["summary"]["decrypted"]
