@@ -181,4 +181,5 @@ def history_texts(lang: Lang) -> dict[str, str]:
         ),
         "more": lang.gettext("Show more"),
         "tx": lang.gettext("Transaction"),
+        "tracking": lang.gettext("Tracking code"),
     }

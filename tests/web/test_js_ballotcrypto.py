@@ -16,15 +16,19 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
+import votingcontract
 from ballotcrypto import benaloh, elgamal, group, question
 from ballotcrypto.context import BallotContext
 from ballotcrypto.errors import InvalidBallotProof, MalformedCrypto
 from ballotcrypto.question import QuestionRule
 from chain.encoding import decode, encode
+from chain.errors import DecodeError
 from chain.hashing import Domain
+from cli import demo
 from tests.cluster.harness import ROOT
 from tests.web.conftest import OpenPage
 from tests.web.js_modules import module_server, run, wait_ready
+from votingcontract.secret_polls import format_tracking_code, tracking_code
 
 VECTORS = json.loads((ROOT / "docs" / "ballotcrypto-vectors.json").read_text())
 CHAIN_ID = "votechain-test"
@@ -499,9 +503,10 @@ def test_the_tracking_code_is_the_hash_of_the_encrypted_array_shown_in_base32(
     )
     digest = hashlib.sha256(bytes([0x17]) + encode(encrypted)).digest()
     assert result["code"] == digest.hex()
+    assert result["text"] == format_tracking_code(digest)  # as the chain and the CLI show it
     letters = base64.b32encode(digest[:16]).decode().rstrip("=")
-    assert result["text"] == " ".join(letters[i : i + 4] for i in range(0, len(letters), 4))
-    assert len(result["text"].replace(" ", "")) == 26
+    assert result["text"] == "-".join(letters[i : i + 4] for i in range(0, len(letters), 4))
+    assert len(result["text"].replace("-", "")) == 26
 
 
 def test_an_unchanged_ciphertext_encrypts_again_to_itself(page: Page) -> None:
@@ -523,3 +528,78 @@ def test_an_unchanged_ciphertext_encrypts_again_to_itself(page: Page) -> None:
         [[m, str(r)] for m, r in terms],
     )
     assert browser == [total.alpha.encoding.hex(), total.beta.encoding.hex()]
+
+
+def test_a_secret_ballot_body_is_built_and_read_as_python_builds_and_reads_it(
+    page: Page,
+) -> None:
+    """cast_ballot's 7th field (a secret poll's encrypted questions), from the dict form's
+    hex as Python's body_from_dict takes it; a public ballot keeps its 6 fields."""
+    encrypted = encode([decode(bytes.fromhex(VECTORS["questions"][0]["question"]))]).hex()
+    secret = {"poll_id": "ab" * 32, "selections": [], "encrypted": encrypted}
+    public = {"poll_id": "ab" * 32, "selections": [[1]]}
+    bad = [
+        {**secret, "encrypted": "zz"},  # not hex
+        {**secret, "encrypted": "01"},  # not an array
+        {**secret, "encrypted": encrypted + "00"},  # trailing bytes
+    ]
+    result = js(
+        page,
+        """
+        const [secret, publicBallot, bad] = args;
+        const built = [secret, publicBallot].map((d) => vc.bodies.buildBody("cast_ballot", d));
+        const read = vc.bodies.decodeBody("cast_ballot", built[0]);
+        const refusals = bad.map((d) => {
+          try { vc.bodies.buildBody("cast_ballot", d); return null; }
+          catch (error) { return `${error.name}: ${error.message}`; }
+        });
+        return {built: built.map(toHex), fields: read.length,
+                tracking: bc.trackingText(await bc.trackingCode(read[6])), refusals};
+        """,
+        secret,
+        public,
+        bad,
+    )
+    expected = [
+        votingcontract.body_from_dict("cast_ballot", d).encode().hex() for d in (secret, public)
+    ]
+    assert result["built"] == expected
+    assert result["fields"] == 7 and len(decode(bytes.fromhex(expected[1]))) == 6
+    body = votingcontract.body_from_dict("cast_ballot", secret)
+    assert result["tracking"] == format_tracking_code(tracking_code(body))
+    assert all(r is not None and r.startswith("BodyError: ") for r in result["refusals"]), result
+    for d in bad:
+        with pytest.raises(ValueError):
+            votingcontract.body_from_dict("cast_ballot", d)
+
+
+def test_the_browser_reads_a_secret_polls_create_poll_as_python_does(page: Page) -> None:
+    """A receipt check decodes the organiser's create_poll: its 12th field (trustees and
+    threshold) is read, and held to Python's limits."""
+    spec = dict(demo.demo_polls(1_800_000_000_000)[0])
+    trustees = [bytes([j]) * 32 for j in (1, 2, 3)]
+    secret = dict(spec, secret={"trustees": [t.hex() for t in trustees], "threshold": 2})
+    good = votingcontract.CreatePoll.from_dict(secret).encode()
+    value = decode(good)
+    too_high = encode([*value[:11], [value[11][0], 4]])
+    no_trustees = encode([*value[:11], [[], 1]])
+    result = js(
+        page,
+        """
+        const read = (h) => {
+          try { return vc.bodies.decodeBody("create_poll", fromHex(h)).length; }
+          catch (error) { return `${error.name}: ${error.message}`; }
+        };
+        return args.map(read);
+        """,
+        good.hex(),
+        votingcontract.CreatePoll.from_dict(spec).encode().hex(),
+        too_high.hex(),
+        no_trustees.hex(),
+    )
+    assert result[:2] == [12, 11]
+    assert result[2].startswith("DecodeError: create_poll.secret.threshold")
+    assert result[3] == "DecodeError: create_poll.secret.trustees: at least one trustee"
+    for bad in (too_high, no_trustees):
+        with pytest.raises(DecodeError):
+            votingcontract.decode_body("create_poll", bad)

@@ -185,7 +185,7 @@ function access(v, what) {
 
 function createPoll(v) {
   const w = "create_poll";
-  const f = expectList(v, 11, w);
+  const f = expectListWithTail(v, 11, 1, w); // 12th: a secret poll's trustees
   const questions = expectArray(f[9], `${w}.questions`, limits.MAX_QUESTIONS);
   if (questions.length === 0) {
     throw new DecodeError(`${w}.questions: at least one question`);
@@ -201,11 +201,20 @@ function createPoll(v) {
   expectBool(f[8], `${w}.revote`);
   questions.forEach((q, i) => question(q, `${w}.questions[${i}]`));
   access(f[10], `${w}.access`);
+  if (f[11] !== null) {
+    const secret = expectList(f[11], 2, `${w}.secret`);
+    const trustees = expectArray(secret[0], `${w}.secret.trustees`, limits.MAX_TRUSTEES);
+    trustees.forEach((t, i) => key(t, `${w}.secret.trustees[${i}]`));
+    if (trustees.length === 0) {
+      throw new DecodeError(`${w}.secret.trustees: at least one trustee`);
+    }
+    expectInt(secret[1], `${w}.secret.threshold`, 1, trustees.length);
+  }
 }
 
 function castBallot(v) {
   const w = "cast_ballot";
-  const f = expectList(v, 6, w);
+  const f = expectListWithTail(v, 6, 1, w); // 7th: a secret poll's encrypted questions
   hash(f[0], `${w}.poll_id`);
   const perQuestion = expectArray(f[1], `${w}.selections`, limits.MAX_QUESTIONS);
   perQuestion.forEach((chosen, q) => {
@@ -233,6 +242,9 @@ function castBallot(v) {
     const l = expectList(f[5], 2, `${w}.location`);
     expectInt(l[0], `${w}.location.lat_micro`, -limits.MAX_LAT_MICRO, limits.MAX_LAT_MICRO);
     expectInt(l[1], `${w}.location.lon_micro`, -limits.MAX_LON_MICRO, limits.MAX_LON_MICRO);
+  }
+  if (f[6] !== null) {
+    expectArray(f[6], `${w}.encrypted`, limits.MAX_QUESTIONS); // checked by the chain
   }
 }
 
@@ -560,6 +572,7 @@ const CAST_BALLOT_KEYS = [
   "ticket_key",
   "ticket_signature",
   "location",
+  "encrypted",
 ];
 
 const PARSERS = {
@@ -603,7 +616,7 @@ const PARSERS = {
     }
     const pw = optional(d, "password_proof", w);
     const qr = optional(d, "qr_proof", w);
-    return [
+    const value = [
       asHex(field(d, "poll_id", w), "poll_id", 32),
       selections.map((s, q) => asList(s, w).map((i) => asInt(i, `${w}.selections[${q}]`))),
       pw === null ? null : asHex(pw, "password_proof"),
@@ -611,6 +624,11 @@ const PARSERS = {
       ticket,
       location,
     ];
+    const encrypted = optional(d, "encrypted", w);
+    if (encrypted !== null) {
+      value.push(encryptedFromHex(encrypted));
+    }
+    return value;
   },
   cancel_key_change(d) {
     checkKeys(d, [], "cancel_key_change.");
@@ -649,6 +667,22 @@ const PARSERS = {
     ];
   },
 };
+
+/** A secret poll's ballot in its dict form: the hex of the canonical encoding of the
+ * array of encrypted questions (PROTOCOL.md 15.9), as Python's _parse_encrypted reads it. */
+function encryptedFromHex(text) {
+  const bytes = asHex(text, "encrypted");
+  let value;
+  try {
+    value = decode(bytes);
+  } catch (error) {
+    throw new BodyError(`encrypted: ${error.message}`);
+  }
+  if (!Array.isArray(value)) {
+    throw new BodyError("encrypted: expected the encoding of an array of questions");
+  }
+  return value;
+}
 
 /** The kinds `buildBody` takes: what a citizen's browser sends (organisations' and the
  * attester's kinds are signed elsewhere). */

@@ -5,6 +5,7 @@
 import { KEY_NAME } from "./enroll.js";
 import { loadKey } from "./keystore.js";
 import { RpcFailure, errorText, rpc, text } from "./page.js";
+import { trackingOfBody } from "./booth.js";
 import { listReceipts, saveReceipt } from "./receipts_store.js";
 import { historyRequest } from "./statements.js";
 
@@ -71,7 +72,9 @@ async function readPage() {
   status.textContent = text("count", { total: answer.total });
   const saving = [];
   for (const record of answer.records) {
-    addBallot(record.poll_id, record.tx_id, record.height, record.committed?.header?.timestamp_ms);
+    const { committed } = record;
+    addBallot(record.poll_id, record.tx_id, record.height, committed?.header?.timestamp_ms);
+    showTracking(record.tx_id, committed?.tx?.body);
     saving.push(saveReceipt(record.committed)); // a copy for offline and for hidden ballots
   }
   nextFrom = answer.next_from;
@@ -99,6 +102,7 @@ async function showSaved() {
   for (const committed of ballots) {
     const pollId = committed.tx.body?.poll_id;
     addBallot(pollId, committed.tx.tx_id, committed.height, committed.header?.timestamp_ms, false);
+    showTracking(committed.tx.tx_id, committed.tx.body);
   }
 }
 
@@ -143,8 +147,30 @@ function addBallot(pollId, txId, height, timestampMs, online = true) {
   check.textContent = text("check");
   const checkLine = document.createElement("p");
   checkLine.append(check);
+  entry.dataset.txId = txId;
   entry.append(place, id, checkLine);
   ballots.append(entry);
+}
+
+/** A secret poll's ballot: its tracking code, under its transaction id. */
+async function showTracking(txId, body) {
+  let code = null;
+  try {
+    code = await trackingOfBody(body);
+  } catch {
+    code = null; // not an encrypted ballot's bytes: nothing to show
+  }
+  const entry = [...list.querySelectorAll("li.ballot")].find((li) => li.dataset.txId === txId);
+  if (code === null || !entry) return;
+  const line = document.createElement("p");
+  const label = document.createElement("span");
+  label.className = "tx-label";
+  label.textContent = `${text("tracking")} `;
+  const value = document.createElement("code");
+  value.className = "tracking";
+  value.textContent = code;
+  line.append(label, value);
+  entry.querySelector("p:last-child").before(line);
 }
 
 /** A poll's title from the node, remembered in this browser for the offline list. */

@@ -16,6 +16,7 @@ export const MIN_OPTIONS = 2;
 export const MAX_OPTIONS = 50;
 export const MAX_OPTION_LENGTH = 200;
 export const MAX_COST = 10 ** 15;
+export const MAX_TRUSTEES = 16; // a secret poll's trustees
 export const MAX_WEIGHT = 1_000_000;
 export const MAX_LIST_KEYS = 1000;
 export const MAX_RADIUS_M = 100_000;
@@ -71,4 +72,11 @@ export const RECEIPT_CODES = [
   "under_min_spend",
   "weight_conflict",
   "weights_mismatch",
+  // Secret polls (issue 16).
+  "awaiting_key",
+  "malformed_ballot",
+  "bad_ballot_proof",
+  "not_trustee",
+  "wrong_phase",
+  "bad_trustee_proof",
 ];

@@ -8,6 +8,7 @@
 // the ballot's bytes while the poll hides them and stands in when the node is offline.
 
 import { decodeBody } from "./bodies.js";
+import { trackingCode, trackingText } from "./ballotcrypto.js";
 import { fromHex, toHex } from "./bytes.js";
 import { genesisFromJson } from "./chain.js";
 import { RpcFailure, errorText, reasonText, rpc, text } from "./page.js";
@@ -108,12 +109,14 @@ async function check(receiptDoc, source) {
 async function showRecorded(receiptDoc) {
   let pollId;
   let selections;
+  let encrypted = null;
   try {
     const tx = decodeTransaction(fromHex(receiptDoc.tx, "tx"));
     if (tx.kind !== "cast_ballot") return;
     const body = decodeBody("cast_ballot", tx.body);
     pollId = toHex(body[0]);
     selections = body[1];
+    encrypted = body[6] ?? null;
   } catch {
     return;
   }
@@ -127,6 +130,17 @@ async function showRecorded(receiptDoc) {
   pollLink.href = `/p/${pollId.slice(0, 12)}`;
   pollLink.textContent = typeof poll?.title === "string" ? poll.title : `/p/${pollId.slice(0, 12)}`;
   const list = document.getElementById("recorded-list");
+  if (encrypted !== null) {
+    // A secret poll's ballot: its choices are encrypted; the tracking code finds it.
+    document.getElementById("recorded-public").hidden = true;
+    document.getElementById("recorded-secret").hidden = false;
+    document.getElementById("recorded-tracking").textContent = trackingText(
+      await trackingCode(encrypted),
+    );
+    list.replaceChildren();
+    recorded.hidden = false;
+    return;
+  }
   list.replaceChildren(
     ...selections.map((chosen, q) => {
       const question = poll?.questions?.[q];

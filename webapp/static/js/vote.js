@@ -8,6 +8,7 @@
 // A ticket's link may carry it the same way: #ticket=<64 hex>.
 
 import { buildBody } from "./bodies.js";
+import { auditBallot, encryptBallot, forgetSecrets, pollKey, ruleOfQuestion } from "./booth.js";
 import { fromHex, toHex } from "./bytes.js";
 import { signerFromSeed } from "./ed25519.js";
 import { KEY_NAME, keyState, mountEnrolment, refusalText, seoulTime } from "./enroll.js";
@@ -64,6 +65,7 @@ function mount(section) {
   const outcome = section.querySelector("[data-vote-outcome]");
   const pollId = section.dataset.pollId;
   const takesTickets = section.dataset.tickets === "true";
+  const secret = section.dataset.secret === "true";
   const numbers = new Intl.NumberFormat(document.documentElement.lang || undefined);
   const format = (n) => numbers.format(n);
   const secrets = fragmentSecrets(location.hash);
@@ -104,6 +106,7 @@ function mount(section) {
     q.inputs.forEach((input) => input.addEventListener("change", () => update(q, false)));
     update(q, false);
   }
+  const booth = secret ? mountBooth(section, questions, chosenOf) : null;
 
   const qrState = section.querySelector("[data-qr-state]");
   if (qrState) {
@@ -164,29 +167,46 @@ function mount(section) {
         throw new Refusal(text("vote_need_enrol"));
       }
       const chainId = (await rpc("/v1/status")).chain_id;
-      const body = { poll_id: pollId, selections: questions.map(chosenOf) };
-      await addAccessProofs(section, body, chainId, key, secrets, say);
-      say(text("vote_signing"));
-      const bodyBytes = buildBody("cast_ballot", body);
-      const tx = await signTransaction(key, chainId, "cast_ballot", bodyBytes, randomNonce());
-      say(text("vote_submitting"));
-      const answer = await submitAndWaitForCommit(tx.bytes);
-      say("");
-      await show(answer, toHex(tx.txId));
-    } catch (error) {
-      say("");
-      if (error instanceof Refusal) {
-        formError.textContent = error.message;
-      } else if (error instanceof RpcFailure && error.reason) {
-        showOutcome(`${text("vote_refused", { reason: reasonText(error.reason) })} ${text("vote_kept")}`);
-      } else {
-        showOutcome(`${text("vote_failed", { error: refusalText(error) })} ${text("vote_kept")}`);
+      if (booth) {
+        // A secret poll: encrypt here, then the voter casts or audits (mountBooth).
+        await booth.encrypt(key, chainId, say, cast);
+        return;
       }
+      await cast({ poll_id: pollId, selections: questions.map(chosenOf) }, key, chainId);
+    } catch (error) {
+      failed(error);
     } finally {
       button.disabled = false;
       form.removeAttribute("aria-busy");
     }
   });
+
+  /** Prove the access, sign the ballot `body`, send it and show the chain's answer. */
+  async function cast(body, key, chainId, tracking = null) {
+    await addAccessProofs(section, body, chainId, key, secrets, say);
+    say(text("vote_signing"));
+    const bodyBytes = buildBody("cast_ballot", body);
+    const tx = await signTransaction(key, chainId, "cast_ballot", bodyBytes, randomNonce());
+    say(text("vote_submitting"));
+    const answer = await submitAndWaitForCommit(tx.bytes);
+    say("");
+    await show(answer, toHex(tx.txId), tracking);
+    return answer;
+  }
+
+  function failed(error) {
+    say("");
+    if (error instanceof Refusal) {
+      formError.textContent = error.message;
+    } else if (error instanceof RpcFailure && error.reason) {
+      showOutcome(`${text("vote_refused", { reason: reasonText(error.reason) })} ${text("vote_kept")}`);
+    } else {
+      showOutcome(`${text("vote_failed", { error: refusalText(error) })} ${text("vote_kept")}`);
+    }
+  }
+  if (booth) {
+    booth.onFailure(failed);
+  }
 
   function showOutcome(line, more = "", txId = null) {
     outcome.querySelector("[data-outcome-text]").textContent = line;
@@ -202,7 +222,7 @@ function mount(section) {
     outcome.focus();
   }
 
-  async function show(answer, txId) {
+  async function show(answer, txId, tracking = null) {
     if (!answer?.height) {
       showOutcome(text("vote_pending"), "", txId);
       return;
@@ -213,6 +233,9 @@ function mount(section) {
       return;
     }
     const lines = [];
+    if (tracking !== null) {
+      lines.push(text("booth_tracking", { code: tracking }));
+    }
     if (section.dataset.revote === "true") {
       lines.push(text("vote_accepted_revote"));
     }
@@ -224,6 +247,132 @@ function mount(section) {
     }
     showOutcome(text("vote_accepted", { height: answer.height }), lines.join(" "), txId);
   }
+}
+
+/**
+ * The booth of a secret poll (templates/vote_form.html's [data-booth]): `encrypt` makes
+ * the ballot and shows its tracking code; "Cast" sends it, "Audit" checks it on this
+ * device and discards it. A change of the choices discards a ballot not yet cast.
+ */
+function mountBooth(section, questions, chosenOf) {
+  const panel = section.querySelector("[data-booth]");
+  const code = panel.querySelector("[data-tracking]");
+  const castButton = panel.querySelector("[data-cast]");
+  const auditButton = panel.querySelector("[data-audit]");
+  const report = section.querySelector("[data-audit-result]");
+  const status = section.querySelector("[data-vote-status]");
+  let ballot = null; // the encrypted ballot awaiting "cast" or "audit", with its secrets
+  let onFailure = () => {};
+
+  const discard = () => {
+    if (ballot !== null) {
+      forgetSecrets(ballot.made);
+      ballot = null;
+    }
+    panel.hidden = true;
+  };
+  for (const q of questions) {
+    q.inputs.forEach((input) =>
+      input.addEventListener("change", () => {
+        if (ballot !== null) {
+          discard();
+          status.textContent = text("booth_discarded");
+        }
+      }),
+    );
+  }
+  const rules = questions.map((q) =>
+    ruleOfQuestion({
+      options: q.inputs.length,
+      min: q.rule.min,
+      max: q.rule.max,
+      cap: q.fieldset.dataset.cap ?? null,
+      minSpend: q.fieldset.dataset.minSpend ?? 0,
+      costs: q.inputs.map((i) => i.dataset.cost),
+    }),
+  );
+
+  async function encrypt(key, chainId, say, cast) {
+    discard();
+    report.hidden = true;
+    const pollId = section.dataset.pollId;
+    const poll = await rpc(`/v1/polls/${pollId}`);
+    const publicKey = pollKey(poll);
+    if (publicKey === null) {
+      const failedSetup = poll?.secret?.phase === "failed";
+      throw new Refusal(text(failedSetup ? "booth_key_failed" : "booth_key_waiting"));
+    }
+    say(text("booth_encrypting"));
+    const chosen = questions.map(chosenOf);
+    const voterKey = key.publicKey;
+    const made = await encryptBallot({ chainId, pollId, voterKey, publicKey, rules, chosen });
+    say("");
+    ballot = { made, key, chainId, cast };
+    code.textContent = made.trackingText;
+    panel.hidden = false;
+    panel.focus();
+  }
+
+  castButton.addEventListener("click", async () => {
+    if (ballot === null) return;
+    const { made, key, chainId, cast } = ballot;
+    castButton.disabled = auditButton.disabled = true;
+    try {
+      const body = { poll_id: section.dataset.pollId, selections: [], encrypted: made.encrypted };
+      await cast(body, key, chainId, made.trackingText);
+      discard(); // sent: its secrets go, and it can never be audited
+    } catch (error) {
+      if (!(error instanceof Refusal)) {
+        discard(); // it may have reached the chain: never audit a ballot that may count
+      }
+      onFailure(error);
+    } finally {
+      castButton.disabled = auditButton.disabled = false;
+    }
+  });
+
+  auditButton.addEventListener("click", () => {
+    if (ballot === null) return;
+    const chosen = questions.map(chosenOf);
+    const results = auditBallot(ballot.made, chosen);
+    discard(); // its randomness is shown now: it must never be cast
+    showAudit(results, chosen);
+  });
+
+  const nameOf = (q, i) => questions[q].inputs[i].labels[0]?.firstChild?.textContent?.trim();
+  const titleOf = (q) => questions[q].fieldset.querySelector("legend").textContent.trim();
+  const place = (q, option) => text("booth_audit_option", { question: titleOf(q), option });
+
+  function showAudit(results, chosen) {
+    const wrong = results.flatMap((r) => r.mismatched.map((i) => place(r.question, nameOf(r.question, i))));
+    const verdict = wrong.length
+      ? text("booth_audit_failed", { options: wrong.join("; ") })
+      : text("booth_audit_passed");
+    report.querySelector("[data-audit-verdict]").textContent = verdict;
+    report.classList.toggle("failed", wrong.length > 0);
+    report.querySelector("[data-audit-list]").replaceChildren(
+      ...chosen.map((indices, q) => {
+        const item = document.createElement("li");
+        const names = indices.map((i) => nameOf(q, i));
+        item.textContent = place(q, names.length ? names.join(", ") : text("booth_nothing_chosen"));
+        return item;
+      }),
+    );
+    const line = (q, i, randomness) =>
+      text("booth_randomness_line", { question: q + 1, option: i + 1, randomness });
+    report.querySelector("[data-audit-randomness]").textContent = results
+      .flatMap((r) => r.randomness.map((hex, i) => line(r.question, i, hex)))
+      .join("\n");
+    report.hidden = false;
+    report.focus();
+  }
+
+  return {
+    encrypt,
+    onFailure(handler) {
+      onFailure = handler;
+    },
+  };
 }
 
 /** The key to sign with: the enrolled one; in a ticket poll, a key of this browser even

@@ -252,8 +252,9 @@ export async function trackingCode(encrypted) {
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
-/** The code as a voter reads it: its first 16 bytes in base32, in groups of 4. */
-export function trackingText(code, separator = " ") {
+/** The code as a voter reads it (15.11): its first 16 bytes in base32 without padding,
+ * in groups of 4 joined by "-", as votingcontract.secret_polls.format_tracking_code. */
+export function trackingText(code, separator = "-") {
   let bits = 0;
   let buffer = 0;
   let text = "";
