@@ -46,6 +46,9 @@ def describe_poll(poll: dict[str, Any], extra_roll: int = 0) -> list[str]:
         if poll["visibility"] == "live"
         else "hidden until the poll closes (ballots' choices too)"
     )
+    if poll.get("secret") is not None:
+        # An encrypted tally has no counts to show until its trustees decrypt it.
+        results = "counted once the poll has closed and its trustees have decrypted the totals"
     lines.append(f"results: {results}")
     lines.extend(choices_lines(poll))
     lines.append(

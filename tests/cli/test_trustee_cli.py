@@ -130,6 +130,7 @@ def test_status_names_the_trustees_a_phase_awaits(tmp_path: Path) -> None:
     assert [t["dealing"] for t in status["trustees"]] == [True, False, True]
     shown = "\n".join(describe_poll({**poll, **basics()}))
     assert "choices: secret" in shown and "trustee 3: " in shown
+    assert "results: counted once the poll has closed and its trustees have decrypted" in shown
     assert "dealings phase, 2 of 3 trustees posted" in shown
 
 
