@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from chain.keyfile import load_key, save_key
 from chain.keys import PrivateKey
 from cli import common
+from cli.client import RpcClient
 from cli.ids import POLL_ID_HELP
 from cli.output import print_json, print_table
 from cli.trustee_state import TrusteeSecrets, draw_scalar, secrets_path_for
@@ -120,7 +121,7 @@ def decrypt(args: argparse.Namespace) -> int:
     crypto = read_crypto(client, args.poll_id, chain_id_of(client), with_tally=True)
     me = crypto.index_of(key.public_key)
     count = len(crypto.tally or ())
-    with _progress(args, "partial decryption", count) as advance:
+    with _Progress(args, "partial decryption", count) as advance:
         step = decrypt_step(crypto, me, state, draw_scalar, advance)
     return _post_or_wait(args, client, key, crypto, me, step)
 
@@ -155,7 +156,7 @@ def status(args: argparse.Namespace) -> int:
 
 def _post_or_wait(
     args: argparse.Namespace,
-    client: Any,
+    client: RpcClient,
     key: PrivateKey,
     crypto: PollCrypto,
     me: int,
@@ -194,7 +195,7 @@ def _post_or_wait(
     return 0 if accepted else 1
 
 
-class _progress:
+class _Progress:
     """A rich progress bar on stderr for a step of `total` units (none with --json or
     for a short step); the context gives a callback taking the units done."""
 
