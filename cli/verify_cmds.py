@@ -27,7 +27,7 @@ from chain.genesis import Genesis
 from cli import common
 from cli.errors import CliError
 from cli.output import bar, print_json, short
-from cli.results_text import participants_text, print_questions
+from cli.results_text import choices_line, participants_text, print_questions
 from cli.secret_ballot import find_ballot, tracking_of_tx
 from verifier.errors import VerificationFailure
 from verifier.export import ExportSource, write_export
@@ -242,8 +242,11 @@ def print_report(report: Report) -> None:
         poll, results = entry["poll"], entry["results"]
         print(f"\npoll {poll['poll_id']}  [{poll.get('status', '?')}]")
         print(f"  {poll['title']}")
+        if results is not None:
+            print(f"  {choices_line(results)}")
         if results is None or not results["visible"]:
-            print("  results are shown after the poll closes")
+            if results is None or results.get("awaiting_trustees") is None:
+                print("  results are shown after the poll closes")
             continue
         print(f"  {participants_text(results)}")
         print_questions(results, indent="  ")

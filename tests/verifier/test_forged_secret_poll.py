@@ -171,3 +171,51 @@ def test_the_decrypted_counts_are_in_the_state_as_a_public_polls() -> None:
         for q, question in enumerate(forge_secret.SECRET_COUNTS)
     ]
     assert counts == forge_secret.SECRET_COUNTS
+
+
+def verify_text(chain: forge.ForgedChain, path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """What `votechain verify --file` prints for the chain (the CLI's own entry point)."""
+    from cli.main import main
+
+    forge.write_export_raw(chain, path)
+    capsys.readouterr()
+    assert main(["verify", "--file", str(path), "--workers", "1"]) == 0
+    return capsys.readouterr().out
+
+
+def test_votechain_verify_says_the_choices_are_secret_and_shows_the_decrypted_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = verify_text(
+        forge.forge_chain(forge_secret.SECRET_VALID), tmp_path / "secret.export", capsys
+    )
+    assert "choices: secret; these totals were decrypted by the poll's trustees" in out
+    assert "participants: 4" in out
+    rows = [line.split()[:2] for line in out.splitlines() if "%" in line]
+    assert rows == [
+        ["Kim", "1"],
+        ["Lee", "2"],
+        ["Park", "1"],
+        ["Path", "2"],
+        ["Library", "1"],
+        ["Park", "3"],
+    ]
+
+
+def test_votechain_verify_says_a_closed_secret_poll_awaits_its_trustees(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = verify_text(
+        forge.forge_chain(forge_secret.SECRET_AWAITING), tmp_path / "awaiting.export", capsys
+    )
+    assert "choices: secret; awaiting trustees (1 of 2)" in out
+    assert "results are shown after the poll closes" not in out
+    assert "Kim" not in out
+
+
+def test_votechain_verify_says_a_public_polls_choices_are_public(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = verify_text(forge.valid_chain(), tmp_path / "valid.export", capsys)
+    assert out.count("choices: public") == 2
+    assert "choices: secret" not in out
