@@ -138,6 +138,9 @@ def test_a_citizen_encrypts_audits_and_casts_in_the_booth_and_the_trustees_count
     words = texts(page)
     expect(page.locator(".poll .facts").last).to_contain_text("Secret: each ballot is encrypted")
     expect(page.locator("[data-vote-form] button[type=submit]")).to_have_text("Encrypt my ballot")
+    expect(page.locator(".poll > p.note")).to_contain_text(
+        "The choices are secret: after the poll closes"
+    )
     enrol(page, polls, "+82 10-5555-7001")
 
     # The trustees have not made this poll's key: nothing is encrypted, and the page says why.
@@ -201,8 +204,19 @@ def test_a_citizen_encrypts_audits_and_casts_in_the_booth_and_the_trustees_count
     # Closed and decrypted by two of the three trustees: the counts are this ballot's.
     org_key = str(polls.cluster.config.keys_dir / "demo-org.pem")
     polls.cluster.cli("poll", "close", polls.ready, "--key", org_key)
-    for j in (1, 2):
-        polls.cluster.cli("trustee", "decrypt", polls.ready, "--key", f"t{j}.pem")
+    polls.cluster.cli("trustee", "decrypt", polls.ready, "--key", "t1.pem")
+    page.goto(f"{polls.url}/p/{polls.ready[:12]}")
+    note = page.locator(".poll > p.note")
+    expect(note).to_contain_text(
+        "once 2 of the poll's trustees have decrypted its tally (1 so far)"
+    )
+    expect(note).to_contain_text("1 participant so far.")
+    expect(page.locator(".poll ul.results")).to_have_count(0)
+    assert_accessible(page, "a closed secret poll awaiting its trustees")
+    polls.cluster.cli("trustee", "decrypt", polls.ready, "--key", "t2.pem")
+    page.reload()
+    expect(page.locator(".poll ul.results")).to_have_count(2)
+    expect(page.locator(".poll > p.note")).to_have_count(0)
     results = json.loads(polls.cluster.cli("poll", "results", polls.ready, "--json").stdout)
     counts = [[o["count"] for o in q["options"]] for q in results["questions"]]
     assert counts == [[0, 1, 0], [1, 0, 0, 1]]
