@@ -48,7 +48,8 @@ from chain.keys import PrivateKey
 from chain.state import MemoryState, StateView, WriteSet
 from chain.tx import Transaction
 from tests.verifier import forge
-from tests.verifier.forge import Base, ChainCase, Draft, Past
+from tests.verifier.forge import Base, ChainCase, Draft, ForgedChain, Past
+from tests.verifier.forge_receipts import ReceiptCase, receipt_document
 from votingcontract import secret_polls, state_keys
 from votingcontract.reasons import ACCEPTED
 
@@ -572,5 +573,30 @@ SECRET_CASES: tuple[ChainCase, ...] = (
         says="prev_app_hash",
         forged_at=11,
         chain_base=secret_base,
+    ),
+)
+
+
+@cache
+def secret_valid_chain() -> ForgedChain:
+    return forge.forge_chain(SECRET_VALID)
+
+
+def tracking_code_of(document: dict[str, Any]) -> bytes | None:
+    """The tracking code (15.11) of a receipt file's transaction, if an encrypted ballot."""
+    tx = Transaction.decode(bytes.fromhex(document["tx"]))
+    if tx.kind != votingcontract.CastBallot.KIND:
+        return None
+    body = votingcontract.CastBallot.decode(tx.body)
+    return None if body.encrypted is None else secret_polls.tracking_code(body)
+
+
+SECRET_RECEIPT_CASES: tuple[ReceiptCase, ...] = (
+    ReceiptCase(
+        "secret-ballot",
+        "voter 0's encrypted ballot (secret-poll chain, block 7, position 0) with both "
+        "proofs; its manifest entry gives the ballot's tracking code (15.11)",
+        None,
+        lambda: receipt_document(7, 0, secret_valid_chain()),
     ),
 )

@@ -16,6 +16,8 @@ wrong at the forged height itself. The same chains are docs/test-vectors/secret-
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,7 @@ import votingcontract
 from chain import encoding
 from chain.certificate import CommitCertificate
 from chain.state import MemoryState
-from tests.verifier import forge, forge_secret
+from tests.verifier import forge, forge_secret, vectors
 from tests.verifier.test_forged_rules import first_failure, stored_header_hash
 from verifier.export import ExportSource
 from verifier.replay import Report, verify_chain
@@ -219,3 +221,18 @@ def test_votechain_verify_says_a_public_polls_choices_are_public(
     out = verify_text(forge.valid_chain(), tmp_path / "valid.export", capsys)
     assert out.count("choices: public") == 2
     assert "choices: secret" not in out
+
+
+def test_the_vector_check_reports_a_wrong_tracking_code(tmp_path: Path) -> None:
+    """The secret ballot's receipt vector pins its tracking code: a manifest that gives
+    another one is reported, so the published code is votechain's."""
+    copy = tmp_path / "test-vectors"
+    shutil.copytree(vectors.VECTORS_DIR, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (entry,) = [e for e in manifest["receipts"] if "tracking_code" in e]
+    entry["tracking_code"]["shown"] = "AAAA-" + entry["tracking_code"]["shown"][5:]
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    problems = vectors.check_vectors(copy)
+    assert any(
+        "secret-ballot.json: votechain receipt verify shows tracking code" in p for p in problems
+    )

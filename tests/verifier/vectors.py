@@ -30,6 +30,7 @@ from typing import Any
 
 from bench.chaingen import GeneratedChain
 from tests.verifier import forge, forge_receipts, forge_secret
+from votingcontract.secret_polls import format_tracking_code
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS_DIR = ROOT / "docs" / "test-vectors"
@@ -63,17 +64,23 @@ def write_vectors(folder: Path) -> dict[str, Any]:
             entry["expected"] = {"height": case.height, "rule": case.rule}
         chains.append(entry)
     receipts = []
-    for receipt_case in forge_receipts.RECEIPT_CASES:
+    for receipt_case in (*forge_receipts.RECEIPT_CASES, *forge_secret.SECRET_RECEIPT_CASES):
         name = f"receipts/{receipt_case.file_name}"
-        _write_json(folder / name, receipt_case.build())
-        receipts.append(
-            {
-                "file": name,
-                "description": receipt_case.description,
-                "genesis": GENESIS if receipt_case.pin_genesis else None,
-                "expected": "ok" if receipt_case.check is None else {"check": receipt_case.check},
+        document = receipt_case.build()
+        _write_json(folder / name, document)
+        receipt_entry: dict[str, Any] = {
+            "file": name,
+            "description": receipt_case.description,
+            "genesis": GENESIS if receipt_case.pin_genesis else None,
+            "expected": "ok" if receipt_case.check is None else {"check": receipt_case.check},
+        }
+        code = forge_secret.tracking_code_of(document)
+        if code is not None:
+            receipt_entry["tracking_code"] = {
+                "hex": code.hex(),
+                "shown": format_tracking_code(code),
             }
-        )
+        receipts.append(receipt_entry)
     manifest = {
         "format": "votechain-test-vectors",
         "version": 1,
@@ -111,11 +118,17 @@ def check_vectors(folder: Path = VECTORS_DIR) -> list[str]:
             problems.append(f"{entry['file']}: votechain verify says {got}, manifest {want}")
     for entry in manifest["receipts"]:
         genesis = folder / entry["genesis"] if entry["genesis"] else None
-        got = verify_receipt_file(folder / entry["file"], genesis)
+        got, tracking = verify_receipt_file(folder / entry["file"], genesis)
         if got != entry["expected"]:
             problems.append(
                 f"{entry['file']}: votechain receipt verify says {got}, manifest "
                 f"{entry['expected']}"
+            )
+        want_tracking = entry.get("tracking_code", {}).get("shown")
+        if tracking != want_tracking:
+            problems.append(
+                f"{entry['file']}: votechain receipt verify shows tracking code {tracking}, "
+                f"manifest {want_tracking}"
             )
     return problems
 
@@ -179,18 +192,20 @@ def verify_chain_file(path: Path, genesis_hash: str) -> Any:
     return {"height": failure.get("height"), "rule": failure.get("rule")}
 
 
-def verify_receipt_file(path: Path, genesis: Path | None) -> Any:
+def verify_receipt_file(path: Path, genesis: Path | None) -> tuple[Any, str | None]:
     """`votechain receipt verify PATH [--genesis G] --json`'s verdict: "ok" (certified
-    and accepted), "not certified", or {"check": n}."""
+    and accepted), "not certified", or {"check": n}; and the tracking code it shows
+    (an encrypted ballot's, else None)."""
     argv = ["receipt", "verify", str(path), "--json"]
     if genesis is not None:
         argv += ["--genesis", str(genesis)]
     code, output = _run_cli(argv)
+    tracking = output.get("tracking_code")
     if code == 0:
-        return "ok"
+        return "ok", tracking
     if code == 3:
-        return "not certified"
-    return {"check": output.get("failure", {}).get("rule")}
+        return "not certified", tracking
+    return {"check": output.get("failure", {}).get("rule")}, tracking
 
 
 def _run_cli(argv: list[str]) -> tuple[int, dict[str, Any]]:
