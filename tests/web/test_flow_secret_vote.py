@@ -134,9 +134,18 @@ def encrypt(page: Page) -> str:
 def test_a_citizen_encrypts_audits_and_casts_in_the_booth_and_the_trustees_count_it(
     polls: SecretPolls, open_page: OpenPage
 ) -> None:
-    page = open_page(f"{polls.url}/p/{polls.waiting[:12]}", viewport=PHONE, locale="en-GB")
+    # Every poll card says whether its choices are public or secret.
+    page = open_page(f"{polls.url}/", viewport=PHONE, locale="en-GB")
+    cards = page.locator("li.poll-card")
+    secret_card = cards.filter(has_text="Secret ballot: council chair and projects")
+    expect(secret_card).to_contain_text("Secret: encrypted on the voter's device; 2 of 3")
+    public_card = cards.filter(has_text="bike-sharing service")
+    expect(public_card).to_contain_text("Public: each ballot's choices are on the chain")
+    page.goto(f"{polls.url}/p/{polls.waiting[:12]}")
     words = texts(page)
-    expect(page.locator(".poll .facts").last).to_contain_text("Secret: each ballot is encrypted")
+    expect(page.locator(".poll .facts").first).to_contain_text(
+        "Secret: encrypted on the voter's device; 2 of 3 trustees"
+    )
     expect(page.locator("[data-vote-form] button[type=submit]")).to_have_text("Encrypt my ballot")
     expect(page.locator(".poll > p.note")).to_contain_text(
         "The choices are secret: after the poll closes"
