@@ -603,3 +603,53 @@ def test_the_browser_reads_a_secret_polls_create_poll_as_python_does(page: Page)
     for bad in (too_high, no_trustees):
         with pytest.raises(DecodeError):
             votingcontract.decode_body("create_poll", bad)
+
+
+def test_the_booth_encrypts_a_whole_ballot_python_accepts_and_its_audit_catches_a_lie(
+    page: Page,
+) -> None:
+    """booth.js as the vote page uses it: the rules from the form's numbers (a budget's
+    floor rounded up as secret_polls.question_rule does), a ballot Python validates
+    question by question with its tracking code, an honest audit, and an audit against
+    other choices than those encrypted (a booth that lied) naming each wrong option."""
+    public_key = group.base_mul(random.Random(11).randrange(1, group.L))
+    voter = bytes([5]) * 32
+    form = [  # as vote.js reads each fieldset: options, min, max, cap, min_spend, costs
+        {"options": 3, "min": 1, "max": 1},
+        {"options": 4, "min": 1, "max": 3, "cap": "1001", "minSpend": 33,
+         "costs": ["400", "300", "500", "200"]},
+    ]  # fmt: skip
+    result = js(
+        page,
+        """
+        const [form, y, voter] = args;
+        const booth = await import("/js/booth.js");
+        const rules = form.map(booth.ruleOfQuestion);
+        const ballot = await booth.encryptBallot({chainId: "votechain-test",
+          pollId: "ab".repeat(32), voterKey: fromHex(voter), publicKey: keyOf(y), rules,
+          chosen: [[1], [0, 3]]});
+        const honest = booth.auditBallot(ballot, [[1], [0, 3]]);
+        const lied = booth.auditBallot(ballot, [[2], [0, 1]]);
+        return {encrypted: ballot.encrypted, tracking: ballot.trackingText,
+                floor: String(rules[1].floor),
+                honest: honest.map((q) => q.mismatched), lied: lied.map((q) => q.mismatched),
+                revealed: honest.map((q) => q.randomness.length)};
+        """,
+        form,
+        public_key.encoding.hex(),
+        voter.hex(),
+    )
+    assert result["floor"] == "331"  # ceil(1001 · 33 / 100), as question_rule rounds
+    values = decode(bytes.fromhex(result["encrypted"]))
+    rules = [QuestionRule(3, 1, 1), QuestionRule(4, 1, 3, (400, 300, 500, 200), 1001, 331)]
+    for index, (rule, value) in enumerate(zip(rules, values, strict=True)):
+        context = BallotContext("votechain-test", bytes([0xAB]) * 32, voter, index)
+        question.validate(context, public_key, rule, question.decode(value, rule, "q"))
+    body = votingcontract.body_from_dict(
+        "cast_ballot",
+        {"poll_id": "ab" * 32, "selections": [], "encrypted": result["encrypted"]},
+    )
+    assert result["tracking"] == format_tracking_code(tracking_code(body))
+    assert result["honest"] == [[], []]
+    assert result["lied"] == [[1, 2], [1, 3]]  # chose 1 but 2 claimed; 3 encrypted, 1 claimed
+    assert result["revealed"] == [3, 4]
