@@ -3,6 +3,7 @@ Ed25519 signatures.
 
     python -m bench.replay --ballots 100000          # generates the chain (about a minute)
     python -m bench.replay --file chain.export       # or replays a chain already made
+    python -m bench.replay --ballots 0 --secret-ballots 5000   # encrypted ballots (issue 16)
 
 Steps, each shown on stderr as it runs:
 
@@ -59,6 +60,12 @@ PROGRESS_EVERY_S = 2.0
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ballots", type=int, default=100_000)
+    parser.add_argument(
+        "--secret-ballots",
+        type=int,
+        default=0,
+        help="encrypted ballots in a secret poll after the others (bench.chaingen)",
+    )
     parser.add_argument("--file", type=Path, help="replay this export instead of generating one")
     parser.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2")
     parser.add_argument(
@@ -74,11 +81,16 @@ def main() -> None:
         chain: dict[str, Any] = {}
         if path is None:
             path = Path(tmp) / "chain.export"
-            _say(f"generating a chain of {args.ballots:,} ballots (bench.chaingen) ...")
+            _say(
+                f"generating a chain of {args.ballots:,} ballots and {args.secret_ballots:,} "
+                "encrypted ones (bench.chaingen) ..."
+            )
             started = time.monotonic()
-            generated = write_chain(ChainSpec(ballots=args.ballots), path)
+            spec = ChainSpec(ballots=args.ballots, secret_ballots=args.secret_ballots)
+            generated = write_chain(spec, path)
             chain["generated_s"] = round(time.monotonic() - started, 1)
             chain["transactions"] = generated.transactions
+            chain["secret_ballots"] = args.secret_ballots
         chain.update(file=str(args.file) if args.file else "generated", bytes=path.stat().st_size)
         _say("measuring this machine's single-core Ed25519 rate ...")
         ed25519 = measure_ed25519()
