@@ -109,6 +109,8 @@ def test_trustees_set_up_voters_vote_and_two_of_three_decrypt(cluster: LocalClus
     cluster.cli("trustee", "decrypt", secret, "--key", "t1.pem")
     awaiting = cluster.cli("poll", "results", secret).stdout
     assert "awaiting trustees (1 of 2)" in awaiting and "participants: 3" in awaiting
+    audit = cluster.cli("verify", "--workers", "1").stdout  # an auditor's replay says the same
+    assert "everything checks" in audit and "choices: secret; awaiting trustees (1 of 2)" in audit
     again = cluster.cli("trustee", "decrypt", secret, "--key", "t1.pem").stdout
     assert "nothing to post" in again
     cluster.cli("trustee", "decrypt", secret, "--key", "t3.pem")
@@ -124,3 +126,7 @@ def test_trustees_set_up_voters_vote_and_two_of_three_decrypt(cluster: LocalClus
     assert "choices: public" in cluster.cli("poll", "results", public).stdout
     final = json.loads(cluster.cli("trustee", "status", secret, "--json").stdout)
     assert final["summary"]["partials"] == [1, 3] and final["summary"]["decrypted"]
+    replayed = json.loads(cluster.cli("verify", "--workers", "1", "--json").stdout)
+    by_poll = {p["results"]["poll_id"]: p["results"] for p in replayed["polls"]}
+    assert by_poll[secret]["choices"] == "secret"  # votechain verify's own decrypted counts
+    assert [[o["count"] for o in q["options"]] for q in by_poll[secret]["questions"]] == counts
