@@ -156,6 +156,14 @@ def receipt_texts(lang: Lang) -> dict[str, str]:
         "nothing_chosen": lang.gettext("(nothing chosen)"),
         "question_n": lang.gettext("Question %(n)s"),
         "option_n": lang.gettext("Option %(n)s"),
+        "tracking_bad": lang.gettext(
+            "A tracking code is 26 letters A-Z and digits 2-7, as the booth showed it."
+        ),
+        "tracking_not_found": lang.gettext(
+            "No ballot on the chain has this tracking code: check it, and note that a ballot "
+            "is found once it is recorded, and an audited one is never cast."
+        ),
+        "tracking_looking": lang.gettext("Looking for the ballot on the chain…"),
     }
 
 

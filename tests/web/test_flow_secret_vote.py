@@ -1,11 +1,12 @@
 """A citizen votes in a secret poll from the browser's booth, against a real cluster of
 processes (issue 16): three trustees set up a 2-of-3 key with `votechain trustee`; the
-poll page says the choices are secret; before the key is ready the booth says so; the
-voter's choices are encrypted in the browser, audited once (the check passes, that
-ballot is discarded), encrypted again and cast; the tracking code the booth shows is the
-chain's, and the receipt page and "My votes" show it; after close two trustees decrypt
-and the counts are the voter's choices. Each page is scanned by axe-core and
-photographed at phone and desktop sizes."""
+poll cards and page say the choices are secret; before the key is ready the booth says
+so; the voter's choices are encrypted in the browser, audited once (the check passes,
+that ballot is discarded), encrypted again and cast; the tracking code the booth shows
+is the chain's, the receipt page finds the ballot by it and shows it, and so does "My
+votes"; after close the page says it awaits the trustees, two of them decrypt, and the
+counts are the voter's choices. Each page is scanned by axe-core and photographed at
+phone and desktop sizes."""
 
 from __future__ import annotations
 
@@ -202,7 +203,14 @@ def test_a_citizen_encrypts_audits_and_casts_in_the_booth_and_the_trustees_count
     assert found["tx_id"] == tx_id  # anyone finds the ballot on the chain by the code
 
     # The receipt page and "My votes" show the tracking code, read from the signed bytes.
-    page.goto(f"{polls.url}/r/{tx_id}")
+    # Found by its code on the receipt page (typed as a voter might), then checked there.
+    page.goto(f"{polls.url}/r")
+    page.locator("#tracking-code").fill("ZZZZ-" + cast[5:])  # a typo, or someone else's
+    page.locator("#find-form button[type=submit]").click()
+    expect(page.locator("#find-status")).to_have_text(texts(page)["tracking_not_found"])
+    page.locator("#tracking-code").fill(cast.lower().replace("-", " "))
+    page.locator("#find-form button[type=submit]").click()
+    page.wait_for_url(f"**/r/{tx_id}")
     expect(page.locator("#recorded-secret")).to_be_visible(timeout=30_000)
     expect(page.locator("#recorded-tracking")).to_have_text(cast)
     expect(page.locator("#recorded-public")).to_be_hidden()

@@ -350,8 +350,30 @@ function pin(event) {
   if (txId) checkTransaction();
 }
 
+/** The tracking code typed (spaces, dashes and case as the voter likes), to the ballot's
+ * receipt page: GET /v1/tracking/{code} names its transaction. */
+async function findTracking(event) {
+  event.preventDefault();
+  const status = document.getElementById("find-status");
+  const typed = document.getElementById("tracking-code").value;
+  const compact = typed.replace(/[\s-]/g, "").toUpperCase();
+  if (!/^[A-Z2-7]{26}$/.test(compact) && !/^[0-9A-F]{64}$/.test(compact)) {
+    status.textContent = text("tracking_bad");
+    return;
+  }
+  status.textContent = text("tracking_looking");
+  try {
+    const found = await rpc(`/v1/tracking/${compact}`);
+    location.assign(`/r/${found.tx_id}`);
+  } catch (error) {
+    const missing = error instanceof RpcFailure && error.code === "not_found";
+    status.textContent = missing ? text("tracking_not_found") : errorText(error);
+  }
+}
+
 async function main() {
   pinInput.value = pinned() ?? "";
+  document.getElementById("find-form").addEventListener("submit", findTracking);
   document.getElementById("pin-form").addEventListener("submit", pin);
   document.getElementById("file-form").addEventListener("submit", checkGiven);
   nodeGenesis = await loadGenesis();
