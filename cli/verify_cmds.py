@@ -29,6 +29,7 @@ from cli.errors import CliError
 from cli.output import bar, print_json, short
 from cli.results_text import choices_line, participants_text, print_questions
 from cli.secret_ballot import find_ballot, tracking_of_tx
+from cli.trustee_view import poll_secret_line
 from verifier.errors import VerificationFailure
 from verifier.export import ExportSource, write_export
 from verifier.receipts import (
@@ -242,14 +243,26 @@ def print_report(report: Report) -> None:
         poll, results = entry["poll"], entry["results"]
         print(f"\npoll {poll['poll_id']}  [{poll.get('status', '?')}]")
         print(f"  {poll['title']}")
-        if results is not None:
-            print(f"  {choices_line(results)}")
+        for line in _choices_lines(poll, results):
+            print(f"  {line}")
         if results is None or not results["visible"]:
             if results is None or results.get("awaiting_trustees") is None:
                 print("  results are shown after the poll closes")
             continue
         print(f"  {participants_text(results)}")
         print_questions(results, indent="  ")
+
+
+def _choices_lines(poll: dict[str, Any], results: dict[str, Any] | None) -> list[str]:
+    """Public or secret choices; for a secret poll without a ready key, where its key
+    set-up stands (it has no totals to await), and once decrypted, by which trustees."""
+    secret = poll.get("secret")
+    if secret is None or (secret["phase"] == "ready" and not secret["decrypted"]):
+        return [] if results is None else [choices_line(results)]
+    trustees = f"trustees: {poll_secret_line(poll)}"
+    if secret["phase"] != "ready" or results is None:
+        return ["choices: secret", trustees]
+    return [choices_line(results), trustees]
 
 
 def _print_failure(args: argparse.Namespace, failure: VerificationFailure, partial: Report) -> int:

@@ -36,6 +36,7 @@ from verifier.errors import VerificationFailure
 from verifier.rules import short
 from verifier.signatures import Pending, SignatureChecker
 from verifier.sources import ChainSource, RawBlock
+from votingcontract import secret_polls
 
 READ_AHEAD_BLOCKS = 16
 
@@ -309,9 +310,13 @@ class _Replay:
         now_ms = self.prev_timestamp_ms
         for poll in reversed(votingcontract.list_polls(self.state, now_ms=now_ms)):
             result = votingcontract.results(self.state, poll.poll_id, now_ms=now_ms)
+            document = poll.to_dict(now_ms)
+            secret = secret_polls.secret_status(self.state, poll)
+            if secret is not None:
+                document["secret"] = secret  # as the RPC's poll view: key set-up, partials
             report.polls.append(
                 {
-                    "poll": poll.to_dict(now_ms),
+                    "poll": document,
                     "results": None if result is None else result.to_dict(),
                 }
             )

@@ -164,13 +164,20 @@ class _Builder:
         return setup
 
 
-def _dealing(chain: _Builder, poll_id: bytes, j: int) -> Dealing:
+def _key(chain: _Builder, poll_id: bytes, j: int) -> votingcontract.TrusteeKey:
+    transport = dkg.make_transport_key(
+        chain.chain_id, poll_id, j, scalar(f"transport/{j}"), scalar(f"transport-proof/{j}")
+    )
+    return votingcontract.TrusteeKey(poll_id, transport)
+
+
+def _dealing(chain: _Builder, poll_id: bytes, j: int, threshold: int = THRESHOLD) -> Dealing:
     keys = [k.public for k in chain.setup(poll_id).transport_keys if k is not None]
     dealing = dkg.deal(
         chain.chain_id,
         poll_id,
         j,
-        scalars(f"coefficients/{j}", THRESHOLD),
+        scalars(f"coefficients/{j}", threshold),
         keys,
         scalar(f"deal-proof/{j}"),
         scalars(f"ephemerals/{j}", TRUSTEES),
@@ -290,22 +297,7 @@ def secret_chain() -> SecretChain:
     too_early = votingcontract.CastBallot(poll_id, ((0,), (0,)))
     chain.block(
         [
-            *(
-                chain.sign(
-                    trustees[j - 1],
-                    votingcontract.TrusteeKey(
-                        poll_id,
-                        dkg.make_transport_key(
-                            chain.chain_id,
-                            poll_id,
-                            j,
-                            scalar(f"transport/{j}"),
-                            scalar(f"transport-proof/{j}"),
-                        ),
-                    ),
-                )
-                for j in range(1, TRUSTEES + 1)
-            ),
+            *(chain.sign(trustees[j - 1], _key(chain, poll_id, j)) for j in range(1, TRUSTEES + 1)),
             chain.sign(voters[0], too_early),
         ],
         [ok, ok, ok, "awaiting_key"],
@@ -372,6 +364,32 @@ def secret_chain() -> SecretChain:
 
 def secret_base() -> Base:
     return secret_chain().base
+
+
+@cache
+def failed_setup_base() -> Base:
+    """The poll with threshold 3 of the same trustees: dealer 3 caught again, only 2
+    dealers qualify, so the key set-up fails (blocks 4-6); block 7 closes the poll."""
+    b = forge.base()
+    chain = _Builder()
+    ok = ACCEPTED
+    chain.block(b.transactions[0], [ok])
+    spec = dataclasses.replace(SPEC, threshold=TRUSTEES)
+    receipts = chain.block([chain.sign(b.org, dataclasses.replace(POLL, secret=spec))], [ok])
+    poll_id = receipts[0].poll_id
+    assert poll_id is not None
+    chain.block(b.transactions[2], [ok] * 4)
+    trustees = [trustee_key(j) for j in range(1, TRUSTEES + 1)]
+    every = range(1, TRUSTEES + 1)
+    chain.block([chain.sign(trustees[j - 1], _key(chain, poll_id, j)) for j in every], [ok] * 3)
+    dealings = [
+        votingcontract.TrusteeDealing(poll_id, _dealing(chain, poll_id, j, TRUSTEES)) for j in every
+    ]
+    chain.block([chain.sign(trustees[j - 1], dealings[j - 1]) for j in every], [ok] * 3)
+    chain.block([chain.sign(trustees[j - 1], _check(chain, poll_id, j)) for j in every], [ok] * 3)
+    assert chain.setup(poll_id).phase == "failed"
+    chain.block([chain.sign(b.org, votingcontract.ClosePoll(poll_id))], [ok])
+    return Base(b.genesis, b.validators, b.admin, b.org, b.voters, tuple(chain.blocks), (poll_id,))
 
 
 # the colluders' state machines
@@ -500,9 +518,20 @@ SECRET_AWAITING = ChainCase(
     chain_base=secret_base,
 )
 
+SECRET_FAILED_SETUP = ChainCase(
+    "secret-poll-setup-failed",
+    "the same poll with threshold 3: dealer 3 caught by trustee 1's complaint leaves 2 "
+    "qualified dealers of the 3 needed, so the key set-up fails and the poll, closed, "
+    "has no key and no counts",
+    0,
+    None,
+    chain_base=failed_setup_base,
+)
+
 SECRET_CASES: tuple[ChainCase, ...] = (
     SECRET_VALID,
     SECRET_AWAITING,
+    SECRET_FAILED_SETUP,
     ChainCase(
         "secret-rule-08-ciphertexts-swapped",
         "block 7's first encrypted ballot has question 0's first two option ciphertexts "

@@ -192,6 +192,7 @@ def test_votechain_verify_says_the_choices_are_secret_and_shows_the_decrypted_co
         forge.forge_chain(forge_secret.SECRET_VALID), tmp_path / "secret.export", capsys
     )
     assert "choices: secret; these totals were decrypted by the poll's trustees" in out
+    assert "trustees: results decrypted by trustee(s) 2, 3, 1" in out
     assert "participants: 4" in out
     rows = [line.split()[:2] for line in out.splitlines() if "%" in line]
     assert rows == [
@@ -236,3 +237,31 @@ def test_the_vector_check_reports_a_wrong_tracking_code(tmp_path: Path) -> None:
     assert any(
         "secret-ballot.json: votechain receipt verify shows tracking code" in p for p in problems
     )
+
+
+def test_the_report_gives_each_secret_polls_key_set_up_and_partials() -> None:
+    """verify --json's poll carries the RPC's `secret` view, rebuilt by the replay."""
+    report = verify_chain(chain_only(forge.forge_chain(forge_secret.SECRET_VALID)), workers=1)
+    (entry,) = report.polls
+    secret = entry["poll"]["secret"]
+    assert (secret["phase"], secret["qualified"], secret["partials"]) == (
+        "ready",
+        [1, 2],
+        [2, 3, 1],
+    )
+    assert secret["decrypted"] and secret["threshold"] == 2
+
+
+def test_a_failed_key_set_up_is_shown_as_failed_not_as_awaiting_trustees(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chain = forge.forge_chain(forge_secret.SECRET_FAILED_SETUP)
+    report = verify_chain(chain, workers=1)
+    (entry,) = report.polls
+    assert entry["poll"]["secret"]["phase"] == "failed"
+    assert entry["poll"]["secret"]["qualified"] == [1, 2]
+    assert entry["results"]["questions"] == []
+    out = verify_text(chain, tmp_path / "failed.export", capsys)
+    assert "choices: secret\n" in out
+    assert "key set-up FAILED: fewer than 3 trustees' dealings qualified" in out
+    assert "awaiting trustees" not in out
