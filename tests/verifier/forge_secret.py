@@ -24,6 +24,10 @@ everything PROTOCOL.md section 15 and 11.6's secret-poll rules define:
 Every secret (transport keys, polynomial coefficients, encryption randomness, proof
 nonces) is a scalar hashed from a label, so the chain is the same on every run, and
 SECRET_COUNTS is what the ballots chose, counted apart from the state machine.
+
+Also here: failed_setup_base(), the same poll with threshold 3, whose key set-up fails;
+SECRET_RECEIPT_CASES, the receipt file of an encrypted ballot (forge_receipts.py's
+format). All of it is published in docs/test-vectors (tests/verifier/vectors.py).
 """
 
 from __future__ import annotations
