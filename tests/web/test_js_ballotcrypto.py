@@ -653,3 +653,33 @@ def test_the_booth_encrypts_a_whole_ballot_python_accepts_and_its_audit_catches_
     assert result["honest"] == [[], []]
     assert result["lied"] == [[1, 2], [1, 3]]  # chose 1 but 2 claimed; 3 encrypted, 1 claimed
     assert result["revealed"] == [3, 4]
+
+
+def test_the_published_encrypted_ballot_receipt_checks_and_shows_its_tracking_code(
+    page: Page,
+) -> None:
+    """docs/test-vectors' receipt of an encrypted ballot: receipt.js passes every check,
+    and the tracking code read from its signed bytes is the manifest's (hex and shown)."""
+    vectors = ROOT / "docs" / "test-vectors"
+    manifest = json.loads((vectors / "manifest.json").read_text())
+    [entry] = [e for e in manifest["receipts"] if "tracking_code" in e]
+    receipt = json.loads((vectors / entry["file"]).read_text())
+    genesis = json.loads((vectors / entry["genesis"]).read_text())
+    result = js(
+        page,
+        """
+        const [receipt, genesis] = args;
+        const checked = await vc.receipt.checkReceipt(receipt, genesis);
+        const tx = vc.tx.decodeTransaction(fromHex(receipt.tx));
+        const body = vc.bodies.decodeBody("cast_ballot", tx.body);
+        const code = await bc.trackingCode(body[6]);
+        return {ok: checked.ok, failure: checked.failure ?? null, selections: body[1],
+                hex: toHex(code), shown: bc.trackingText(code)};
+        """,
+        receipt,
+        genesis,
+    )
+    assert result["ok"], result["failure"]
+    assert result["selections"] == []
+    assert result["hex"] == entry["tracking_code"]["hex"]
+    assert result["shown"] == entry["tracking_code"]["shown"]
