@@ -23,6 +23,11 @@ def choices_line(results: dict[str, Any]) -> str:
     or what they still owe."""
     if results.get("choices") != "secret":
         return "choices: public: each ballot's choices are on the chain"
+    if results.get("key_phase") == "failed":
+        return (
+            "choices: secret; the trustees' key set-up failed: this poll takes no ballot and "
+            "will have no totals (create it again with trustees who can all take part)"
+        )
     awaiting = results.get("awaiting_trustees")
     if awaiting is None:
         return "choices: secret; these totals were decrypted by the poll's trustees"

@@ -114,7 +114,11 @@ class PollResults:
     choices: str = "public"
     """"secret": an encrypted poll, whose counts exist only once its trustees decrypt."""
     awaiting_trustees: tuple[int, int] | None = None
-    """A secret poll not yet decrypted: (valid partial decryptions, threshold)."""
+    """A secret poll not yet decrypted whose key has not failed: (valid partial
+    decryptions, threshold)."""
+    key_phase: str | None = None
+    """A secret poll's key set-up: "keys", "dealings", "checks", "ready" or "failed" (a
+    failed one never takes a ballot and never has counts)."""
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -127,6 +131,8 @@ class PollResults:
             "participant_weight": self.participant_weight,
             "questions": [q.to_dict() for q in self.questions],
         }
+        if self.key_phase is not None:
+            d["key_phase"] = self.key_phase
         if self.awaiting_trustees is not None:
             have, need = self.awaiting_trustees
             d["awaiting_trustees"] = {"partials": have, "threshold": need}
@@ -159,10 +165,16 @@ def calculate_results(state: StateView, poll: PollRecord, now_ms: int) -> PollRe
     visible = poll.spec.visibility == "live" or status == "closed"
     weighted = poll.spec.access.roll_weights is not None
     secret = poll.spec.secret
+    key_phase = None
     if secret is not None:
+        setup = secret_polls.read_setup(state, poll.poll_id)
+        key_phase = None if setup is None else setup.phase
         decryption = secret_polls.read_decryption(state, poll.poll_id)
         if not decryption.counted:
             participants = read_count(state, state_keys.participants(poll.poll_id))
+            awaiting = None
+            if key_phase != "failed":
+                awaiting = (len(decryption.partials), secret.threshold)
             return PollResults(
                 poll.poll_id,
                 status,
@@ -172,7 +184,8 @@ def calculate_results(state: StateView, poll: PollRecord, now_ms: int) -> PollRe
                 weighted,
                 participants,
                 "secret",
-                (len(decryption.partials), secret.threshold),
+                awaiting,
+                key_phase,
             )
     if not visible:
         return PollResults(poll.poll_id, status, False, 0, (), weighted)
@@ -218,4 +231,5 @@ def calculate_results(state: StateView, poll: PollRecord, now_ms: int) -> PollRe
         weighted,
         participant_weight,
         "public" if secret is None else "secret",
+        key_phase=key_phase,
     )

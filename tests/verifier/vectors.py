@@ -133,7 +133,15 @@ def check_vectors(folder: Path = VECTORS_DIR) -> list[str]:
     return problems
 
 
-OK_VERDICT = ("blocks", "app_hash", "counts", "questions", "choices", "awaiting_trustees")
+OK_VERDICT = (
+    "blocks",
+    "app_hash",
+    "counts",
+    "questions",
+    "choices",
+    "awaiting_trustees",
+    "key_phase",
+)
 """What a valid chain's manifest entry may give besides "expected": "ok"."""
 
 
@@ -144,15 +152,27 @@ def expected_results(case: forge.ChainCase) -> dict[str, Any]:
         return {"counts": expected_counts()}
     (poll_id,) = case.chain_base().poll_ids
     poll = poll_id.hex()
-    if case.omit or case is forge_secret.SECRET_FAILED_SETUP:
-        partials, threshold = (1, 2) if case.omit else (0, forge_secret.TRUSTEES)
+    if case is forge_secret.SECRET_FAILED_SETUP:
         return {
             "counts": {},
             "choices": {poll: "secret"},
-            "awaiting_trustees": {poll: {"partials": partials, "threshold": threshold}},
+            "awaiting_trustees": {},
+            "key_phase": {poll: "failed"},
+        }
+    if case.omit:
+        return {
+            "counts": {},
+            "choices": {poll: "secret"},
+            "awaiting_trustees": {poll: {"partials": 1, "threshold": 2}},
+            "key_phase": {poll: "ready"},
         }
     counts = forge_secret.SECRET_COUNTS
-    return {"counts": {poll: counts[0]}, "questions": {poll: counts}, "choices": {poll: "secret"}}
+    return {
+        "counts": {poll: counts[0]},
+        "questions": {poll: counts},
+        "choices": {poll: "secret"},
+        "key_phase": {poll: "ready"},
+    }
 
 
 def expected_counts() -> dict[str, list[int]]:
@@ -189,6 +209,7 @@ def verify_chain_file(path: Path, genesis_hash: str) -> Any:
             "awaiting_trustees": {
                 r["poll_id"]: r["awaiting_trustees"] for r in results if "awaiting_trustees" in r
             },
+            "key_phase": {r["poll_id"]: r["key_phase"] for r in results if "key_phase" in r},
         }
     failure = output.get("failure", {})
     return {"height": failure.get("height"), "rule": failure.get("rule")}

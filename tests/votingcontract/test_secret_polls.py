@@ -254,6 +254,11 @@ def test_too_few_qualified_dealers_fail_the_setup_and_the_poll_takes_no_ballot(
     assert _phase(h, poll_id) == "failed"
     voter = h.enroll("alice")
     assert h.submit(voter, CastBallot(poll_id, ((0,),))).code == R.AWAITING_KEY
+    h.advance(DAY_MS)
+    results = queries.results(h.state, poll_id, h.now_ms)
+    assert results is not None
+    document = results.to_dict()
+    assert document["key_phase"] == "failed" and "awaiting_trustees" not in document
 
 
 def test_the_key_cannot_be_made_once_the_poll_has_closed(h: Harness) -> None:
@@ -471,7 +476,9 @@ def test_a_secret_poll_gives_the_results_a_public_poll_gives_the_same_ballots(
     expected = public_results.to_dict()
     got = secret_results.to_dict()
     assert got.pop("choices") == "secret"
+    assert got.pop("key_phase") == "ready"
     expected.pop("choices")
+    assert "key_phase" not in expected
     got.pop("poll_id"), expected.pop("poll_id")
     assert got == expected
 

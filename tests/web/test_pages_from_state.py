@@ -28,6 +28,7 @@ from tests.votingcontract.helpers import (
     policy_poll,
     seeded_key,
 )
+from tests.votingcontract.secret_helpers import Trustees, secret_poll
 from votingcontract import Access, CastBallot, Option, Question, state_keys
 from votingcontract.images import ImageRef
 from webapp import add_routes
@@ -294,3 +295,19 @@ async def test_every_page_names_its_icon_which_the_node_serves(
     assert '<link rel="icon" href="/static/icon.svg" type="image/svg+xml">' in html
     icon = await client.get("/static/icon.svg")
     assert icon.status == 200 and icon.content_type == "image/svg+xml"
+
+
+async def test_a_secret_poll_whose_key_set_up_failed_says_it_will_have_no_results(
+    harness: Harness, client: TestClient[web.Request, web.Application]
+) -> None:
+    trustees = Trustees.make(3, 2, label="web-failed")
+    trustees.corrupt_shares = {2: {1}, 3: {1}}
+    poll_id = harness.create_poll(
+        org_key(), secret_poll(policy_poll(ORG, harness.now_ms, title="Board"), trustees)
+    )
+    trustees.setup(harness, poll_id)
+    page = await text(client, f"/p/{poll_id.hex()}", "en")
+    assert "the trustees' key set-up failed: this poll takes no ballot" in page
+    assert "once 2 of its trustees have decrypted" not in page
+    page_ko = await text(client, f"/p/{poll_id.hex()}", "ko")
+    assert "키 생성이 실패했습니다" in page_ko
