@@ -86,6 +86,10 @@ ALSO_COPY = [
 DO_NOT_MUTATE = ["*/__init__.py"]
 
 
+NOTICED = ("killed", "timeout", "segfault")
+"""mutmut's verdicts where the tests noticed the mutant: they failed, hung, or their process
+crashed (ballotcrypto: a `Point(None)` handed to libsodium is a null pointer)."""
+
 SAMPLE_CHUNK = 25
 """Mutants of a sample run together (see main). Each `mutmut run` first runs the tests
 they need once unmutated (about a minute for consensus), so chunks are not tiny."""
@@ -250,8 +254,9 @@ def report(
     """Prints the score and writes survivors.txt and no-tests.txt (one mutant a line).
 
     The score is killed / (killed + survived): mutants that a test ran against. Timeouts
-    count as killed (the mutant hung the tests, which noticed). Mutants no selected test
-    reaches ("no tests") are reported apart: they are a gap in coverage, not survivors.
+    and segfaults count as killed (the mutant hung or crashed the tests, which noticed).
+    Mutants no selected test reaches ("no tests") are reported apart: they are a gap in
+    coverage, not survivors.
     """
     by_status: dict[str, list[str]] = {}
     for name, status in mutant_statuses(workdir, mutmut).items():
@@ -260,7 +265,7 @@ def report(
         names = sorted(by_status.get(status, []))
         (workdir / filename).write_text("".join(f"{name}\n" for name in names))
     counts = {status: len(names) for status, names in sorted(by_status.items())}
-    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    killed = sum(counts.get(status, 0) for status in NOTICED)
     tested = killed + counts.get("survived", 0) + counts.get("suspicious", 0)
     score = 100.0 * killed / tested if tested else 0.0
     print(f"{package}: {json.dumps(counts)}")
@@ -286,7 +291,7 @@ def report_sample(
     counts: dict[str, int] = {}
     for name in sample:
         counts[status_of.get(name, "unknown")] = counts.get(status_of.get(name, "unknown"), 0) + 1
-    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    killed = sum(counts.get(status, 0) for status in NOTICED)
     tested = killed + counts.get("survived", 0) + counts.get("suspicious", 0)
     low, high = wilson_interval(killed, tested)
     survivors = sorted(n for n in sample if status_of.get(n) == "survived")
