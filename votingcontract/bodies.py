@@ -562,6 +562,19 @@ Body = (
     | TrusteeDecrypt
 )
 
+POLL_BODIES = (
+    ClosePoll,
+    ExtendPoll,
+    ExtendRoll,
+    IssueTickets,
+    CastBallot,
+    TrusteeKey,
+    TrusteeDealing,
+    TrusteeCheck,
+    TrusteeDecrypt,
+)
+"""The kinds whose body names an existing poll (`poll_id`): their receipts carry it."""
+
 BODY_TYPES: dict[str, type[Body]] = {
     cls.KIND: cls
     for cls in (

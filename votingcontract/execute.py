@@ -19,20 +19,10 @@ from chain.errors import DecodeError
 from chain.state import OverlayState, StateView, WriteSet
 from chain.tx import Transaction
 from votingcontract import ballots, polls, roles, secret_polls
-from votingcontract.bodies import (
-    BODY_TYPES,
-    Body,
-    CastBallot,
-    ClosePoll,
-    ExtendPoll,
-    ExtendRoll,
-    IssueTickets,
-    decode_body,
-)
+from votingcontract.bodies import BODY_TYPES, POLL_BODIES, Body, decode_body
 from votingcontract.context import BlockContext
 from votingcontract.reasons import ACCEPTED, ReasonCode, Refused
 from votingcontract.receipts import Receipt
-from votingcontract.trustee_bodies import TrusteeCheck, TrusteeDealing, TrusteeDecrypt, TrusteeKey
 
 Processor = Callable[[OverlayState, BlockContext, Transaction, Any], bytes | None]
 
@@ -100,17 +90,6 @@ def execute_block(
 
 def calculate_named_poll(body: Body) -> bytes | None:
     """The poll a decoded body names, for its receipt (create_poll names none yet)."""
-    if isinstance(
-        body,
-        ClosePoll
-        | ExtendPoll
-        | ExtendRoll
-        | IssueTickets
-        | CastBallot
-        | TrusteeKey
-        | TrusteeDealing
-        | TrusteeCheck
-        | TrusteeDecrypt,
-    ):
+    if isinstance(body, POLL_BODIES):
         return body.poll_id
     return None

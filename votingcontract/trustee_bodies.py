@@ -14,7 +14,7 @@ hex of its canonical encoding: a trustee's tool makes them, people do not type t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self, cast
 
 from ballotcrypto.decryption import PartialDecryption
 from ballotcrypto.dkg import Complaint, Dealing, TransportKey
@@ -37,70 +37,69 @@ def _poll_id_from_dict(d: Any, kind: str, keys: tuple[str, ...]) -> bytes:
     return dicts.as_hex(dicts.field(d, "poll_id", kind), "poll_id", HASH_SIZE)
 
 
+class _OneMessage(BodyBase):
+    """A body [poll_id, message] whose message is one ballotcrypto message class:
+    `FIELD` names the dataclass field holding it, `MESSAGE` is its class."""
+
+    FIELD: ClassVar[str]
+    MESSAGE: ClassVar[Any]
+    poll_id: bytes
+
+    def _message(self) -> Any:
+        return getattr(self, self.FIELD)
+
+    def to_value(self) -> list[Any]:
+        return [self.poll_id, self._message().to_value()]
+
+    @classmethod
+    def from_value(cls, value: Any) -> Self:
+        f = encoding.expect_list(value, 2, cls.KIND)
+        return cls._make(expect_hash(f[0], f"{cls.KIND}.poll_id"), cls.MESSAGE.from_value(f[1]))
+
+    @classmethod
+    def _make(cls, poll_id: bytes, message: Any) -> Self:
+        """The subclass's dataclass constructor, (poll_id, message)."""
+        make: Any = cls
+        return cast(Self, make(poll_id, message))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "poll_id": self.poll_id.hex(),
+            self.FIELD: encoding.encode(self._message().to_value()).hex(),
+        }
+
+    @classmethod
+    def parse_dict(cls, d: Any) -> Self:
+        poll_id = _poll_id_from_dict(d, cls.KIND, ("poll_id", cls.FIELD))
+        raw = _message_from_hex(dicts.field(d, cls.FIELD, cls.KIND), cls.FIELD)
+        try:
+            return cls._make(poll_id, cls.MESSAGE.from_value(raw))
+        except DecodeError as exc:
+            raise ValueError(str(exc)) from exc
+
+
 @dataclass(frozen=True)
-class TrusteeKey(BodyBase):
+class TrusteeKey(_OneMessage):
     """Step 1 of the key generation: the trustee's transport key."""
 
     KIND = "trustee_key"
+    FIELD = "transport_key"
+    MESSAGE = TransportKey
     DICT_KEYS: ClassVar[tuple[str, ...]] = ("poll_id", "transport_key")
     poll_id: bytes
     transport_key: TransportKey
 
-    def to_value(self) -> list[Any]:
-        return [self.poll_id, self.transport_key.to_value()]
-
-    @classmethod
-    def from_value(cls, value: Any) -> TrusteeKey:
-        f = encoding.expect_list(value, 2, cls.KIND)
-        return cls(expect_hash(f[0], f"{cls.KIND}.poll_id"), TransportKey.from_value(f[1]))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "poll_id": self.poll_id.hex(),
-            "transport_key": encoding.encode(self.transport_key.to_value()).hex(),
-        }
-
-    @classmethod
-    def parse_dict(cls, d: Any) -> TrusteeKey:
-        poll_id = _poll_id_from_dict(d, cls.KIND, cls.DICT_KEYS)
-        raw = _message_from_hex(dicts.field(d, "transport_key", cls.KIND), "transport_key")
-        try:
-            return cls(poll_id, TransportKey.from_value(raw))
-        except DecodeError as exc:
-            raise ValueError(str(exc)) from exc
-
 
 @dataclass(frozen=True)
-class TrusteeDealing(BodyBase):
+class TrusteeDealing(_OneMessage):
     """Step 2: the trustee's commitments and its encrypted shares for every trustee."""
 
     KIND = "trustee_dealing"
+    FIELD = "dealing"
+    MESSAGE = Dealing
     DICT_KEYS: ClassVar[tuple[str, ...]] = ("poll_id", "dealing")
     poll_id: bytes
     dealing: Dealing
-
-    def to_value(self) -> list[Any]:
-        return [self.poll_id, self.dealing.to_value()]
-
-    @classmethod
-    def from_value(cls, value: Any) -> TrusteeDealing:
-        f = encoding.expect_list(value, 2, cls.KIND)
-        return cls(expect_hash(f[0], f"{cls.KIND}.poll_id"), Dealing.from_value(f[1]))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "poll_id": self.poll_id.hex(),
-            "dealing": encoding.encode(self.dealing.to_value()).hex(),
-        }
-
-    @classmethod
-    def parse_dict(cls, d: Any) -> TrusteeDealing:
-        poll_id = _poll_id_from_dict(d, cls.KIND, cls.DICT_KEYS)
-        raw = _message_from_hex(dicts.field(d, "dealing", cls.KIND), "dealing")
-        try:
-            return cls(poll_id, Dealing.from_value(raw))
-        except DecodeError as exc:
-            raise ValueError(str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -148,33 +147,12 @@ class TrusteeCheck(BodyBase):
 
 
 @dataclass(frozen=True)
-class TrusteeDecrypt(BodyBase):
+class TrusteeDecrypt(_OneMessage):
     """After close: the trustee's partial decryption of every ciphertext of the tally."""
 
     KIND = "trustee_decrypt"
+    FIELD = "partial"
+    MESSAGE = PartialDecryption
     DICT_KEYS: ClassVar[tuple[str, ...]] = ("poll_id", "partial")
     poll_id: bytes
     partial: PartialDecryption
-
-    def to_value(self) -> list[Any]:
-        return [self.poll_id, self.partial.to_value()]
-
-    @classmethod
-    def from_value(cls, value: Any) -> TrusteeDecrypt:
-        f = encoding.expect_list(value, 2, cls.KIND)
-        return cls(expect_hash(f[0], f"{cls.KIND}.poll_id"), PartialDecryption.from_value(f[1]))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "poll_id": self.poll_id.hex(),
-            "partial": encoding.encode(self.partial.to_value()).hex(),
-        }
-
-    @classmethod
-    def parse_dict(cls, d: Any) -> TrusteeDecrypt:
-        poll_id = _poll_id_from_dict(d, cls.KIND, cls.DICT_KEYS)
-        raw = _message_from_hex(dicts.field(d, "partial", cls.KIND), "partial")
-        try:
-            return cls(poll_id, PartialDecryption.from_value(raw))
-        except DecodeError as exc:
-            raise ValueError(str(exc)) from exc

@@ -105,6 +105,18 @@ class LiveNode:
             key, chain_id or self.cluster.chain_id, kind, body, secrets.randbits(63)
         ).encode()
 
+    def commit(self, tx: bytes) -> dict[str, Any]:
+        """Submit with wait=commit; asserts the transaction was accepted."""
+        reply = self.post_json("/v1/tx?wait=commit", {"tx": tx.hex()})
+        assert reply.status == 200, reply.body
+        document: dict[str, Any] = reply.json()
+        assert document["receipt"]["accepted"], document
+        return document
+
+    def send(self, key: PrivateKey, body: Any) -> dict[str, Any]:
+        """Sign `body` with `key` and commit it (accepted)."""
+        return self.commit(self.sign(key, body.KIND, body.encode()))
+
     def enroll_tx(self, voter: PrivateKey, phone: str) -> bytes:
         phone_id = votingcontract.phone_id(self.pepper, votingcontract.normalise_e164(phone))
         body = votingcontract.EnrollVoter(phone_id=phone_id, voter_key=voter.public_key)

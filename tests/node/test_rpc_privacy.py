@@ -63,14 +63,10 @@ class Voting:
         self.alice_live_ballot = self.vote(self.alice, self.live_poll, 1)
 
     def commit(self, tx: bytes) -> dict[str, Any]:
-        reply = self.live.post_json("/v1/tx?wait=commit", {"tx": tx.hex()})
-        assert reply.status == 200, reply.body
-        document: dict[str, Any] = reply.json()
-        assert document["receipt"]["accepted"], document
-        return document
+        return self.live.commit(tx)
 
     def send(self, key: PrivateKey, body: Any) -> dict[str, Any]:
-        return self.commit(self.live.sign(key, body.KIND, body.encode()))
+        return self.live.send(key, body)
 
     def create_poll(self, creator: PrivateKey, visibility: str) -> bytes:
         start = now_ms()

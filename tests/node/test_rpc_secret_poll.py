@@ -70,14 +70,10 @@ class SecretVoting:
         return self.get(f"/v1/polls/{self.poll_id.hex()}")
 
     def commit(self, tx: bytes) -> dict[str, Any]:
-        reply = self.live.post_json("/v1/tx?wait=commit", {"tx": tx.hex()})
-        assert reply.status == 200, reply.body
-        document: dict[str, Any] = reply.json()
-        assert document["receipt"]["accepted"], document
-        return document
+        return self.live.commit(tx)
 
     def send(self, key: PrivateKey, body: Any) -> dict[str, Any]:
-        return self.commit(self.live.sign(key, body.KIND, body.encode()))
+        return self.live.send(key, body)
 
     def create_poll(self, secret: bool) -> bytes:
         start = int(time.time() * 1000)
