@@ -123,6 +123,8 @@ def mul_sub(v: int, p: Point, c: int, q: Point) -> Point:
 
 # libsodium called directly (ballotcrypto.sodium says why), on encodings that a Point
 # holds, so always canonical: a non-zero result cannot happen and is a bug, not input.
+# The length checks are not for input (point_from_bytes did them) but against a bug
+# handing ctypes None or an int, which it would pass as a pointer: a crash, not an error.
 _Buffer = ctypes.c_char * POINT_SIZE
 _ZERO_ENCODING: Final = bytes(POINT_SIZE)
 _is_valid_point = library.crypto_core_ristretto255_is_valid_point
@@ -133,6 +135,8 @@ _sodium_base_mul = library.crypto_scalarmult_ristretto255_base
 
 
 def _add(p: bytes, q: bytes) -> bytes:
+    if len(p) != POINT_SIZE or len(q) != POINT_SIZE:
+        raise ValueError("a point's encoding is 32 bytes")
     out = _Buffer()
     if _sodium_add(out, p, q) != 0:
         raise ValueError("libsodium refused to add two canonical points")
@@ -140,6 +144,8 @@ def _add(p: bytes, q: bytes) -> bytes:
 
 
 def _sub(p: bytes, q: bytes) -> bytes:
+    if len(p) != POINT_SIZE or len(q) != POINT_SIZE:
+        raise ValueError("a point's encoding is 32 bytes")
     out = _Buffer()
     if _sodium_sub(out, p, q) != 0:
         raise ValueError("libsodium refused to subtract two canonical points")
@@ -148,6 +154,8 @@ def _sub(p: bytes, q: bytes) -> bytes:
 
 def _mul(k: int, p: bytes) -> bytes:
     k %= L
+    if len(p) != POINT_SIZE:
+        raise ValueError("a point's encoding is 32 bytes")
     if k == 0 or p == _ZERO_ENCODING:
         return _ZERO_ENCODING
     out = _Buffer()

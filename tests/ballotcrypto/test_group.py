@@ -115,3 +115,18 @@ def test_commitments_in_one_step_with_zero_scalars_and_the_identity() -> None:
     assert group.base_mul_sub(5, 3, o) == group.base_mul(5)
     assert group.mul_sub(2, o, group.L, g) == o
     assert group.mul_sub(3, g, 0, o) == group.base_mul(3)
+
+
+@pytest.mark.parametrize("encoding", [None, 7, b"", bytes(31)])
+def test_a_point_with_no_32_byte_encoding_is_an_error_not_a_crash(encoding: object) -> None:
+    # Points are made by point_from_bytes or by libsodium; one made wrongly by a bug
+    # must raise, not reach libsodium as a null or wild pointer (the process would die).
+    bad = group.Point(encoding)  # type: ignore[arg-type]
+    with pytest.raises((ValueError, TypeError)):
+        group.add(group.GENERATOR, bad)
+    with pytest.raises((ValueError, TypeError)):
+        group.sub(bad, group.GENERATOR)
+    with pytest.raises((ValueError, TypeError)):
+        group.mul(5, bad)
+    with pytest.raises((ValueError, TypeError)):
+        group.mul_sub(2, group.GENERATOR, 3, bad)
