@@ -360,3 +360,70 @@ def test_proofs_moved_between_one_voters_two_ballots() -> None:
         budget.ciphertexts, budget.zero_one, budget.count, budget.upper, revote[1].lower
     )
     assert failure(1, moved_floor) == "budget floor: bits do not add up to the target (N2)"
+
+
+def test_complaint_ignored_is_exactly_another_key_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checker finds secret-rule-10-complaint-ignored because of the key outcome
+    and nothing else: replayed with the colluders' rule (every check stored with no
+    dealer named, so dealer 3 qualifies), the same forged chain passes whole."""
+    honest = spc.Replay._outcome
+
+    def colluders(self: spc.Replay, poll_id: bytes, sp: spc.SecretPoll) -> None:
+        sp.checks = [[] for _ in sp.checks]
+        honest(self, poll_id, sp)
+
+    monkeypatch.setattr(spc.Replay, "_outcome", colluders)
+    report = check("secret-rule-10-complaint-ignored.export")
+    assert report.verdict == "ok", report.finding
+    _, poll = only_poll(report)
+    assert poll.qualified == [1, 2, 3]
+
+
+def test_counts_changed_is_exactly_one_more_vote_for_kim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """secret-rule-10-counts-changed differs from the honest replay only in Kim's
+    decrypted count: add one to it in the replay and the forged chain passes whole."""
+    honest = spc.Replay._count_votes
+
+    def colluders(self: spc.Replay, poll_id: bytes, sp: spc.SecretPoll) -> None:
+        honest(self, poll_id, sp)
+        assert sp.counts is not None
+        sp.counts[0][0] += 1
+        key = b"tally/" + poll_id + (0).to_bytes(2, "big") * 2
+        self._put(key, spc.enc(sp.counts[0][0]))
+
+    monkeypatch.setattr(spc.Replay, "_count_votes", colluders)
+    report = check("secret-rule-10-counts-changed.export")
+    assert report.verdict == "ok", report.finding
+    _, poll = only_poll(report)
+    assert poll.counts == [[2, 2, 1], [2, 1, 3]]
+
+
+def test_bad_proof_counted_is_exactly_the_refused_ballot_stored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """secret-rule-10-bad-proof-counted differs from the honest replay only in block 8's
+    refused ballot: replayed with its writes applied as if accepted (its receipt kept
+    bad_ballot_proof), the forged chain passes whole."""
+    honest = spc.Replay._cast_ballot
+    checks_proofs = spc.question_failure
+
+    def colluders(
+        self: spc.Replay,
+        ctx: tuple[str, int, int],
+        kind: str,
+        signer: bytes,
+        body: list[Any],
+        tx_id: bytes,
+        stored: str,
+    ) -> tuple[str, bytes | None]:
+        if stored != "bad_ballot_proof":
+            return honest(self, ctx, kind, signer, body, tx_id, stored)
+        monkeypatch.setattr(spc, "question_failure", lambda *_: None)
+        code, poll_id = honest(self, ctx, kind, signer, body, tx_id, stored)
+        monkeypatch.setattr(spc, "question_failure", checks_proofs)
+        assert code == "accepted"
+        return stored, poll_id
+
+    monkeypatch.setattr(spc.Replay, "_cast_ballot", colluders)
+    report = check("secret-rule-10-bad-proof-counted.export")
+    assert report.verdict == "ok", report.finding
