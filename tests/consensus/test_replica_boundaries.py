@@ -11,6 +11,7 @@ import hashlib
 
 import pytest
 
+from chain.block import MAX_BLOCK_TXS
 from chain.tx import MAX_TX_BYTES, Transaction
 from consensus import (
     Broadcast,
@@ -20,6 +21,7 @@ from consensus import (
     Prepare,
     PreparedCertificate,
     PrePrepare,
+    ReplicaConfig,
     RequestBatch,
     ViewChange,
 )
@@ -151,3 +153,24 @@ def test_a_view_change_with_a_prepared_certificate_at_its_committed_height_is_re
     cluster.inject(2, 1, at)
     assert receiver.stats.dropped.get("malformed") == 1
     assert receiver.view == 0 and not receiver.view_changing
+
+
+# ---- a node's consensus settings (cluster.toml) at their bounds --------------------------
+
+
+def test_a_block_of_exactly_the_protocols_transaction_count_is_a_valid_budget() -> None:
+    config = Cluster()[0].config
+    exact = ReplicaConfig(CHAIN_ID, config.validators, ReplicaId(0), max_block_txs=MAX_BLOCK_TXS)
+    assert exact.max_block_txs == MAX_BLOCK_TXS
+    with pytest.raises(
+        ValueError,
+        match=rf"^max_block_txs \({MAX_BLOCK_TXS + 1}\) is over the protocol's {MAX_BLOCK_TXS}$",
+    ):
+        ReplicaConfig(CHAIN_ID, config.validators, ReplicaId(0), max_block_txs=MAX_BLOCK_TXS + 1)
+
+
+def test_a_checkpoint_interval_of_zero_is_refused_saying_so() -> None:
+    """The operator reads this when cluster.toml sets checkpoint_interval = 0."""
+    config = Cluster()[0].config
+    with pytest.raises(ValueError, match=r"^checkpoint_interval must be at least 1$"):
+        ReplicaConfig(CHAIN_ID, config.validators, ReplicaId(0), checkpoint_interval=0)
