@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ from chain.genesis import Genesis
 from chain.merkle import EMPTY_ROOT, merkle_root
 from chain.state import ZERO_HASH, MemoryState, next_app_hash
 from verifier import rules
+from verifier.ballot_proofs import BallotProofKey, EncryptedBallot, encrypted_ballots, proof_jobs
 from verifier.errors import VerificationFailure
 from verifier.rules import short
 from verifier.signatures import Pending, SignatureChecker
@@ -124,7 +126,7 @@ def verify_chain(
     head = source.head_height()
     checker = SignatureChecker(workers)
     try:
-        for prepared in _read_ahead(source.blocks(), checker):
+        for prepared in _read_ahead(source.blocks(), checker, replay.ballots_ahead):
             replay.check_block(prepared)
             if on_progress is not None:
                 on_progress(
@@ -162,6 +164,22 @@ class _Prepared:
     certificate: CommitCertificate | None = None
     failure: VerificationFailure | None = None
     signatures: Pending | None = None
+    proof_keys: list[BallotProofKey] = field(default_factory=list)
+    proofs: list[Future[list[bool]]] | None = None
+    """Verdicts of the encrypted ballots' proofs checked ahead (verifier/ballot_proofs.py)."""
+    proofs_due: bool = True
+    """Its encrypted ballots are still to be handed to the workers."""
+    encrypted: list[EncryptedBallot] | None = None
+    """Its encrypted ballots, decoded once (verifier/ballot_proofs.py)."""
+
+    def proven_ballots(self) -> frozenset[BallotProofKey]:
+        if self.proofs is None:
+            return frozenset()
+        verdicts = [ok for future in self.proofs for ok in future.result()]
+        return frozenset(k for k, ok in zip(self.proof_keys, verdicts, strict=True) if ok)
+
+
+BallotsAhead = Callable[[list[EncryptedBallot]], tuple[list[BallotProofKey], list[Any], bool]]
 
 
 def _prepare(raw: RawBlock, checker: SignatureChecker) -> _Prepared:
@@ -177,15 +195,38 @@ def _prepare(raw: RawBlock, checker: SignatureChecker) -> _Prepared:
     return prepared
 
 
-def _read_ahead(blocks: Iterator[RawBlock], checker: SignatureChecker) -> Iterator[_Prepared]:
+def _read_ahead(
+    blocks: Iterator[RawBlock], checker: SignatureChecker, ballots: BallotsAhead
+) -> Iterator[_Prepared]:
     window: deque[_Prepared] = deque()
     for raw in blocks:
         window.append(_prepare(raw, checker))
         if len(window) > READ_AHEAD_BLOCKS:
+            _submit_proofs(window, checker, ballots)
             yield window.popleft()
     checker.flush()
     while window:
+        _submit_proofs(window, checker, ballots)
         yield window.popleft()
+
+
+def _submit_proofs(
+    window: deque[_Prepared], checker: SignatureChecker, ballots: BallotsAhead
+) -> None:
+    """Hand the encrypted ballots of the blocks read ahead to the workers once the state
+    executed so far holds their poll's key (a poll's key and questions never change once
+    set); a block whose ballots all wait for a key is tried again before the next one."""
+    if not checker.parallel:
+        return
+    for prepared in window:
+        if prepared.block is None or not prepared.proofs_due:
+            continue
+        if prepared.encrypted is None:
+            prepared.encrypted = encrypted_ballots(prepared.block)
+        keys, jobs, waiting = ballots(prepared.encrypted)
+        if jobs or not waiting:
+            prepared.proof_keys, prepared.proofs = keys, checker.submit_proofs(jobs)
+            prepared.proofs_due = False
 
 
 class _Replay:
@@ -223,7 +264,7 @@ class _Replay:
             self.genesis, h, block.block_hash, certificate, valid[len(block.transactions) :]
         )
         self._validate_previous_results(h, block)
-        self._execute(raw, block)
+        self._execute(raw, block, prepared.proven_ballots())
         self.seen_tx_ids.update(tx_ids)
         self.report.signatures += len(valid)
 
@@ -247,14 +288,26 @@ class _Replay:
                 10,
             )
 
-    def _execute(self, raw: RawBlock, block: Block) -> None:
+    def ballots_ahead(
+        self, ballots: list[EncryptedBallot]
+    ) -> tuple[list[BallotProofKey], list[Any], bool]:
+        """A block read ahead: its encrypted ballots to check in the workers, with the
+        poll keys and rules of the state as executed so far."""
+        keys, jobs, waiting = proof_jobs(self.state, self.genesis.chain_id, ballots)
+        return keys, list(jobs), waiting
+
+    def _execute(
+        self, raw: RawBlock, block: Block, proven: frozenset[BallotProofKey] = frozenset()
+    ) -> None:
         """Rule 11: executing the block gives exactly the stored receipts."""
         h = raw.height
         if raw.receipts_unreadable is not None:
             raise VerificationFailure(
                 h, f"stored receipts of block {h}", f"do not decode: {raw.receipts_unreadable}", 11
             )
-        context = votingcontract.BlockContext(self.genesis.chain_id, h, block.header.timestamp_ms)
+        context = votingcontract.BlockContext(
+            self.genesis.chain_id, h, block.header.timestamp_ms, proven
+        )
         receipts, writes = votingcontract.execute_block(self.state, context, block.transactions)
         encoded = [r.encode() for r in receipts]
         if len(raw.receipts) != len(encoded):

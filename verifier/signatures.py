@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from chain.keys import verify_signature
+from verifier.ballot_proofs import JOBS_PER_TASK, ProofJob, check_jobs
 from verifier.rules import SignatureItem
 
 BATCH_ITEMS = 512
@@ -64,6 +65,17 @@ class SignatureChecker:
         if len(batch.items) >= BATCH_ITEMS:
             self.flush()
         return pending
+
+    def submit_proofs(self, jobs: Sequence[ProofJob]) -> list[Future[list[bool]]] | None:
+        """Encrypted ballots' proofs (verifier/ballot_proofs.py), in tasks spread over the
+        pool; None without a pool or jobs: execution then checks them itself."""
+        if self._pool is None or not jobs:
+            return None
+        self.flush()  # the signatures first: execution waits for them before the proofs
+        return [
+            self._pool.submit(check_jobs, jobs[i : i + JOBS_PER_TASK])
+            for i in range(0, len(jobs), JOBS_PER_TASK)
+        ]
 
     def flush(self) -> None:
         """Send the open batch to a worker (no-op without a pool)."""

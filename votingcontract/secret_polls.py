@@ -40,7 +40,7 @@ from ballotcrypto.errors import (
     MalformedCrypto,
     OutOfRange,
 )
-from ballotcrypto.group import Point
+from ballotcrypto.group import Point, point_from_bytes
 from ballotcrypto.question import QuestionRule
 from chain import encoding
 from chain.errors import DecodeError
@@ -387,7 +387,8 @@ def check_encrypted_ballot(
     """The ballot's option ciphertexts, questions in order, once every proof verifies.
 
     malformed_ballot: plain selections, a missing or misshapen encryption, a point or
-    scalar that is not canonical; bad_ballot_proof: a proof that fails (15.4-15.5)."""
+    scalar that is not canonical; bad_ballot_proof: a proof that fails (15.4-15.5).
+    Proofs the caller checked ahead (context.proven_ballots) are not checked again."""
     if body.selections or body.encrypted is None:
         raise Refused(ReasonCode.MALFORMED_BALLOT)
     public_key = read_public_key(state, poll.poll_id)
@@ -396,21 +397,87 @@ def check_encrypted_ballot(
     questions = poll.spec.questions
     if len(body.encrypted) != len(questions):
         raise Refused(ReasonCode.MALFORMED_BALLOT)
-    context_q = BallotContext(context.chain_id, poll.poll_id, signer, 0)
-    decoded = []
-    for q, (spec_q, raw) in enumerate(zip(questions, body.encrypted, strict=True)):
-        try:
-            decoded.append(question.decode(raw, question_rule(spec_q), f"encrypted[{q}]"))
-        except MalformedCrypto:
-            raise Refused(ReasonCode.MALFORMED_BALLOT) from None
-    ciphertexts: list[Ciphertext] = []
-    for q, (spec_q, answer) in enumerate(zip(questions, decoded, strict=True)):
-        try:
-            question.validate(context_q.at(q), public_key, question_rule(spec_q), answer)
-        except InvalidBallotProof:
-            raise Refused(ReasonCode.BAD_BALLOT_PROOF) from None
-        ciphertexts.extend(answer.ciphertexts)
-    return ciphertexts
+    rules = tuple(question_rule(spec_q) for spec_q in questions)
+    decoded = _decode_questions(rules, body.encrypted)
+    if decoded is None:
+        raise Refused(ReasonCode.MALFORMED_BALLOT)
+    key = ballot_proof_key(poll.poll_id, signer, public_key.encoding, rules, body)
+    if key not in context.proven_ballots and not _proofs_hold(
+        context.chain_id, poll.poll_id, signer, public_key, rules, decoded
+    ):
+        raise Refused(ReasonCode.BAD_BALLOT_PROOF)
+    return [c for answer in decoded for c in answer.ciphertexts]
+
+
+BallotProofKey = tuple[bytes, bytes, bytes, tuple[QuestionRule, ...], bytes]
+
+
+def ballot_proof_key(
+    poll_id: bytes,
+    signer: bytes,
+    public_key: bytes,
+    rules: tuple[QuestionRule, ...],
+    body: CastBallot,
+) -> BallotProofKey:
+    """Everything a ballot's proofs are checked against, the encrypted questions by their
+    tracking code: an entry of BlockContext.proven_ballots (the chain id is the block's)."""
+    return (poll_id, signer, public_key, rules, tracking_code(body))
+
+
+def check_ballot_proofs(
+    chain_id: str,
+    poll_id: bytes,
+    signer: bytes,
+    public_key: bytes,
+    rules: tuple[QuestionRule, ...],
+    encrypted: Sequence[Any],
+) -> bool:
+    """True if the encrypted questions decode and every proof holds: what
+    check_encrypted_ballot checks, for a caller that checks a block's ballots ahead, in
+    parallel (a function of plain values, so a process pool can run it)."""
+    if len(encrypted) != len(rules):
+        return False
+    decoded = _decode_questions(rules, encrypted)
+    if decoded is None:
+        return False
+    key = _poll_key_point(public_key)
+    return key is not None and _proofs_hold(chain_id, poll_id, signer, key, rules, decoded)
+
+
+def _poll_key_point(data: bytes) -> Point | None:
+    try:
+        return point_from_bytes(data, "poll key")
+    except MalformedCrypto:
+        return None
+
+
+def _decode_questions(
+    rules: tuple[QuestionRule, ...], encrypted: Sequence[Any]
+) -> list[question.EncryptedQuestion] | None:
+    try:
+        return [
+            question.decode(raw, rule, f"encrypted[{q}]")
+            for q, (rule, raw) in enumerate(zip(rules, encrypted, strict=True))
+        ]
+    except MalformedCrypto:
+        return None
+
+
+def _proofs_hold(
+    chain_id: str,
+    poll_id: bytes,
+    signer: bytes,
+    public_key: Point,
+    rules: tuple[QuestionRule, ...],
+    decoded: Sequence[question.EncryptedQuestion],
+) -> bool:
+    context = BallotContext(chain_id, poll_id, signer, 0)
+    try:
+        for q, (rule, answer) in enumerate(zip(rules, decoded, strict=True)):
+            question.validate(context.at(q), public_key, rule, answer)
+    except InvalidBallotProof:
+        return False
+    return True
 
 
 def validate_key_ready(state: StateView, poll: PollRecord) -> None:
