@@ -14,9 +14,9 @@ is computed by anyone (E3). Then
 and nonnegative.py proves U holds a value in [0, 2^n_U), n_U = bits of cap (offset 0),
 and, if floor > 0, F one in [0, 2^n_F), n_F = bits of (Σ w_i - floor) (offset 0x100).
 Since 0 ≤ T ≤ Σ w_i ≪ L, cap - T ∈ [0, 2^n_U) means T ≤ cap: a T above the cap makes
-cap - T ≡ L - (T - cap), far above 2^n_U. The proof costs about n 0/1 proofs, so
-the state machine should divide costs, cap and floor by their greatest common divisor
-first (an amount in won is usually a multiple of 1,000,000). See ADR 009.
+cap - T ≡ L - (T - cap), far above 2^n_U. The proof costs about n 0/1 proofs; the
+rules use costs, cap and floor as they are (no division by a common factor), so an
+organiser states them in a coarse unit. See ADR 009.
 """
 
 from __future__ import annotations

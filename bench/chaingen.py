@@ -42,7 +42,7 @@ import votingcontract
 from ballotcrypto import dkg, question
 from ballotcrypto.context import BallotContext
 from ballotcrypto.decryption import partial_decrypt
-from ballotcrypto.group import L, Point
+from ballotcrypto.group import L
 from chain import encoding
 from chain.block import Block, make_header
 from chain.certificate import CommitCertificate
@@ -56,8 +56,12 @@ from verifier.sources import RawBlock
 from votingcontract import Option as Opt
 from votingcontract import Question as Q
 from votingcontract import SecretSpec, TrusteeCheck, TrusteeDealing, TrusteeDecrypt, TrusteeKey
-from votingcontract.secret_polls import blob_to_ciphertexts, question_rule, read_setup
-from votingcontract.state_keys import encrypted_tally, poll_key
+from votingcontract.secret_polls import (
+    question_rule,
+    read_encrypted_tally,
+    read_public_key,
+    read_setup,
+)
 
 BlockMaker = Callable[[list[Transaction]], tuple[RawBlock, list[votingcontract.Receipt]]]
 Signer = Callable[[PrivateKey, votingcontract.Body], Transaction]
@@ -384,9 +388,9 @@ class GeneratedChain:
             )
             assert all(r.accepted for r in receipts), receipts
             yield raw
-        key = state.get(poll_key(poll_id))
+        key = read_public_key(state, poll_id)
         assert key is not None, "the secret poll's key is not ready"
-        public_key, rule = Point(key), question_rule(SECRET_QUESTION)
+        public_key, rule = key, question_rule(SECRET_QUESTION)
         pending: list[Transaction] = []
         for n in range(s.secret_ballots):
             choice = CHOICES[0][n % len(CHOICES[0])][0]
@@ -449,7 +453,7 @@ class GeneratedChain:
         setup = read_setup(state, poll_id)
         assert setup is not None
         dealings = [d for d in setup.dealings if d is not None]
-        tally = blob_to_ciphertexts(state.get(encrypted_tally(poll_id)) or b"")
+        tally = read_encrypted_tally(state, poll_id)
         txs = []
         for j in range(1, SECRET_THRESHOLD + 1):
             share = dkg.secret_share(

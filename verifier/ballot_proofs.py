@@ -18,7 +18,6 @@ from typing import Any
 from chain.block import Block
 from chain.errors import DecodeError
 from chain.state import StateView
-from votingcontract import state_keys
 from votingcontract.bodies import CastBallot, decode_body
 from votingcontract.records import read_poll
 from votingcontract.secret_polls import (
@@ -26,6 +25,7 @@ from votingcontract.secret_polls import (
     ballot_proof_key,
     check_ballot_proofs,
     question_rule,
+    read_public_key,
 )
 
 ProofJob = tuple[str, bytes, bytes, bytes, tuple[Any, ...], list[Any]]
@@ -87,7 +87,8 @@ def proof_jobs(
     waiting = False
     for signer, body in ballots:
         poll = read_poll(state, body.poll_id)
-        public_key = state.get(state_keys.poll_key(body.poll_id))
+        point = read_public_key(state, body.poll_id)
+        public_key = None if point is None else point.encoding
         if poll is None or poll.spec.secret is None or public_key is None:
             waiting = waiting or poll is None or poll.spec.secret is not None
             continue

@@ -218,8 +218,21 @@ def read_setup(state: StateView, poll_id: bytes) -> SecretSetup | None:
 
 
 def read_public_key(state: StateView, poll_id: bytes) -> Point | None:
+    """The poll's joint key once ready (stored as an encoded bin of 32 bytes)."""
     data = state.get(state_keys.poll_key(poll_id))
-    return None if data is None else Point(data)
+    return None if data is None else Point(encoding.decode(data))
+
+
+def read_encrypted_tally(state: StateView, poll_id: bytes) -> list[Ciphertext]:
+    """A secret poll's encrypted tally (an encoded bin of 64 bytes per option)."""
+    data = state.get(state_keys.encrypted_tally(poll_id))
+    if data is None:
+        raise AssertionError("a secret poll's tally is made with the poll")
+    return blob_to_ciphertexts(encoding.decode(data))
+
+
+def write_encrypted_tally(state: OverlayState, poll_id: bytes, tally: Sequence[Ciphertext]) -> None:
+    state.set(state_keys.encrypted_tally(poll_id), encoding.encode(ciphertexts_to_blob(tally)))
 
 
 def process_secret_poll_created(state: OverlayState, poll_id: bytes, body: CreatePoll) -> None:
@@ -230,7 +243,7 @@ def process_secret_poll_created(state: OverlayState, poll_id: bytes, body: Creat
         state_keys.secret_setup(poll_id), SecretSetup.empty(len(body.secret.trustees)).encode()
     )
     options = sum(len(q.options) for q in body.questions)
-    state.set(state_keys.encrypted_tally(poll_id), bytes(CIPHERTEXT_BYTES * options))
+    write_encrypted_tally(state, poll_id, [elgamal.ZERO] * options)
 
 
 # Trustee transactions, in the order of the key generation.
@@ -319,7 +332,7 @@ def process_trustee_check(
         state, poll.poll_id, SecretSetup(setup.transport_keys, setup.dealings, checks, outcome)
     )
     if outcome is not None and outcome.public_key is not None:
-        state.set(state_keys.poll_key(poll.poll_id), outcome.public_key.encoding)
+        state.set(state_keys.poll_key(poll.poll_id), encoding.encode(outcome.public_key.encoding))
 
 
 def validate_complaints(
@@ -502,18 +515,14 @@ def process_encrypted_count(
 ) -> bytes:
     """Add the ballot to the encrypted tally, taking `previous` (the voter's earlier
     ballot's blob) out first; index the tracking code. Returns the ballot's blob."""
-    key = state_keys.encrypted_tally(poll_id)
-    stored = state.get(key)
-    if stored is None:
-        raise AssertionError("a secret poll's tally is made with the poll")
-    tally = blob_to_ciphertexts(stored)
+    tally = read_encrypted_tally(state, poll_id)
     if previous is not None:
         tally = [
             elgamal.sub(t, c) for t, c in zip(tally, blob_to_ciphertexts(previous), strict=True)
         ]
     tally = [elgamal.add(t, c) for t, c in zip(tally, ciphertexts, strict=True)]
-    state.set(key, ciphertexts_to_blob(tally))
-    state.set(state_keys.tracking(tracking), tx_id)
+    write_encrypted_tally(state, poll_id, tally)
+    state.set(state_keys.tracking(tracking), encoding.encode(tx_id))
     return ciphertexts_to_blob(ciphertexts)
 
 
@@ -574,10 +583,7 @@ def process_trustee_decrypt(
     record = read_decryption(state, poll.poll_id)
     if any(trustee == j for trustee, _ in record.partials):
         raise Refused(ReasonCode.WRONG_PHASE)
-    stored = state.get(state_keys.encrypted_tally(poll.poll_id))
-    if stored is None:
-        raise AssertionError("a secret poll's tally is made with the poll")
-    tally = blob_to_ciphertexts(stored)
+    tally = read_encrypted_tally(state, poll.poll_id)
     try:
         validate_partial(
             context.chain_id, poll.poll_id, outcome.verification_keys[j - 1], tally, body.partial
@@ -652,7 +658,7 @@ def crypto_document(state: StateView, poll: PollRecord) -> dict[str, Any] | None
     setup = read_setup(state, poll.poll_id)
     if status is None or setup is None:
         return None
-    stored = state.get(state_keys.encrypted_tally(poll.poll_id)) or b""
+    tally = read_encrypted_tally(state, poll.poll_id)
     return {
         **status,
         "transport_keys": [
@@ -662,15 +668,14 @@ def crypto_document(state: StateView, poll: PollRecord) -> dict[str, Any] | None
             None if d is None else encoding.encode(d.to_value()).hex() for d in setup.dealings
         ],
         "checks": [None if c is None else list(c) for c in setup.checks],
-        "encrypted_tally": encoding.encode(
-            [c.to_value() for c in blob_to_ciphertexts(stored)]
-        ).hex(),
+        "encrypted_tally": encoding.encode([c.to_value() for c in tally]).hex(),
     }
 
 
 def find_tracking(state: StateView, code: bytes) -> bytes | None:
     """The tx id of the ballot with this tracking code, if one was accepted."""
-    return state.get(state_keys.tracking(code))
+    data = state.get(state_keys.tracking(code))
+    return None if data is None else bytes(encoding.decode(data))
 
 
 def find_tracking_prefix(state: StateView, prefix: bytes) -> list[tuple[bytes, bytes]]:
@@ -678,7 +683,7 @@ def find_tracking_prefix(state: StateView, prefix: bytes) -> list[tuple[bytes, b
     (the 16 bytes people are shown), at most two: one answers, two say it is ambiguous."""
     found = []
     for key, tx_id in state.items(state_keys.tracking(prefix)):
-        found.append((key[len(state_keys.TRACKING) :], tx_id))
+        found.append((key[len(state_keys.TRACKING) :], bytes(encoding.decode(tx_id))))
         if len(found) == 2:
             break
     return found

@@ -30,11 +30,10 @@ images; first enrolments); anything else is reported as outside its scope rather
 guessed. For a ballot of a secret poll it checks the body's field count only, not the
 types of its public fields (11.4), so a ``malformed_body`` there is not computed.
 
-Where PROTOCOL.md left a choice, the app hashes of the vectors decided it (each tried
-until the replay's app hash equalled the header's): ``etally/``, ``pollkey/`` and
-``tracking/`` hold their raw bytes (64 n, 32 and 32 bytes), not a canonical encoding as
-11.5's "Values are canonical encodings" says, and a secret ballot's fifth field is one
-bin value, the 64-byte ``alpha || beta`` items laid end to end.
+Where PROTOCOL.md once left a choice, the app hashes of the vectors decided it and the
+spec now says it (11.5): ``etally/``, ``pollkey/`` and ``tracking/`` hold the canonical
+encodings of one bin value each (64 n, 32 and 32 bytes), and a secret ballot's fifth
+field is one bin value, the 64-byte ``alpha || beta`` items laid end to end.
 """
 
 from __future__ import annotations
@@ -846,7 +845,7 @@ class Replay:
                     etally=[(ID, ID)] * options,
                 )
                 self._write_secret(tx_id)
-                self._put(_key("etally/", tx_id), bytes(64 * options))
+                self._put(_key("etally/", tx_id), enc(bytes(64 * options)))
         elif kind == "close_poll":
             poll = self.polls[body[0]]
             poll[2] = now
@@ -928,12 +927,12 @@ class Replay:
         sp.etally = [ct_add(t, e) for t, e in zip(sp.etally, E, strict=True)]
         sp.ballots[voter_id] = E
         flat = b"".join(a + b for a, b in E)
-        self._put(_key("etally/", poll_id), b"".join(a + b for a, b in sp.etally))
+        self._put(_key("etally/", poll_id), enc(b"".join(a + b for a, b in sp.etally)))
         self._put(_key("ballot/", poll_id, voter_id), enc([[], height, tx_id, None, flat]))
         self._put(_key("participation/", voter_id, poll_id), enc([height, tx_id]))
         code = tracking_code(encrypted)
         self.tracking[(height, self._pos)] = code
-        self._put(_key("tracking/", code), tx_id)
+        self._put(_key("tracking/", code), enc(tx_id))
         self._count(b"stat/ballots", 1)
         return "accepted", poll_id
 
@@ -1050,7 +1049,7 @@ class Replay:
             S.append(S_j)
         sp.Y, sp.S = Y, S
         sp.outcome = [Q, Y, S]
-        self._put(_key("pollkey/", poll_id), Y)
+        self._put(_key("pollkey/", poll_id), enc(Y))
 
     def _decrypt(
         self, ctx: tuple[str, int, int], sp: SecretPoll, poll_id: bytes, j: int, partial: Partial

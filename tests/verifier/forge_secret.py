@@ -227,9 +227,7 @@ def _secret_share(chain: _Builder, poll_id: bytes, j: int) -> int:
 def _partial(
     chain: _Builder, poll_id: bytes, j: int, wrong: bool = False
 ) -> votingcontract.TrusteeDecrypt:
-    stored = chain.state.get(state_keys.encrypted_tally(poll_id))
-    assert stored is not None
-    tally = secret_polls.blob_to_ciphertexts(stored)
+    tally = secret_polls.read_encrypted_tally(chain.state, poll_id)
     share = (_secret_share(chain, poll_id, j) + (1 if wrong else 0)) % L
     label = f"decrypt{'-wrong' if wrong else ''}/{j}"
     partial = partial_decrypt(chain.chain_id, poll_id, j, share, tally, scalars(label, len(tally)))
@@ -569,7 +567,8 @@ SECRET_CASES: tuple[ChainCase, ...] = (
     ChainCase(
         "secret-rule-10-bad-proof-counted",
         "block 8's ballot with failing proofs keeps its bad_ballot_proof receipt, but the "
-        "colluders' encrypted tally adds it (block 9's prev_app_hash)",
+        "colluders count it as if accepted: its ballot record, tracking code, participant "
+        "and encrypted tally (block 9's prev_app_hash)",
         9,
         10,
         _stuffed_ballot_counted,

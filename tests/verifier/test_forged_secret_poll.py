@@ -151,9 +151,9 @@ def test_a_stored_encrypted_tally_edited_outside_the_chain_fails_at_the_head() -
     assert chain.state is not None
     state = dict(chain.state)
     key = state_keys.encrypted_tally(forge_secret.secret_chain().poll_id)
-    tally = secret_polls.blob_to_ciphertexts(state[key])
+    tally = secret_polls.blob_to_ciphertexts(encoding.decode(state[key]))
     tally[0], tally[1] = tally[1], tally[0]
-    state[key] = secret_polls.ciphertexts_to_blob(tally)
+    state[key] = encoding.encode(secret_polls.ciphertexts_to_blob(tally))
     failure = first_failure(dataclasses.replace(chain, state=state))
     assert (failure.height, failure.rule) == (12, 11)
     assert failure.subject == "stored state after block 12"

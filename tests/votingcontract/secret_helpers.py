@@ -22,18 +22,18 @@ from ballotcrypto import dkg, question
 from ballotcrypto.context import BallotContext
 from ballotcrypto.decryption import partial_decrypt
 from ballotcrypto.dkg import Dealing
-from ballotcrypto.group import L, Point
+from ballotcrypto.group import L
 from chain import encoding
 from chain.keys import PrivateKey
 from votingcontract import CastBallot, CreatePoll, Receipt
 from votingcontract.poll_spec import SecretSpec
 from votingcontract.records import read_poll
 from votingcontract.secret_polls import (
-    blob_to_ciphertexts,
     question_rule,
+    read_encrypted_tally,
+    read_public_key,
     read_setup,
 )
-from votingcontract.state_keys import encrypted_tally
 from votingcontract.trustee_bodies import TrusteeCheck, TrusteeDealing, TrusteeDecrypt, TrusteeKey
 
 from .helpers import Harness, seeded_key
@@ -154,7 +154,7 @@ class Trustees:
     def decrypt_body(
         self, h: Harness, poll_id: bytes, j: int, wrong: bool = False
     ) -> TrusteeDecrypt:
-        tally = blob_to_ciphertexts(h.state.get(encrypted_tally(poll_id)) or b"")
+        tally = read_encrypted_tally(h.state, poll_id)
         share = self.secret_share(h, poll_id, j) + (1 if wrong else 0)
         partial = partial_decrypt(
             h.chain_id, poll_id, j, share % L, tally, fresh_scalars(f"{self.label}/dec", len(tally))
@@ -175,9 +175,8 @@ def encrypted_questions(
     """The encoded `encrypted` field for these chosen indices per question."""
     poll = read_poll(h.state, poll_id)
     assert poll is not None
-    public_key_bytes = h.state.get(b"pollkey/" + poll_id)
-    assert public_key_bytes is not None, "the poll's key is not ready"
-    public_key = Point(public_key_bytes)
+    public_key = read_public_key(h.state, poll_id)
+    assert public_key is not None, "the poll's key is not ready"
     context = BallotContext(chain_id or h.chain_id, poll_id, voter_key, 0)
     questions = []
     for q, (spec_q, chosen) in enumerate(zip(poll.spec.questions, selections, strict=True)):
