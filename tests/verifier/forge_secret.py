@@ -6,26 +6,42 @@ everything PROTOCOL.md section 15 and 11.6's secret-poll rules define:
 
      1 register_org (forge.py's block 1)
      2 create_poll: two questions (single choice of 3; a participatory budget of 3
-       projects, cap 1000, at least 30% spent), revote allowed, trustees 1-3, threshold 2
+       projects, cap 1000, at least 30% spent), revote allowed, trustees 1-3, threshold 2;
+       two small secret polls (one question, trustee 1 alone, threshold 1): one without
+       revote, one the org closes before its key is made
      3 four enroll_voter (forge.py's block 3)
-     4 three trustee_key; a plain ballot refused awaiting_key
-     5 three trustee_dealing; dealer 3's share for trustee 1 is wrong
-     6 the org's trustee_check refused not_trustee; three trustee_check, trustee 1's
-       with an upheld complaint against dealer 3: qualified 1 and 2, the key is ready
-     7 three encrypted ballots, and voter 3's with one question refused malformed_ballot
+     4 three trustee_key, trustee 1's second refused wrong_phase (taken already); a
+       plain ballot refused awaiting_key; the no-revote poll's trustee_key; the other
+       small poll closed, then its trustee_key refused closed
+     5 three trustee_dealing, dealer 3's share for trustee 1 wrong; the no-revote poll's
+     6 the org's trustee_check refused not_trustee; trustee 2's with a false complaint
+       against honest dealer 1 refused bad_trustee_proof; three trustee_check, trustee
+       1's with an upheld complaint against dealer 3: qualified 1 and 2, the key is
+       ready; the no-revote poll's check (its key is ready)
+     7 three encrypted ballots; voter 3's with one question refused malformed_ballot,
+       with a forged count proof and with a forged budget sum (N2) both refused
+       bad_ballot_proof; voter 0's ballot in the no-revote poll
      8 voter 2's revote, voter 3's ballot, voter 0's second ballot with option 0 of
-       question 0 doubled (its proofs fail) refused bad_ballot_proof
-     9 close_poll
+       question 0 doubled (its proofs fail) refused bad_ballot_proof; voter 0's second
+       (valid) ballot in the no-revote poll refused duplicate
+     9 close_poll of the main and the no-revote poll
     10 trustee 1's partial decryption with a wrong share refused bad_trustee_proof
        (named by its receipt's signer), trustee 2's valid one
-    11 trustee 3's valid partial: the second, so the counts are written
+    11 trustee 3's valid partial: the second, so the counts are written; trustee 1's of
+       the no-revote poll (threshold 1: its counts)
     12 trustee 1's valid partial, after the counts (accepted, changes no count)
+
+Each refused step fails at the check it is there for and no earlier one (the forged
+ballots' other proofs, the false complaint's reveal are valid), so a verifier that
+skipped that check would store another receipt.
 
 Every secret (transport keys, polynomial coefficients, encryption randomness, proof
 nonces) is a scalar hashed from a label, so the chain is the same on every run, and
-SECRET_COUNTS is what the ballots chose, counted apart from the state machine.
+SECRET_COUNTS (NO_REVOTE_COUNTS) is what the ballots chose, counted apart from the
+state machine.
 
-Also here: failed_setup_base(), the same poll with threshold 3, whose key set-up fails;
+Also here: failed_setup_base(), the same poll with threshold 3, whose key set-up fails
+(a ballot after it refused awaiting_key);
 SECRET_RECEIPT_CASES, the receipt file of an encrypted ballot (forge_receipts.py's
 format). All of it is published in docs/test-vectors (tests/verifier/vectors.py).
 """
@@ -127,6 +143,25 @@ SPEC = votingcontract.SecretSpec(
 
 POLL_WITH_TRUSTEES = dataclasses.replace(POLL, secret=SPEC)
 
+SMALL_SPEC = votingcontract.SecretSpec((trustee_key(1).public_key,), 1)
+"""The small polls' one trustee (trustee 1, threshold 1)."""
+POLL_NO_REVOTE = dataclasses.replace(
+    POLL,
+    title="Council chair (secret ballot, one ballot each)",
+    revote=False,
+    questions=POLL.questions[:1],
+    secret=SMALL_SPEC,
+)
+"""A second secret poll without revote: a voter's second ballot is refused duplicate."""
+NO_REVOTE_BALLOT = ((1,),)
+NO_REVOTE_COUNTS = [[0, 1, 0]]
+"""Voter 0's one counted ballot in POLL_NO_REVOTE (Lee)."""
+POLL_CANCELLED = dataclasses.replace(
+    POLL_NO_REVOTE, title="Council chair (secret ballot, closed before its key)", revote=True
+)
+"""A third secret poll the org closes before its trustee posts a transport key."""
+NO_REVOTE_TAG, CANCELLED_TAG, AGAIN_TAG = "no-revote/", "cancelled/", "again/"
+
 
 # building the honest chain
 
@@ -168,25 +203,32 @@ class _Builder:
         return setup
 
 
-def _key(chain: _Builder, poll_id: bytes, j: int) -> votingcontract.TrusteeKey:
+def _key(chain: _Builder, poll_id: bytes, j: int, tag: str = "") -> votingcontract.TrusteeKey:
+    """Trustee j's transport key; `tag` labels another poll's secrets (never reused)."""
     transport = dkg.make_transport_key(
-        chain.chain_id, poll_id, j, scalar(f"transport/{j}"), scalar(f"transport-proof/{j}")
+        chain.chain_id,
+        poll_id,
+        j,
+        scalar(f"{tag}transport/{j}"),
+        scalar(f"{tag}transport-proof/{j}"),
     )
     return votingcontract.TrusteeKey(poll_id, transport)
 
 
-def _dealing(chain: _Builder, poll_id: bytes, j: int, threshold: int = THRESHOLD) -> Dealing:
+def _dealing(
+    chain: _Builder, poll_id: bytes, j: int, threshold: int = THRESHOLD, tag: str = ""
+) -> Dealing:
     keys = [k.public for k in chain.setup(poll_id).transport_keys if k is not None]
     dealing = dkg.deal(
         chain.chain_id,
         poll_id,
         j,
-        scalars(f"coefficients/{j}", threshold),
+        scalars(f"{tag}coefficients/{j}", threshold),
         keys,
-        scalar(f"deal-proof/{j}"),
-        scalars(f"ephemerals/{j}", TRUSTEES),
+        scalar(f"{tag}deal-proof/{j}"),
+        scalars(f"{tag}ephemerals/{j}", len(keys)),
     )
-    if j != CORRUPT_DEALER:
+    if j != CORRUPT_DEALER or tag:
         return dealing
     shares = list(dealing.shares)
     wrong = shares[CHEATED_TRUSTEE - 1]
@@ -194,12 +236,12 @@ def _dealing(chain: _Builder, poll_id: bytes, j: int, threshold: int = THRESHOLD
     return dataclasses.replace(dealing, shares=tuple(shares))
 
 
-def _check(chain: _Builder, poll_id: bytes, j: int) -> votingcontract.TrusteeCheck:
+def _check(chain: _Builder, poll_id: bytes, j: int, tag: str = "") -> votingcontract.TrusteeCheck:
     complaints = []
     for dealing in chain.setup(poll_id).dealings:
         assert dealing is not None
         try:
-            dkg.receive_share(chain.chain_id, poll_id, dealing, j, scalar(f"transport/{j}"))
+            dkg.receive_share(chain.chain_id, poll_id, dealing, j, scalar(f"{tag}transport/{j}"))
         except InvalidShare:
             complaints.append(
                 dkg.complain(
@@ -214,22 +256,41 @@ def _check(chain: _Builder, poll_id: bytes, j: int) -> votingcontract.TrusteeChe
     return votingcontract.TrusteeCheck(poll_id, tuple(complaints))
 
 
-def _secret_share(chain: _Builder, poll_id: bytes, j: int) -> int:
+def _false_check(
+    chain: _Builder, poll_id: bytes, j: int, dealer: int
+) -> votingcontract.TrusteeCheck:
+    """Trustee j complains about dealer `dealer`, whose share for j is right: the reveal
+    of K and its proof are honest, but z - pad matches the commitments (T2, V2), so the
+    complaint is not upheld and the whole check is refused."""
+    (dealing,) = [d for d in chain.setup(poll_id).dealings if d is not None and d.dealer == dealer]
+    dkg.receive_share(chain.chain_id, poll_id, dealing, j, scalar(f"transport/{j}"))
+    complaint = dkg.complain(
+        chain.chain_id,
+        poll_id,
+        dealing,
+        j,
+        scalar(f"transport/{j}"),
+        scalar(f"false-complaint/{j}/{dealer}"),
+    )
+    return votingcontract.TrusteeCheck(poll_id, (complaint,))
+
+
+def _secret_share(chain: _Builder, poll_id: bytes, j: int, tag: str = "") -> int:
     setup = chain.setup(poll_id)
     assert setup.outcome is not None
     return dkg.secret_share(
-        dkg.receive_share(chain.chain_id, poll_id, d, j, scalar(f"transport/{j}"))
+        dkg.receive_share(chain.chain_id, poll_id, d, j, scalar(f"{tag}transport/{j}"))
         for d in setup.dealings
         if d is not None and d.dealer in setup.outcome.qualified
     )
 
 
 def _partial(
-    chain: _Builder, poll_id: bytes, j: int, wrong: bool = False
+    chain: _Builder, poll_id: bytes, j: int, wrong: bool = False, tag: str = ""
 ) -> votingcontract.TrusteeDecrypt:
     tally = secret_polls.read_encrypted_tally(chain.state, poll_id)
-    share = (_secret_share(chain, poll_id, j) + (1 if wrong else 0)) % L
-    label = f"decrypt{'-wrong' if wrong else ''}/{j}"
+    share = (_secret_share(chain, poll_id, j, tag) + (1 if wrong else 0)) % L
+    label = f"{tag}decrypt{'-wrong' if wrong else ''}/{j}"
     partial = partial_decrypt(chain.chain_id, poll_id, j, share, tally, scalars(label, len(tally)))
     return votingcontract.TrusteeDecrypt(poll_id, partial)
 
@@ -241,13 +302,14 @@ def encrypted_questions(
     voter: bytes,
     chosen: Sequence[Sequence[int]],
     label: str,
+    questions: Sequence[votingcontract.Question] = POLL.questions,
 ) -> list[question.EncryptedQuestion]:
     """The ballot's questions, encrypted and proven as a voter's device does."""
     key = secret_polls.read_public_key(state, poll_id)
     assert key is not None, "the poll's key is not ready"
     context = BallotContext(chain_id, poll_id, voter, 0)
     out = []
-    for q, (spec_q, picks) in enumerate(zip(POLL.questions, chosen, strict=True)):
+    for q, (spec_q, picks) in enumerate(zip(questions, chosen, strict=True)):
         rule = secret_polls.question_rule(spec_q)
         out.append(
             question.encrypt(
@@ -275,12 +337,46 @@ def stuffed(q: question.EncryptedQuestion, option: int) -> question.EncryptedQue
     return dataclasses.replace(q, ciphertexts=tuple(ciphertexts))
 
 
+def count_forged(
+    state: StateView, chain_id: str, poll_id: bytes, voter: bytes
+) -> list[question.EncryptedQuestion]:
+    """Question 0 (choose 1) encrypts Kim and Lee: each option's 0/1 proof is an honest
+    one, but the count proof is that of a ballot for Kim alone, so the count proof is the
+    first to fail (C3)."""
+    kim = encrypted_questions(state, chain_id, poll_id, voter, ((0,), (0,)), "count/kim")
+    lee = encrypted_questions(state, chain_id, poll_id, voter, ((1,), (0,)), "count/lee")
+    q = kim[0]
+    kim[0] = dataclasses.replace(
+        q,
+        ciphertexts=(q.ciphertexts[0], lee[0].ciphertexts[1], *q.ciphertexts[2:]),
+        option_proofs=(q.option_proofs[0], lee[0].option_proofs[1], *q.option_proofs[2:]),
+    )
+    return kim
+
+
+def budget_forged(
+    state: StateView, chain_id: str, poll_id: bytes, voter: bytes
+) -> list[question.EncryptedQuestion]:
+    """Question 1 encrypts Path and Park (900 of the cap 1000, so U encrypts 100) with
+    the upper bits, and their proofs, of a ballot for Library alone (U encrypts 700):
+    every 0/1, count and bit proof holds, but the bits do not sum to U (N2)."""
+    chosen = encrypted_questions(state, chain_id, poll_id, voter, ((0,), (0, 2)), "budget/900")
+    other = encrypted_questions(state, chain_id, poll_id, voter, ((0,), (1,)), "budget/300")
+    proof, theirs = chosen[1].budget_proof, other[1].budget_proof
+    assert proof is not None and theirs is not None
+    upper = dataclasses.replace(proof, upper=theirs.upper)
+    chosen[1] = dataclasses.replace(chosen[1], budget_proof=upper)
+    return chosen
+
+
 @dataclasses.dataclass(frozen=True)
 class SecretChain:
     base: Base
     poll_id: bytes
     keys: tuple[PrivateKey, ...]
     """Trustees 1..3 (index j - 1)."""
+    no_revote_poll: bytes
+    cancelled_poll: bytes
 
 
 @cache
@@ -290,49 +386,97 @@ def secret_chain() -> SecretChain:
     chain = _Builder()
     ok = ACCEPTED
     chain.block(b.transactions[0], [ok])
-    receipts = chain.block([chain.sign(org, POLL_WITH_TRUSTEES)], [ok])
-    poll_id = receipts[0].poll_id
-    assert poll_id is not None
+    receipts = chain.block(
+        [chain.sign(org, p) for p in (POLL_WITH_TRUSTEES, POLL_NO_REVOTE, POLL_CANCELLED)],
+        [ok] * 3,
+    )
+    poll_id, single, cancelled = (r.poll_id for r in receipts)
+    assert poll_id is not None and single is not None and cancelled is not None
     chain.block(b.transactions[2], [ok] * 4)
     trustees = tuple(trustee_key(j) for j in range(1, TRUSTEES + 1))
+    first = trustees[0]
 
     too_early = votingcontract.CastBallot(poll_id, ((0,), (0,)))
+    keys = [chain.sign(trustees[j - 1], _key(chain, poll_id, j)) for j in range(1, TRUSTEES + 1)]
     chain.block(
         [
-            *(chain.sign(trustees[j - 1], _key(chain, poll_id, j)) for j in range(1, TRUSTEES + 1)),
+            keys[0],
+            chain.sign(first, _key(chain, poll_id, 1, AGAIN_TAG)),
+            *keys[1:],
             chain.sign(voters[0], too_early),
+            chain.sign(first, _key(chain, single, 1, NO_REVOTE_TAG)),
+            chain.sign(org, votingcontract.ClosePoll(cancelled)),
+            chain.sign(first, _key(chain, cancelled, 1, CANCELLED_TAG)),
         ],
-        [ok, ok, ok, "awaiting_key"],
+        [ok, "wrong_phase", ok, ok, "awaiting_key", ok, ok, "closed"],
     )
     chain.block(
         [
+            *(
+                chain.sign(
+                    trustees[j - 1],
+                    votingcontract.TrusteeDealing(poll_id, _dealing(chain, poll_id, j)),
+                )
+                for j in range(1, TRUSTEES + 1)
+            ),
             chain.sign(
-                trustees[j - 1], votingcontract.TrusteeDealing(poll_id, _dealing(chain, poll_id, j))
-            )
-            for j in range(1, TRUSTEES + 1)
+                first,
+                votingcontract.TrusteeDealing(single, _dealing(chain, single, 1, 1, NO_REVOTE_TAG)),
+            ),
         ],
-        [ok] * TRUSTEES,
+        [ok] * (TRUSTEES + 1),
     )
     checks = [
         chain.sign(trustees[j - 1], _check(chain, poll_id, j)) for j in range(1, TRUSTEES + 1)
     ]
     outsider = chain.sign(org, votingcontract.TrusteeCheck(poll_id, ()))
-    chain.block([outsider, *checks], ["not_trustee", ok, ok, ok])
+    false_check = chain.sign(trustees[1], _false_check(chain, poll_id, 2, 1))
+    chain.block(
+        [
+            outsider,
+            false_check,
+            *checks,
+            chain.sign(first, _check(chain, single, 1, NO_REVOTE_TAG)),
+        ],
+        ["not_trustee", "bad_trustee_proof", ok, ok, ok, ok],
+    )
     setup = chain.setup(poll_id)
     assert setup.outcome is not None and setup.outcome.qualified == (1, 2)
 
-    def ballot(v: int, chosen: Sequence[Sequence[int]], label: str) -> Transaction:
+    def ballot(
+        v: int, chosen: Sequence[Sequence[int]], label: str, poll: bytes = poll_id
+    ) -> Transaction:
         questions = encrypted_questions(
-            chain.state, chain.chain_id, poll_id, voters[v].public_key, chosen, label
+            chain.state,
+            chain.chain_id,
+            poll,
+            voters[v].public_key,
+            chosen,
+            label,
+            POLL.questions if poll == poll_id else POLL_NO_REVOTE.questions,
         )
-        return chain.sign(voters[v], as_ballot(poll_id, questions))
+        return chain.sign(voters[v], as_ballot(poll, questions))
 
-    first = [ballot(v, BALLOTS[v], f"ballot/{v}") for v in (0, 1, 2)]
+    firsts = [ballot(v, BALLOTS[v], f"ballot/{v}") for v in (0, 1, 2)]
+    voter3 = voters[3].public_key
     one_question = encrypted_questions(
-        chain.state, chain.chain_id, poll_id, voters[3].public_key, BALLOTS[3], "malformed/3"
+        chain.state, chain.chain_id, poll_id, voter3, BALLOTS[3], "malformed/3"
     )[:1]
-    malformed = chain.sign(voters[3], as_ballot(poll_id, one_question))
-    chain.block([*first, malformed], [ok, ok, ok, "malformed_ballot"])
+    forged = [
+        chain.sign(
+            voters[3], as_ballot(poll_id, make(chain.state, chain.chain_id, poll_id, voter3))
+        )
+        for make in (count_forged, budget_forged)
+    ]
+    chain.block(
+        [
+            *firsts,
+            chain.sign(voters[3], as_ballot(poll_id, one_question)),
+            *forged,
+            ballot(0, NO_REVOTE_BALLOT, "no-revote/0", single),
+        ],
+        [ok, ok, ok, "malformed_ballot", "bad_ballot_proof", "bad_ballot_proof", ok],
+    )
 
     revoter, revote = REVOTE
     bad = encrypted_questions(
@@ -344,10 +488,11 @@ def secret_chain() -> SecretChain:
             ballot(revoter, revote, f"revote/{revoter}"),
             ballot(3, BALLOTS[3], "ballot/3"),
             chain.sign(voters[0], as_ballot(poll_id, bad)),
+            ballot(0, ((2,),), "no-revote/0/again", single),
         ],
-        [ok, ok, "bad_ballot_proof"],
+        [ok, ok, "bad_ballot_proof", "duplicate"],
     )
-    chain.block([chain.sign(org, votingcontract.ClosePoll(poll_id))], [ok])
+    chain.block([chain.sign(org, votingcontract.ClosePoll(p)) for p in (poll_id, single)], [ok, ok])
     chain.block(
         [
             chain.sign(trustees[0], _partial(chain, poll_id, 1, wrong=True)),
@@ -355,12 +500,28 @@ def secret_chain() -> SecretChain:
         ],
         ["bad_trustee_proof", ok],
     )
-    chain.block([chain.sign(trustees[2], _partial(chain, poll_id, 3))], [ok])
+    chain.block(
+        [
+            chain.sign(trustees[2], _partial(chain, poll_id, 3)),
+            chain.sign(first, _partial(chain, single, 1, tag=NO_REVOTE_TAG)),
+        ],
+        [ok, ok],
+    )
     chain.block([chain.sign(trustees[0], _partial(chain, poll_id, 1))], [ok])
     return SecretChain(
-        Base(b.genesis, b.validators, b.admin, org, voters, tuple(chain.blocks), (poll_id,)),
+        Base(
+            b.genesis,
+            b.validators,
+            b.admin,
+            org,
+            voters,
+            tuple(chain.blocks),
+            (poll_id, single, cancelled),
+        ),
         poll_id,
         trustees,
+        single,
+        cancelled,
     )
 
 
@@ -371,7 +532,8 @@ def secret_base() -> Base:
 @cache
 def failed_setup_base() -> Base:
     """The poll with threshold 3 of the same trustees: dealer 3 caught again, only 2
-    dealers qualify, so the key set-up fails (blocks 4-6); block 7 closes the poll."""
+    dealers qualify, so the key set-up fails (blocks 4-6); in block 7 a ballot is refused
+    awaiting_key and the poll closes."""
     b = forge.base()
     chain = _Builder()
     ok = ACCEPTED
@@ -390,7 +552,13 @@ def failed_setup_base() -> Base:
     chain.block([chain.sign(trustees[j - 1], dealings[j - 1]) for j in every], [ok] * 3)
     chain.block([chain.sign(trustees[j - 1], _check(chain, poll_id, j)) for j in every], [ok] * 3)
     assert chain.setup(poll_id).phase == "failed"
-    chain.block([chain.sign(b.org, votingcontract.ClosePoll(poll_id))], [ok])
+    chain.block(
+        [
+            chain.sign(b.voters[0], votingcontract.CastBallot(poll_id, ((0,), (0,)))),
+            chain.sign(b.org, votingcontract.ClosePoll(poll_id)),
+        ],
+        ["awaiting_key", ok],
+    )
     return Base(b.genesis, b.validators, b.admin, b.org, b.voters, tuple(chain.blocks), (poll_id,))
 
 
@@ -413,7 +581,13 @@ def _skip_ballot_proofs(*args: Any) -> None:
     return None
 
 
+_upheld_complaints = secret_polls.validate_complaints
+
+
 def _ignore_complaints(*args: Any) -> tuple[int, ...]:
+    """Upheld complaints disqualify no one; a false one is still refused (so block 6's
+    receipts stay the honest ones)."""
+    _upheld_complaints(*args)
     return ()
 
 
@@ -504,8 +678,11 @@ def _counts_changed(draft: Draft, past: Past) -> None:
 SECRET_VALID = ChainCase(
     "secret-poll",
     "an encrypted poll (section 15): trustees' key generation with an upheld complaint, "
-    "encrypted ballots with a revote, a malformed and a bad-proof ballot refused, a "
-    "wrong partial decryption refused, the counts decrypted",
+    "a false complaint and a repeated step refused, encrypted ballots with a revote, a "
+    "malformed ballot and three with bad proofs (a doubled ciphertext, a count proof, a "
+    "budget sum) refused, a wrong partial decryption refused, the counts decrypted; a "
+    "small secret poll without revote (a second ballot refused duplicate, its counts "
+    "decrypted) and one closed before its key (a key step refused closed)",
     0,
     None,
     chain_base=secret_base,
@@ -513,7 +690,8 @@ SECRET_VALID = ChainCase(
 SECRET_AWAITING = ChainCase(
     "secret-poll-awaiting-trustees",
     "the encrypted poll up to block 10: closed, one valid partial decryption of the 2 "
-    "needed, so no counts (awaiting trustees, 1 of 2)",
+    "needed, so no counts (awaiting trustees, 1 of 2); the poll without revote closed "
+    "with none of its 1 (0 of 1)",
     0,
     None,
     omit=(11, 12),
@@ -523,8 +701,8 @@ SECRET_AWAITING = ChainCase(
 SECRET_FAILED_SETUP = ChainCase(
     "secret-poll-setup-failed",
     "the same poll with threshold 3: dealer 3 caught by trustee 1's complaint leaves 2 "
-    "qualified dealers of the 3 needed, so the key set-up fails and the poll, closed, "
-    "has no key and no counts",
+    "qualified dealers of the 3 needed, so the key set-up fails: a ballot is refused "
+    "awaiting_key and the poll, closed, has no key and no counts",
     0,
     None,
     chain_base=failed_setup_base,

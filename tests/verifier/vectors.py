@@ -150,28 +150,38 @@ def expected_results(case: forge.ChainCase) -> dict[str, Any]:
     machine (the secret poll's from the choices forge_secret.py encrypted)."""
     if case.chain_base is forge.base:
         return {"counts": expected_counts()}
-    (poll_id,) = case.chain_base().poll_ids
-    poll = poll_id.hex()
     if case is forge_secret.SECRET_FAILED_SETUP:
+        (poll_id,) = case.chain_base().poll_ids
+        poll = poll_id.hex()
         return {
             "counts": {},
             "choices": {poll: "secret"},
             "awaiting_trustees": {},
             "key_phase": {poll: "failed"},
         }
+    main, single, cancelled = (p.hex() for p in case.chain_base().poll_ids)
+    choices = {p: "secret" for p in (main, single, cancelled)}
+    # closed before its key was made: 11.7 awaits its trustee, as no outcome "failed"
+    never_keyed = {"partials": 0, "threshold": 1}
+    key_phase = {main: "ready", single: "ready", cancelled: "keys"}
     if case.omit:
         return {
             "counts": {},
-            "choices": {poll: "secret"},
-            "awaiting_trustees": {poll: {"partials": 1, "threshold": 2}},
-            "key_phase": {poll: "ready"},
+            "choices": choices,
+            "awaiting_trustees": {
+                main: {"partials": 1, "threshold": 2},
+                single: {"partials": 0, "threshold": 1},
+                cancelled: never_keyed,
+            },
+            "key_phase": key_phase,
         }
-    counts = forge_secret.SECRET_COUNTS
+    counts, single_counts = forge_secret.SECRET_COUNTS, forge_secret.NO_REVOTE_COUNTS
     return {
-        "counts": {poll: counts[0]},
-        "questions": {poll: counts},
-        "choices": {poll: "secret"},
-        "key_phase": {poll: "ready"},
+        "counts": {main: counts[0], single: single_counts[0]},
+        "questions": {main: counts, single: single_counts},
+        "choices": choices,
+        "awaiting_trustees": {cancelled: never_keyed},
+        "key_phase": key_phase,
     }
 
 
