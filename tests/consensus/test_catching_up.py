@@ -19,7 +19,10 @@ from consensus import (
     Persist,
     Prepare,
     PrePrepare,
+    RequestBatch,
     Send,
+    decode_message,
+    encode_message,
 )
 from consensus.messages import sign
 from consensus.records import SlotRecord
@@ -135,3 +138,73 @@ def test_a_delivered_block_restarts_the_wait_before_fetching() -> None:
     assert detector.tick(Height(1)) is None
     peers = (ReplicaId(1), ReplicaId(2), ReplicaId(3))
     assert detector.tick(Height(1)) == FetchBlocks(Height(2), Height(5), peers)
+
+
+def test_a_replica_committed_by_others_commits_answers_with_a_commit_signed_as_itself() -> None:
+    """r3 saw the pre-prepare and the others' commits, never enough prepares: it committed
+    without a commit of its own. A peer still preparing gets one now, signed by r3 and
+    naming r3, so it decodes and counts at the peer."""
+    cluster = Cluster()
+    cluster.drop_if(lambda s, t, m: t == 3 and isinstance(m, Prepare))
+    tx = cluster.submit(0)
+    cluster.run_until(lambda: cluster.everyone_has(tx))
+    slot = cluster[3].up._log.get(1)
+    assert slot is not None and slot.own_prepare is not None
+    assert not [m for m in cluster[3].sent if isinstance(m, Commit)]
+    stale_prepare = next(m for m in cluster[2].sent if isinstance(m, Prepare))
+    effects = cluster.inject(2, 3, stale_prepare)
+    answers = [e for e in effects if isinstance(e, Send)]
+    assert [a.to for a in answers] == [2]
+    commit = answers[0].message
+    assert isinstance(commit, Commit) and (commit.replica, commit.height) == (3, 1)
+    assert decode_message(encode_message(commit)) == commit
+
+
+def test_a_prepared_backup_records_its_slot_again_before_retransmitting_its_prepare() -> None:
+    """Issue 11, for a backup that prepared and has not committed: the prepare it re-sends
+    is preceded by the slot record saying it was sent (and no commit was)."""
+    cluster = Cluster()
+    cluster.drop_if(lambda s, t, m: t == 1 and isinstance(m, Prepare))  # r1 never commits
+    cluster.drop_if(lambda s, t, m: isinstance(m, Commit))
+    cluster.submit(0)
+    cluster.deliver_all()
+    member = cluster[1]
+    slot = member.up._log.get(1)
+    assert slot is not None and slot.own_prepare is not None and slot.own_commit is None
+    member.disk.clear()  # the record write was lost
+    member.effects.clear()
+    cluster.tick(member.config.retransmit_ticks, deliver=False)
+    effects = member.effects
+    resent = [
+        i
+        for i, e in enumerate(effects)
+        if isinstance(e, Broadcast) and isinstance(e.message, Prepare)
+    ]
+    assert resent
+    records = [
+        e.record
+        for e in effects[: resent[0]]
+        if isinstance(e, Persist) and isinstance(e.record, SlotRecord)
+    ]
+    assert records and (records[-1].sent_prepare, records[-1].sent_commit) == (True, False)
+
+
+def test_a_request_is_relayed_to_every_replica_after_half_an_odd_timeout_rounded_down() -> None:
+    """Section 4.1's client retransmission: with a timeout of 7 ticks a backup's own
+    request that has waited 3 ticks (7 // 2) is broadcast, once."""
+    cluster = Cluster(request_timeout_ticks=7)
+    cluster.drop_if(lambda s, t, m: True)
+    tx = cluster.submit(1)
+    relayed_at = []
+    for tick in range(1, 7):
+        cluster[1].effects.clear()
+        cluster.tick(1, deliver=False)
+        batches = [
+            e.message
+            for e in cluster[1].effects
+            if isinstance(e, Broadcast) and isinstance(e.message, RequestBatch)
+        ]
+        if batches:
+            assert [b.transactions for b in batches] == [(tx,)]
+            relayed_at.append(tick)
+    assert relayed_at == [3]

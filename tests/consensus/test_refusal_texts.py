@@ -25,10 +25,12 @@ from chain.errors import DecodeError
 from chain.state import ZERO_HASH
 from consensus import (
     BlocksFetched,
+    Checkpoint,
     Commit,
     InvalidMessage,
     Message,
     NewView,
+    Prepare,
     PrePrepare,
     ViewChange,
     decode_message,
@@ -180,3 +182,19 @@ def test_a_fetched_block_of_another_chain_is_counted_under_its_reason() -> None:
     fresh = Cluster(auto_fetch=False)
     fresh.step(0, BlocksFetched(((Block(header, ()), certificate),)))
     assert fresh[0].up.stats.dropped == {"fetched block refused: another chain": 1}
+
+
+def test_a_vote_at_or_below_a_stable_checkpoint_not_yet_committed_is_counted_as_such() -> None:
+    """r3 missed two blocks but saw the checkpoints that made height 2 stable: a vote for
+    height 1 is below its low watermark, though above its committed height 0."""
+    cluster = Cluster(auto_fetch=False)
+    cluster.drop_if(lambda s, t, m: t == 3 and not isinstance(m, Checkpoint))
+    for height in (1, 2):
+        cluster.submit(0)
+        cluster.run_until(lambda height=height: cluster.heights()[:3] == [height] * 3)
+    cluster.deliver_all()
+    lagging = cluster[3].up
+    assert lagging.committed_height == 0 and lagging._log.low == 2
+    prepare = next(m for m in cluster[1].sent if isinstance(m, Prepare) and m.height == 1)
+    cluster.inject(1, 3, prepare)
+    assert lagging.stats.dropped["below the low watermark"] == 1
