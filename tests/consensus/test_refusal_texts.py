@@ -191,7 +191,7 @@ def test_a_vote_at_or_below_a_stable_checkpoint_not_yet_committed_is_counted_as_
     cluster.drop_if(lambda s, t, m: t == 3 and not isinstance(m, Checkpoint))
     for height in (1, 2):
         cluster.submit(0)
-        cluster.run_until(lambda height=height: cluster.heights()[:3] == [height] * 3)
+        cluster.run_until(lambda: cluster.heights()[:3] == [height] * 3)  # noqa: B023
     cluster.deliver_all()
     lagging = cluster[3].up
     assert lagging.committed_height == 0 and lagging._log.low == 2
