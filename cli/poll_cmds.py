@@ -257,7 +257,10 @@ def poll_results(args: argparse.Namespace) -> int:
         return 0
     print(f"{poll['title']}  [{results['status']}]  {participants_text(results)}")
     print(choices_line(results))
-    if results.get("awaiting_trustees") is not None or results.get("key_phase") == "failed":
+    if results.get("awaiting_trustees") is not None or results.get("key_phase") not in (
+        None,
+        "ready",
+    ):
         return 0
     if not results["visible"]:
         print("results are shown after the poll closes")

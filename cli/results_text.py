@@ -28,6 +28,11 @@ def choices_line(results: dict[str, Any]) -> str:
             "choices: secret; the trustees' key set-up failed: this poll takes no ballot and "
             "will have no totals (create it again with trustees who can all take part)"
         )
+    if results.get("key_phase") not in (None, "ready") and results["status"] == "closed":
+        return (
+            "choices: secret; the poll closed before its trustees had made its key: it took "
+            "no ballot and will have no totals"
+        )
     awaiting = results.get("awaiting_trustees")
     if awaiting is None:
         return "choices: secret; these totals were decrypted by the poll's trustees"

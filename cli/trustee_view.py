@@ -114,6 +114,11 @@ def summary_line(
 ) -> str:
     """The same line from a poll's JSON view (`secret`) or from a PollCrypto."""
     waiting = [j for j in range(1, size + 1) if j not in posted]
+    if phase in STEP_NAMES and closed:
+        return (
+            f"key set-up never finished: the poll closed in the {phase} phase, so it took no "
+            "ballot and will have no totals"
+        )
     if phase in STEP_NAMES:
         names = ", ".join(str(j) for j in waiting)
         return (

@@ -246,7 +246,9 @@ def print_report(report: Report) -> None:
         for line in _choices_lines(poll, results):
             print(f"  {line}")
         if results is None or not results["visible"]:
-            if results is None or results.get("awaiting_trustees") is None:
+            if results is None or (
+                results.get("awaiting_trustees") is None and results.get("key_phase") is None
+            ):
                 print("  results are shown after the poll closes")
             continue
         print(f"  {participants_text(results)}")

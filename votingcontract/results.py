@@ -173,7 +173,8 @@ def calculate_results(state: StateView, poll: PollRecord, now_ms: int) -> PollRe
         if not decryption.counted:
             participants = read_count(state, state_keys.participants(poll.poll_id))
             awaiting = None
-            if key_phase != "failed":
+            never = key_phase == "failed" or (status == "closed" and key_phase != "ready")
+            if not never:
                 awaiting = (len(decryption.partials), secret.threshold)
             return PollResults(
                 poll.poll_id,

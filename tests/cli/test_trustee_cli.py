@@ -24,7 +24,7 @@ from cli.poll_view import describe_poll
 from cli.results_text import choices_line
 from cli.secret_ballot import audit, encrypt_ballot, tracking_of_tx
 from cli.trustee_state import draw_scalar
-from cli.trustee_view import crypto_of, read_crypto, status_document
+from cli.trustee_view import crypto_of, read_crypto, status_document, summary_line
 from votingcontract.bodies import CastBallot
 from votingcontract.poll_spec import Question
 from votingcontract.secret_polls import format_tracking_code, question_rule, tracking_code
@@ -180,6 +180,16 @@ def test_results_say_public_or_secret_and_awaiting_trustees() -> None:
     assert "awaiting trustees (1 of 2)" in choices_line(results)
     assert "decrypted" in choices_line({"status": "closed", "choices": "secret"})
     assert choices_line({"status": "closed", "choices": "public"}).startswith("choices: public")
+
+
+def test_results_of_a_secret_poll_that_will_never_have_totals_say_why() -> None:
+    failed = {"status": "closed", "choices": "secret", "key_phase": "failed"}
+    assert "key set-up failed" in choices_line(failed)
+    unfinished = {"status": "closed", "choices": "secret", "key_phase": "dealings"}
+    assert "closed before its trustees had made its key" in choices_line(unfinished)
+    line = summary_line("dealings", 3, 2, [1, 2], True, [], False)
+    assert "never finished: the poll closed in the dealings phase" in line
+    assert "trustee setup" not in line
 
 
 def ready_poll() -> dict[str, Any]:

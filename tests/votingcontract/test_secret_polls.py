@@ -266,6 +266,10 @@ def test_the_key_cannot_be_made_once_the_poll_has_closed(h: Harness) -> None:
     poll_id = _secret_poll(h, trustees)
     h.advance(DAY_MS)
     assert h.submit(trustees.key(1), trustees.key_body(h, poll_id, 1)).code == R.CLOSED
+    results = queries.results(h.state, poll_id, h.now_ms)
+    assert results is not None
+    document = results.to_dict()
+    assert document["key_phase"] == "keys" and "awaiting_trustees" not in document
 
 
 # Ballots.
