@@ -208,3 +208,42 @@ def test_a_request_is_relayed_to_every_replica_after_half_an_odd_timeout_rounded
             assert [b.transactions for b in batches] == [(tx,)]
             relayed_at.append(tick)
     assert relayed_at == [3]
+
+
+def test_a_replica_retransmits_every_retransmit_ticks_not_more_often() -> None:
+    cluster = Cluster(retransmit_ticks=3)
+    cluster.drop_if(lambda s, t, m: isinstance(m, Commit))
+    cluster.submit(0)
+    cluster.deliver_all()  # r1 prepared and committed; its commit never arrives anywhere
+    member = cluster[1]
+    member.effects.clear()
+    resent_at = []
+    for tick in range(1, 10):
+        member.effects.clear()
+        cluster.tick(1, deliver=False)
+        if any(isinstance(e, Broadcast) and isinstance(e.message, Commit) for e in member.effects):
+            resent_at.append(tick)
+    assert resent_at == [3, 6, 9]
+
+
+def test_a_replicas_first_commit_in_a_view_is_the_one_counted() -> None:
+    """A faulty replica that commits to one block and then, in the same view, to another
+    cannot move its vote: only a commit of a later view replaces an earlier one."""
+    cluster = Cluster()
+    cluster.drop_if(lambda s, t, m: isinstance(m, Commit))
+    cluster.submit(0)
+    cluster.deliver_all()  # every replica prepared the block and sent its commit (lost)
+    pre_prepare = next(m for m in cluster[0].sent if isinstance(m, PrePrepare))
+    block_hash = pre_prepare.block_hash
+    other_hash = hashlib.sha256(b"another block").digest()
+
+    def commit(replica: int, digest: bytes) -> Commit:
+        vote = Commit(View(0), Height(1), digest, ReplicaId(replica))
+        return sign(vote, validator_key(replica), CHAIN_ID)
+
+    cluster.inject(3, 1, commit(3, other_hash))  # r3 (faulty) first commits elsewhere
+    cluster.inject(3, 1, commit(3, block_hash))  # then to the block: not counted
+    cluster.inject(0, 1, commit(0, block_hash))
+    assert cluster[1].store.height == 0, "r0 and r1 alone are no quorum"
+    cluster.inject(2, 1, commit(2, block_hash))
+    assert cluster[1].store.height == 1

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from chain.block import Block, make_header
+from chain.certificate import CommitCertificate
 from chain.encoding import Value, decode, encode
 from chain.errors import DecodeError
 from chain.state import ZERO_HASH
@@ -198,3 +199,16 @@ def test_a_vote_at_or_below_a_stable_checkpoint_not_yet_committed_is_counted_as_
     prepare = next(m for m in cluster[1].sent if isinstance(m, Prepare) and m.height == 1)
     cluster.inject(1, 3, prepare)
     assert lagging.stats.dropped["below the low watermark"] == 1
+
+
+def test_a_view_change_with_a_forged_commit_certificate_is_counted_as_invalid() -> None:
+    cluster = Cluster()
+    cluster.commit_blocks(1)
+    block, certificate = cluster[0].store.blocks[0]
+    short = CommitCertificate.sign(
+        [validator_key(2)], CHAIN_ID, certificate.view, 1, block.block_hash
+    )  # one signature where a quorum is needed
+    view_change = sign(ViewChange(View(1), ReplicaId(2), short, ()), validator_key(2), CHAIN_ID)
+    cluster.inject(2, 1, view_change)
+    assert cluster[1].up.stats.dropped["invalid view-change"] == 1
+    assert not cluster[1].up.view_changing
