@@ -212,3 +212,21 @@ def test_a_view_change_with_a_forged_commit_certificate_is_counted_as_invalid() 
     cluster.inject(2, 1, view_change)
     assert cluster[1].up.stats.dropped["invalid view-change"] == 1
     assert not cluster[1].up.view_changing
+
+
+def test_a_fresh_pre_prepare_at_the_new_views_floor_is_counted_as_such() -> None:
+    """Block 1 was prepared in view 0 and is re-proposed by view 1's NewView; r2 has not
+    committed it (no commit reaches r2). A fresh pre-prepare for height 1 in view 1 is
+    at the floor the NewView set, and is dropped under that reason."""
+    cluster = Cluster()
+    cluster.drop_if(lambda s, t, m: isinstance(m, Commit) and (m.view == 0 or t == 2))
+    cluster.submit(0)
+    cluster.deliver_all()
+    original = next(m for m in cluster[0].sent if isinstance(m, PrePrepare))
+    cluster.crash(0)
+    cluster.run_until(lambda: cluster[2].up.view == 1 and not cluster[2].up.view_changing)
+    replica = cluster[2].up
+    assert replica.committed_height == 0
+    fresh = PrePrepare(View(1), Height(1), original.block, ReplicaId(1))
+    cluster.inject(1, 2, sign(fresh, validator_key(1), CHAIN_ID))
+    assert replica.stats.dropped["pre-prepare at or below the new view's floor"] == 1
