@@ -18,12 +18,17 @@ first height where a rule of section 10 fails:
   section 15 (Schnorr and Chaum-Pedersen proofs, dealings, complaints recomputed
   through the pad, the key outcome, ballot decoding, 0/1, count and budget proofs, the
   encrypted tally with revotes subtracted, partial decryptions, the Lagrange
-  combination and the bounded discrete log).
+  combination and the bounded discrete log), for any number of secret polls. No
+  stored receipt code is read to compute these: a secret poll with a roll, gate,
+  tickets or geofence (rules 4-8 of ``cast_ballot``) or a key replacement (rule 2's
+  ``key_pending``, ``key_revoked``) is reported as outside its scope instead;
+- each secret poll's results as 11.7 gives them (``results_view``): the counts once
+  counted, else awaiting trustees, except after a failed key set-up or for a poll that
+  closed before its key, which awaits no one.
 
 What it takes as given (it does NOT replay the rest of section 11): the receipt codes
 of every other transaction (``register_org``, ``enroll_voter``, ``create_poll``,
-``close_poll``, ...), and, for a ballot of a secret poll, a stored refusal from rules
-2 and 4-8 of ``cast_ballot`` (voter key status, roll, gates, tickets, geofence). For
+``close_poll``, ...). For
 the state writes of those accepted transactions it applies what 11.6 says they write,
 for the features the published vectors use (policy polls without roll, tickets or
 images; first enrolments); anything else is reported as outside its scope rather than
@@ -397,7 +402,7 @@ def complaint_upheld(
 
 @dataclass(frozen=True)
 class Rule:
-    """A question's rule for S2: options, [min, max], and a budget's costs, cap, floor."""
+    """A question's rule for C2: options, [min, max], and a budget's costs, cap, floor."""
 
     options: int
     min: int
@@ -461,12 +466,16 @@ def decode_question(value: Any, rule: Rule) -> EncryptedQuestion:
 def bits_failure(
     ctx: Callable[[int], list[Any]], Y: Point, bits: Bits, offset: int, target: Ciphertext
 ) -> str | None:
+    # C3: the sum N2 is checked before the bits' proofs.
     total: Ciphertext = (ID, ID)
+    for k, B in enumerate(bits.bits):
+        total = ct_add(total, ct_mul(2**k, B))
+    if total != target:
+        return "bits do not add up to the target (N2)"
     for k, (B, P) in enumerate(zip(bits.bits, bits.proofs, strict=True)):
         if not disjunctive_ok(BALLOT_BUDGET_BIT, ctx(offset + k), Y, B, [0, 1], P):
             return f"bit {k}: 0/1"
-        total = ct_add(total, ct_mul(2**k, B))
-    return None if total == target else "bits do not add up to the target (N2)"
+    return None
 
 
 def question_failure(
@@ -570,6 +579,7 @@ class SecretPoll:
     counted: bool = False
     counts: list[list[int]] | None = None
     complaints: list[tuple[int, int, bool]] = field(default_factory=list)
+    closed: bool = False  # status `closed` at the last replayed block's time
 
     @property
     def phase(self) -> str:
@@ -597,6 +607,7 @@ class TxResult:
     kind: str
     stored: str
     computed: str | None  # None: taken as given (not a secret-poll step)
+    why: str | None = None  # for bad_ballot_proof: the first check that failed (C3)
 
 
 @dataclass
@@ -657,6 +668,7 @@ class Replay:
         self.receipts_root = ZERO32
         self.seen: set[bytes] = set()
         self._pos = 0
+        self._why: str | None = None
 
     # ---- state helpers
 
@@ -730,6 +742,8 @@ class Replay:
         self.seen.update(tx_ids)
         self.app_hash = H(APP_HASH, self.app_hash + self._write_set_hash(self.writes))
         self.receipts_root = merkle_root(mine)
+        for poll_id, sp in self.secret.items():
+            sp.closed = self._status(poll_id, header[3]) == "closed"
         self.prev_hash = block_hash
         self.prev_time = header[3]
 
@@ -756,6 +770,7 @@ class Replay:
     ) -> tuple[str, bytes | None]:
         kind, signer = tx[2], tx[3]
         self._pos = pos
+        self._why = None
         handler = {
             "cast_ballot": self._cast_ballot,
             "trustee_key": self._trustee_step,
@@ -773,8 +788,8 @@ class Replay:
             and body
             and self._is_secret_step(kind, body)
         ):
-            code, poll_id = handler(ctx, kind, signer, body, tx_id, stored_code)
-            self.results.append(TxResult(ctx[1], pos, kind, stored_code, code))
+            code, poll_id = handler(ctx, kind, signer, body, tx_id)
+            self.results.append(TxResult(ctx[1], pos, kind, stored_code, code, self._why))
             return code, poll_id
         # Not a secret-poll step: the stored code is taken as given (module docstring).
         self.results.append(TxResult(ctx[1], pos, kind, stored_code, None))
@@ -867,7 +882,7 @@ class Replay:
         value = [sp.transport_raw, sp.dealings_raw, sp.checks, sp.outcome]
         self._put(_key("secret/", poll_id), enc(value))
 
-    # ---- cast_ballot in a secret poll (11.6 rules 1-3, S1-S3, 13)
+    # ---- cast_ballot in a secret poll (11.6 rules 1-3, C1-C3, 13)
 
     def _cast_ballot(
         self,
@@ -876,19 +891,17 @@ class Replay:
         signer: bytes,
         body: list[Any],
         tx_id: bytes,
-        stored_code: str,
     ) -> tuple[str, bytes | None]:
         chain_id, height, now = ctx
         if len(body) not in (6, 7):
             return "malformed_body", None
         poll_id = body[0]
         sp = self.secret[poll_id]
-        # Rule 2: this checker knows first enrolments only; a stored key_pending or
-        # key_revoked is taken as given (module docstring).
+        # Rule 2: this checker replays first enrolments only (a key replacement is
+        # outside its scope), so every enrolled key is active: key_pending and
+        # key_revoked cannot arise, and nothing is taken from the stored receipt.
         if signer not in self.voterkeys:
             return "not_enrolled", poll_id
-        if stored_code in ("key_pending", "key_revoked"):
-            return stored_code, poll_id
         status = self._status(poll_id, now)
         if status == "closed":
             return "closed", poll_id
@@ -900,18 +913,20 @@ class Replay:
         # (create_poll of such a poll is refused above as outside this checker's scope).
         encrypted = body[6] if len(body) == 7 else None
         if body[1] != [] or not isinstance(encrypted, list) or len(encrypted) != len(sp.rules):
-            return "malformed_ballot", poll_id  # S1
+            return "malformed_ballot", poll_id  # C1
         try:
             questions = [decode_question(q, r) for q, r in zip(encrypted, sp.rules, strict=True)]
         except (Malformed, ValueError, TypeError):
-            return "malformed_ballot", poll_id  # S2
+            return "malformed_ballot", poll_id  # C2
         for q_index, (q, rule) in enumerate(zip(questions, sp.rules, strict=True)):
 
             def context(option: int, q_index: int = q_index) -> list[Any]:
                 return [chain_id, poll_id, signer, q_index, option]
 
-            if question_failure(context, sp.Y, q, rule) is not None:
-                return "bad_ballot_proof", poll_id  # S3
+            failure = question_failure(context, sp.Y, q, rule)
+            if failure is not None:
+                self._why = f"question {q_index}: {failure}"
+                return "bad_ballot_proof", poll_id  # C3
         voter_id = self.voterkeys[signer]
         previous = sp.ballots.get(voter_id)
         revote = self.polls[poll_id][0][8]
@@ -945,7 +960,6 @@ class Replay:
         signer: bytes,
         body: list[Any],
         tx_id: bytes,
-        stored_code: str,
     ) -> tuple[str, bytes | None]:
         chain_id, _, now = ctx
         try:
@@ -1161,9 +1175,11 @@ def check_export(path: Path, genesis_hash: bytes | None = None) -> Report:
 
 
 def results_view(sp: SecretPoll) -> dict[str, Any]:
-    """11.7 for a secret poll: counts once counted, else awaiting trustees or failed."""
-    if sp.phase == "failed":
-        return {"key_phase": "failed"}
+    """11.7 for a secret poll: counts once counted; none awaited when the key set-up
+    failed or the poll closed before its key (no key step is taken after close);
+    otherwise awaiting trustees."""
+    if sp.phase == "failed" or (sp.closed and sp.Y is None):
+        return {"key_phase": sp.phase}
     if not sp.counted:
         return {
             "key_phase": sp.phase,
