@@ -14,7 +14,8 @@ first height where a rule of section 10 fails:
   the state writes this checker computes itself (section 9);
 - rule 11, **independently, for every secret-poll transaction**: the receipt code of
   every ``trustee_key``, ``trustee_dealing``, ``trustee_check``, ``trustee_decrypt``
-  and every ``cast_ballot`` of a secret poll, computed from 11.6 "Secret polls" and
+  and every ``cast_ballot`` and ``close_poll`` of a secret poll, computed from 11.6
+  (close_poll, cast_ballot and "Secret polls") and
   section 15 (Schnorr and Chaum-Pedersen proofs, dealings, complaints recomputed
   through the pad, the key outcome, ballot decoding, 0/1, count and budget proofs, the
   encrypted tally with revotes subtracted, partial decryptions, the Lagrange
@@ -27,8 +28,8 @@ first height where a rule of section 10 fails:
   closed before its key, which awaits no one.
 
 What it takes as given (it does NOT replay the rest of section 11): the receipt codes
-of every other transaction (``register_org``, ``enroll_voter``, ``create_poll``,
-``close_poll``, ...). For
+of every other transaction (``register_org``, ``enroll_voter``, ``create_poll``, a
+public poll's ``close_poll``, ...). For
 the state writes of those accepted transactions it applies what 11.6 says they write,
 for the features the published vectors use (policy polls without roll, tickets or
 images; first enrolments); anything else is reported as outside its scope rather than
@@ -773,6 +774,7 @@ class Replay:
         self._why = None
         handler = {
             "cast_ballot": self._cast_ballot,
+            "close_poll": self._close_poll,
             "trustee_key": self._trustee_step,
             "trustee_dealing": self._trustee_step,
             "trustee_check": self._trustee_step,
@@ -862,12 +864,7 @@ class Replay:
                 self._write_secret(tx_id)
                 self._put(_key("etally/", tx_id), enc(bytes(64 * options)))
         elif kind == "close_poll":
-            poll = self.polls[body[0]]
-            poll[2] = now
-            self._put(
-                _key("poll/", body[0]),
-                enc([poll[0], *dec(self.state[_key("poll/", body[0])])[1:5], now]),
-            )
+            self._write_close(body[0], now)
         else:
             self._unsupported(f"the writes of an accepted {kind}")
 
@@ -881,6 +878,37 @@ class Replay:
         sp = self.secret[poll_id]
         value = [sp.transport_raw, sp.dealings_raw, sp.checks, sp.outcome]
         self._put(_key("secret/", poll_id), enc(value))
+
+    # ---- close_poll of a secret poll (11.6 close_poll)
+
+    def _close_poll(
+        self,
+        ctx: tuple[str, int, int],
+        kind: str,
+        signer: bytes,
+        body: list[Any],
+        tx_id: bytes,
+    ) -> tuple[str, bytes | None]:
+        _, _, now = ctx
+        if len(body) != 1:
+            return "malformed_body", None
+        poll_id = body[0]
+        # Rule 2: a secret poll here is a policy poll (citizen polls are outside this
+        # checker's scope), so its manager is an active key of its org.
+        orgkey = self.state.get(_key("orgkey/", signer))
+        if orgkey is None or dec(orgkey)[0] != self.polls[poll_id][0][1]:
+            return "not_authorized", poll_id
+        if dec(orgkey)[1] is not True:
+            return "key_revoked", poll_id
+        if self._status(poll_id, now) == "closed":
+            return "closed", poll_id
+        self._write_close(poll_id, now)
+        return "accepted", poll_id
+
+    def _write_close(self, poll_id: bytes, now: int) -> None:
+        self.polls[poll_id][2] = now
+        record = dec(self.state[_key("poll/", poll_id)])
+        self._put(_key("poll/", poll_id), enc([*record[:5], now]))
 
     # ---- cast_ballot in a secret poll (11.6 rules 1-3, C1-C3, 13)
 

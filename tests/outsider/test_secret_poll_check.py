@@ -82,10 +82,17 @@ def test_secret_poll_every_receipt_app_hash_and_count_agree() -> None:
     assert report.blocks == entry["blocks"]
     assert report.app_hash is not None and report.app_hash.hex() == entry["app_hash"]
 
-    # Every trustee step and every ballot of the three secret polls had its code
+    # Every trustee step, ballot and close of the three secret polls had its code
     # computed (not taken from the file), and each equals the stored one.
-    steps = [r for r in report.results if r.kind.startswith("trustee_") or r.kind == "cast_ballot"]
-    assert len(steps) == 33
+    steps = [
+        r
+        for r in report.results
+        if r.kind.startswith("trustee_") or r.kind in ("cast_ballot", "close_poll")
+    ]
+    assert len(steps) == 36
+    assert [r.kind for r in report.results if r not in steps] == (
+        ["register_org", "create_poll", "create_poll", "create_poll"] + ["enroll_voter"] * 4
+    )
     assert secret_results(report) == steps
     assert all(r.computed == r.stored for r in steps)
     codes = {(r.height, r.position): r.computed for r in steps}
