@@ -58,3 +58,11 @@ def test_the_audit_takes_randomness_up_to_l_minus_1_and_names_an_option_opened_w
     assert elgamal.encrypt(key.public, 1, L) == in_clear  # what a check without the bound sees
     assert benaloh.mismatched_options(key.public, [in_clear], [1], [L]) == [0]
     assert benaloh.mismatched_options(key.public, [in_clear], [1], [0]) == [0]
+
+
+def test_a_cap_of_1_or_a_spread_of_0_takes_one_bit_as_protocol_15_says() -> None:
+    """PROTOCOL.md 15: n_U = max(1, bitlen(cap)); an outside verifier expects exactly
+    that many bit ciphertexts, so the count is part of the format."""
+    assert [budget.upper_bits(cap) for cap in (1, 2, 3, 4, 255, 256)] == [1, 2, 2, 3, 8, 9]
+    assert budget.lower_bits((3, 2), 5) == 1  # spread 0: still one bit
+    assert budget.lower_bits((3, 2), 0) == 0  # no minimum spend: no lower proof
