@@ -212,3 +212,34 @@ def test_a_trustee_outside_the_list_is_not_one() -> None:
 def test_the_ballot_options_bound_counts_each_option_of_a_long_question() -> None:
     wide = [Question("Pick", tuple(Option(f"o{i}") for i in range(20)), 1, 20)]
     assert encrypted_ballot_bound(wide) == bound_from_the_spec(wide)
+
+
+def test_hostile_trustee_bodies_are_refused_naming_the_field() -> None:
+    """The dict forms (JSON from the RPC, a trustee's files) and the array forms."""
+    from votingcontract.bodies import body_from_dict, decode_body
+
+    def refusal(kind: str, d: Any) -> str:
+        with pytest.raises(ValueError) as caught:
+            body_from_dict(kind, d)
+        return str(caught.value)
+
+    poll = "ab" * 32
+    assert refusal("trustee_key", {"poll_id": poll}) == "trustee_key: missing field 'transport_key'"
+    assert refusal("trustee_key", {"poll_id": "ab", "transport_key": "00"}) == (
+        "poll_id: expected 32 bytes of hex, got 1"
+    )
+    assert "trustee_dealing.dealng" in refusal("trustee_dealing", {"poll_id": poll, "dealng": ""})
+    assert refusal("trustee_decrypt", {"poll_id": poll, "partial": "zz"}) == (
+        "partial: 'zz' is not hex"
+    )
+    assert refusal("trustee_decrypt", {"poll_id": poll, "partial": "c1"}).startswith("partial: ")
+    assert refusal("trustee_check", {"poll_id": poll, "complaints": ["zz"]}) == (
+        "complaints[0]: 'zz' is not hex"
+    )
+    assert body_from_dict("trustee_check", {"poll_id": poll}).to_dict() == {
+        "poll_id": poll,
+        "complaints": [],
+    }
+    seventeen = encoding.encode([bytes(32), [[1, 1, bytes(32), [bytes(32)] * 2]] * 17])
+    with pytest.raises(encoding.DecodeError, match=r"^trustee_check\.complaints: "):
+        decode_body("trustee_check", seventeen)
