@@ -56,6 +56,9 @@ SHAPES: dict[str, list[Question]] = {
     "budget, no floor": [budget_question([30, 50, 20, 40], 100)],
     "budget with a floor": [replace(budget_question([30, 50, 20, 40], 100), min_spend_percent=50)],
     "two questions": [question(options="AB"), question(options="XYZ", max_selections=2)],
+    "budget of 1, all of it spent": [
+        replace(budget_question([1, 1], 1, max_selections=1), min_spend_percent=100)
+    ],
 }
 
 
@@ -74,7 +77,7 @@ def test_the_ballot_size_bound_is_15_12s_arithmetic_and_holds_a_real_ballot(shap
     voter = h.enroll("sizer")
     chosen: list[tuple[int, ...]] = [tuple(range(max(q.min_selections, 1))) for q in questions]
     if questions[0].budget_cap is not None:
-        chosen = [(0, 1)]
+        chosen = [(0, 1)] if questions[0].budget_cap >= 80 else [(0,)]
     ballot = encrypted_ballot(h, poll_id, voter, chosen)
     assert ballot.encrypted is not None
     assert len(encoding.encode(list(ballot.encrypted))) <= bound
@@ -194,6 +197,16 @@ def test_a_complaint_must_be_the_signers_own_and_name_its_dealer_once(
     for j in (2, 3):
         assert h.submit(trustees.key(j), trustees.check_body(h, poll_id, j)).code == "accepted"
     assert _status(h, poll_id)["qualified"] == [1, 2]
+
+
+def test_a_complaint_against_the_first_dealer_is_judged_like_any_other() -> None:
+    h = Harness.create()
+    org = h.register_org("seoul-city")
+    trustees = Trustees.make(3, 2, label="first-dealer")
+    trustees.corrupt_shares = {1: {2}}
+    poll_id = h.create_poll(org, secret_poll(policy_poll("seoul-city", h.now_ms), trustees))
+    trustees.setup(h, poll_id)
+    assert _status(h, poll_id)["qualified"] == [2, 3]
 
 
 def test_a_trustee_outside_the_list_is_not_one() -> None:
