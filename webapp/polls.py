@@ -135,6 +135,10 @@ def summarise(
 ) -> PollSummary:
     results = votingcontract.results(state, poll.poll_id, now_ms)
     visible = results is not None and results.visible
+    if results is not None and results.choices == "secret":
+        # Who took part is public in a secret poll (only the choices are not), so the
+        # count shows whenever its visibility would show results.
+        visible = poll.spec.visibility == "live" or poll.status(now_ms) == "closed"
     return PollSummary(
         poll,
         poll.status(now_ms),

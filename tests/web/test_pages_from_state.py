@@ -28,7 +28,7 @@ from tests.votingcontract.helpers import (
     policy_poll,
     seeded_key,
 )
-from tests.votingcontract.secret_helpers import Trustees, secret_poll
+from tests.votingcontract.secret_helpers import Trustees, encrypted_ballot, secret_poll
 from votingcontract import Access, CastBallot, Option, Question, state_keys
 from votingcontract.images import ImageRef
 from webapp import add_routes
@@ -308,6 +308,27 @@ async def test_a_secret_poll_whose_key_set_up_failed_says_it_will_have_no_result
     trustees.setup(harness, poll_id)
     page = await text(client, f"/p/{poll_id.hex()}", "en")
     assert "the trustees' key set-up failed: this poll takes no ballot" in page
-    assert "once 2 of its trustees have decrypted" not in page
+    assert "have decrypted its tally" not in page
+    assert "None: the poll's key was never made." in page
     page_ko = await text(client, f"/p/{poll_id.hex()}", "ko")
     assert "키 생성이 실패했습니다" in page_ko
+
+
+async def test_a_secret_polls_facts_say_when_it_is_counted_and_how_many_took_part(
+    harness: Harness, client: TestClient[web.Request, web.Application]
+) -> None:
+    trustees = Trustees.make(3, 2, label="web-facts")
+    poll_id = harness.create_poll(
+        org_key(), secret_poll(policy_poll(ORG, harness.now_ms, title="Council"), trustees)
+    )
+    trustees.setup(harness, poll_id)
+    voter = harness.enroll("facts")
+    assert harness.submit(voter, encrypted_ballot(harness, poll_id, voter, [(0,)])).accepted
+    page = await text(client, f"/p/{poll_id.hex()}", "en")
+    assert (
+        "Counted after the poll closes, once 2 of its trustees have decrypted the totals." in page
+    )
+    assert "Shown live while the poll is open" not in page
+    assert "Participants 1 person" in page
+    page_ko = await text(client, f"/p/{poll_id.hex()}", "ko")
+    assert "개표위원 2명이 합계를 복호화하면 집계됩니다" in page_ko
