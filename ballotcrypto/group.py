@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Final
 
 from ballotcrypto.errors import MalformedCrypto
-from ballotcrypto.sodium import library
+from chain.sodium import library
 
 L: Final = 2**252 + 27742317777372353535851937790883648493
 """The prime order of ristretto255 (RFC 9496, section 4)."""
@@ -121,7 +121,7 @@ def mul_sub(v: int, p: Point, c: int, q: Point) -> Point:
     return Point(_sub(_mul(v, p.encoding), _mul(c, q.encoding)))
 
 
-# libsodium called directly (ballotcrypto.sodium says why), on encodings that a Point
+# libsodium called directly (chain.sodium says why), on encodings that a Point
 # holds, so always canonical: a non-zero result cannot happen and is a bug, not input.
 # The length checks are not for input (point_from_bytes did them) but against a bug
 # handing ctypes None or an int, which it would pass as a pointer: a crash, not an error.

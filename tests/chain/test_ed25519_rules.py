@@ -17,10 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from chain.keys import verify_signature
+from chain.keys import PrivateKey, sodium_accepts, verify_signature
 
 P = 2**255 - 19
+L = 2**252 + 27742317777372353535851937790883648493
 IDENTITY = (1).to_bytes(32, "little")
 IDENTITY_NON_CANONICAL = (P + 1).to_bytes(32, "little")
 
@@ -138,3 +143,83 @@ def test_a_small_order_key_verifies_a_trivial_signature_on_any_message() -> None
 
 def test_a_non_canonical_r_never_verifies() -> None:
     assert not verify_signature(IDENTITY, IDENTITY_NON_CANONICAL + bytes(32), b"any message")
+
+
+def openssl_accepts(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    """The rule as section 3 states it: OpenSSL's answer, asked directly."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+@pytest.mark.parametrize("case", SPECCHECK, ids=[f"case-{c.number}" for c in SPECCHECK])
+def test_libsodium_accepts_no_speccheck_vector_the_rule_refuses(case: Case) -> None:
+    """The fast path may only be stricter: a signature libsodium accepts is one the rule
+    accepts. Cases 0-2 (a small-order A or R) are the ones it refuses and OpenSSL decides."""
+    key, sig, message = (bytes.fromhex(h) for h in (case.public_key, case.signature, case.message))
+    assert openssl_accepts(key, sig, message) is case.accepted
+    if sodium_accepts(key, sig, message):
+        assert case.accepted, case.what
+    if case.number in (0, 1, 2):
+        assert not sodium_accepts(key, sig, message), "the rule's answer comes from OpenSSL"
+
+
+SMALL_ORDER_ENCODINGS = [
+    IDENTITY,
+    IDENTITY_NON_CANONICAL,
+    bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"),
+    bytes.fromhex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),  # y = -1
+    bytes(32),  # y = 0, order 4
+]
+
+
+@st.composite
+def mangled_signatures(draw: st.DrawFn) -> tuple[bytes, bytes, bytes]:
+    """An honest signature, then changed the ways section 3's edge cases are made."""
+    signer = PrivateKey.from_seed(draw(st.binary(min_size=32, max_size=32)))
+    message = draw(st.binary(max_size=64))
+    key, sig = bytearray(signer.public_key), bytearray(signer.sign(message))
+    change = draw(st.sampled_from(["none", "flip", "small_a", "small_r", "s_plus_l", "y_plus_p"]))
+    if change == "flip":
+        target = draw(st.sampled_from(["key", "sig", "message"]))
+        if target == "message" and message:
+            index = draw(st.integers(0, len(message) - 1))
+            message = message[:index] + bytes([message[index] ^ 1]) + message[index + 1 :]
+        else:
+            buffer = key if target == "key" else sig
+            index = draw(st.integers(0, len(buffer) - 1))
+            buffer[index] ^= 1 << draw(st.integers(0, 7))
+    elif change == "small_a":
+        key = bytearray(draw(st.sampled_from(SMALL_ORDER_ENCODINGS)))
+    elif change == "small_r":
+        sig[:32] = draw(st.sampled_from(SMALL_ORDER_ENCODINGS))
+    elif change == "s_plus_l":
+        s = int.from_bytes(sig[32:], "little") + L
+        if s < 2**256:
+            sig[32:] = s.to_bytes(32, "little")
+    elif change == "y_plus_p":  # the non-canonical twin of a key, where one exists
+        y = int.from_bytes(key, "little") & (2**255 - 1)
+        if y + P < 2**255:
+            key = bytearray((y + P | (key[31] >> 7) << 255).to_bytes(32, "little"))
+    return bytes(key), bytes(sig), message
+
+
+@settings(max_examples=400, deadline=None)
+@given(mangled_signatures())
+def test_the_fast_path_never_changes_an_answer(case: tuple[bytes, bytes, bytes]) -> None:
+    key, sig, message = case
+    expected = openssl_accepts(key, sig, message)
+    if sodium_accepts(key, sig, message):
+        assert expected, "libsodium accepted what the rule refuses"
+    assert verify_signature(key, sig, message) is expected
+
+
+def test_an_honest_signature_is_accepted_by_libsodium_alone() -> None:
+    """The speed of every node's checks rests on this (issue 13): honest signatures never
+    need the second, slower check."""
+    for seed in range(20):
+        signer = PrivateKey.from_seed(bytes([seed]) * 32)
+        message = bytes([seed]) * 32
+        assert sodium_accepts(signer.public_key, signer.sign(message), message)
